@@ -1,0 +1,52 @@
+"""Accounts: create users with a bearer token, and find the user behind a token."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directory.accounts.models import ROLES, ApiToken, User
+from directory.errors import Conflict, InvalidInput
+
+TOKEN_PREFIX = "dir_"
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(session: Session, *, email: str, role: str) -> tuple[User, str]:
+    """Create a user and its first token; the token is returned once and stored hashed."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise InvalidInput(f"not an email address: {email!r}", field="email")
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with email {email} exists", field="email")
+    user = User(email=email, role=role)
+    session.add(user)
+    session.flush()
+    return user, issue_token(session, user)
+
+
+def issue_token(session: Session, user: User) -> str:
+    """A new random bearer token for a user."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a live token belongs to, if any."""
+    query = (
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.active)
+    )
+    return session.scalars(query).one_or_none()

@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI app, its dependencies, error handlers and routers."""

@@ -1,0 +1,48 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from directory import __version__
+from directory.api import errors
+from directory.api.routes import meta, services
+from directory.config import Settings, get_settings
+from directory.db import database_url, make_engine, make_sessionmaker
+
+
+def create_app(
+    settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """Build the app; the engine is made in the lifespan unless a session factory is given."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if session_factory is not None:
+            app.state.sessionmaker = session_factory
+            yield
+            return
+        engine = make_engine(database_url(settings), pool_size=10)
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Peer-mentoring resource directory",
+        version=__version__,
+        description="Mental-health services and crisis lines for peer mentors, with HSDS 3.0 data.",
+        lifespan=lifespan,
+    )
+    if session_factory is not None:
+        app.state.sessionmaker = session_factory
+    errors.install(app)
+    app.include_router(services.router)
+    app.include_router(meta.router)
+    return app

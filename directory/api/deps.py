@@ -1,0 +1,68 @@
+"""Request dependencies: the unit of work, the signed-in user, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from directory.accounts.models import User
+from directory.accounts.service import user_for_token
+from directory.errors import Forbidden, PreconditionRequired, Unauthorized
+
+WRITER_ROLES = ("coordinator", "admin")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    with factory() as session, session.begin():
+        yield session
+
+
+# scope="function": the commit runs before the response is sent, so a failed commit is an error
+# response and never a success that did not happen.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def current_user(
+    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+) -> User:
+    """The user behind the ``Authorization: Bearer`` token; 401 when missing or bad."""
+    if not authorization:
+        raise Unauthorized("sign in: send Authorization: Bearer <token>")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    user = user_for_token(session, token.strip())
+    if user is None:
+        raise Unauthorized("the token is not valid (unknown, revoked or its user is inactive)")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def writer(user: CurrentUser) -> User:
+    """A coordinator or admin; 403 for anyone else."""
+    if user.role not in WRITER_ROLES:
+        raise Forbidden(f"only coordinators and admins change listings (you are a {user.role})")
+    return user
+
+
+Writer = Annotated[User, Depends(writer)]
+
+
+def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int:
+    """The version the caller last saw, from ``If-Match: 3`` or ``If-Match: "3"``."""
+    if if_match is None:
+        raise PreconditionRequired("send If-Match: <version> (the listing's ETag)")
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise PreconditionRequired(f"If-Match must be a listing version, not {if_match!r}")
+    return int(text)
+
+
+IfMatch = Annotated[int, Depends(if_match)]

@@ -1,0 +1,82 @@
+"""One error shape for every failure: ``{"error": "<Code>", "detail": "...", "field": ...}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException
+
+from directory.errors import DirectoryError
+
+log = logging.getLogger(__name__)
+HTTP_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "ValidationError",
+    428: "PreconditionRequired",
+    429: "TooManyRequests",
+}
+
+
+def error_response(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"error": code, "detail": detail, **{k: v for k, v in extra.items() if v is not None}}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[-1]) if loc else ""
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that render every error in the one shape."""
+
+    @app.exception_handler(DirectoryError)
+    async def directory_error(_: Request, error: DirectoryError) -> JSONResponse:
+        return error_response(error.status_code, error.code, error.detail, field=error.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in error.errors()]
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return error_response(
+            422,
+            "ValidationError",
+            detail,
+            fields=fields,
+            field=fields[0]["field"] if fields else None,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(error.status_code, "Error")
+        return error_response(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(StaleDataError)
+    async def stale(_: Request, error: StaleDataError) -> JSONResponse:
+        return error_response(412, "PreconditionFailed", "the listing changed meanwhile: reload")
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_: Request, error: IntegrityError) -> JSONResponse:
+        log.warning("integrity error: %s", error.orig)
+        return error_response(409, "Conflict", "the change conflicts with existing data")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=error)
+        return error_response(500, "InternalError", "something went wrong on our side")

@@ -1,0 +1,105 @@
+"""Listings: read, list, create, update, verify, archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
+from directory.listings import queries, service
+from directory.listings.schemas import (
+    CurationStatus,
+    ServiceCreate,
+    ServicePage,
+    ServiceRead,
+    ServiceStatus,
+    ServiceUpdate,
+)
+
+router = APIRouter(prefix="/v1/services", tags=["listings"])
+NeedQuery = Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9-]+$")]
+
+
+def _readable(
+    session: SessionDep, user: CurrentUser, service_id: uuid.UUID, response: Response
+) -> ServiceRead:
+    found = queries.read_service(session, service_id, published_only=user.role == "mentor")
+    response.headers["ETag"] = f'"{found.version}"'
+    return found
+
+
+@router.get("/{service_id}", response_model=ServiceRead)
+def get_service(
+    session: SessionDep, user: CurrentUser, service_id: uuid.UUID, response: Response
+) -> ServiceRead:
+    """The whole listing; mentors see published listings only."""
+    return _readable(session, user, service_id, response)
+
+
+@router.get("", response_model=ServicePage)
+def list_services(
+    session: SessionDep,
+    user: CurrentUser,
+    status: ServiceStatus | None = None,
+    need: NeedQuery | None = None,
+    modified_after: dt.datetime | None = None,
+    curation_status: CurationStatus | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ServicePage:
+    """A page of listings; ``need`` includes its child needs."""
+    return queries.list_services(
+        session,
+        published_only=user.role == "mentor",
+        status=status,
+        need=need,
+        curation_status=curation_status,
+        modified_after=modified_after,
+        page=page,
+        per_page=per_page,
+    )
+
+
+@router.post("", response_model=ServiceRead, status_code=status.HTTP_201_CREATED)
+def create_service(
+    session: SessionDep, user: Writer, doc: ServiceCreate, response: Response
+) -> ServiceRead:
+    """Create a whole listing from one nested document."""
+    created = service.create_service(session, doc)
+    response.headers["Location"] = f"/v1/services/{created.id}"
+    return _readable(session, user, created.id, response)
+
+
+@router.patch("/{service_id}", response_model=ServiceRead)
+def update_service(
+    session: SessionDep,
+    user: Writer,
+    service_id: uuid.UUID,
+    patch: ServiceUpdate,
+    version: IfMatch,
+    response: Response,
+) -> ServiceRead:
+    """Change a listing; ``If-Match`` must carry its current version (412 when stale)."""
+    service.update_service(session, service_id, patch, expected_version=version)
+    return _readable(session, user, service_id, response)
+
+
+@router.post("/{service_id}/verify", response_model=ServiceRead)
+def verify_service(
+    session: SessionDep, user: Writer, service_id: uuid.UUID, response: Response
+) -> ServiceRead:
+    """Record that the listing was checked now, by you."""
+    service.verify_service(session, service_id, by=user.email)
+    return _readable(session, user, service_id, response)
+
+
+@router.post("/{service_id}/archive", response_model=ServiceRead)
+def archive_service(
+    session: SessionDep, user: Writer, service_id: uuid.UUID, response: Response
+) -> ServiceRead:
+    """Archive the listing (hidden from mentors, kept for the record)."""
+    service.archive_service(session, service_id)
+    return _readable(session, user, service_id, response)

@@ -1,0 +1,143 @@
+"""The ``directory`` command: database, seed data, users and the API server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from directory import migrate
+from directory.accounts.models import ROLES
+from directory.accounts.service import create_user
+from directory.config import get_settings
+from directory.db import database_url, make_engine, make_sessionmaker, unit_of_work
+from directory.errors import DirectoryError
+from directory.listings.seed import seed_all
+from directory.pgcluster import ClusterError, PrivateCluster
+
+app = typer.Typer(
+    help="Referral and resource directory for peer-mentoring programs.", no_args_is_help=True
+)
+db_app = typer.Typer(help="The database: private cluster and migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+def _private_cluster() -> PrivateCluster | None:
+    settings = get_settings()
+    return None if settings.database_url else PrivateCluster.from_settings(settings)
+
+
+def _engine() -> Engine:
+    cluster = _private_cluster()
+    if cluster is not None and not cluster.running():
+        raise _fail("the private database is not running: run `directory db start` first")
+    return make_engine(database_url(get_settings()))
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Create (first time) and start the private PostGIS cluster under the data folder."""
+    cluster = _private_cluster()
+    if cluster is None:
+        typer.echo("DIRECTORY_DATABASE_URL is set: nothing to start")
+        return
+    try:
+        cluster.start()
+    except ClusterError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"private database running: {cluster.url}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the private cluster (its data stays)."""
+    cluster = _private_cluster()
+    if cluster is None:
+        typer.echo("DIRECTORY_DATABASE_URL is set: nothing to stop")
+        return
+    cluster.stop()
+    typer.echo("private database stopped")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Upgrade the database to the newest migration."""
+    engine = _engine()
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        typer.echo(f"database at migration {migrate.current_revision(connection)}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Where the database is, whether it runs, and whether it is current."""
+    cluster = _private_cluster()
+    where = f"private cluster in {cluster.root}" if cluster else "DIRECTORY_DATABASE_URL"
+    typer.echo(f"database: {where}")
+    if cluster is not None and not cluster.running():
+        typer.echo("state: stopped (run `directory db start`)")
+        raise typer.Exit(code=1)
+    try:
+        with make_engine(database_url(get_settings())).connect() as connection:
+            current = migrate.current_revision(connection)
+    except OperationalError as error:
+        raise _fail(f"database unreachable: {error.orig}") from None
+    head = migrate.head_revision()
+    state = "current" if current == head else "needs `directory db migrate`"
+    typer.echo(f"state: running; migration {current or 'none'} (newest {head}): {state}")
+    if current != head:
+        raise typer.Exit(code=1)
+
+
+@app.command("seed")
+def seed() -> None:
+    """Load the needs taxonomy, national crisis lines and demo region (idempotent)."""
+    factory = make_sessionmaker(_engine())
+    try:
+        with unit_of_work(factory) as session:
+            report = seed_all(session, get_settings().seed_dir)
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
+    for name, counts in report.items():
+        summary = ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
+        typer.echo(f"{name}: {summary}")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The user's email address")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
+) -> None:
+    """Create a user; prints its bearer token alone on the last line, once."""
+    factory = make_sessionmaker(_engine())
+    try:
+        with unit_of_work(factory) as session:
+            user, token = create_user(session, email=email, role=role)
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
+    typer.echo(f"created {user.role} {user.email} ({user.id}); bearer token (shown once):")
+    typer.echo(token)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Serve the API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from directory.api.app import create_app
+
+    settings = get_settings()
+    _engine().dispose()  # fail early and clearly when the database is not there
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)

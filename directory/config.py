@@ -1,0 +1,49 @@
+"""Settings, read once from the environment (prefix ``DIRECTORY_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Every setting of the directory; see the README for what each one does."""
+
+    model_config = SettingsConfigDict(env_prefix="DIRECTORY_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user@host:port/db; unset = the private cluster under data_dir.",
+    )
+    data_dir: Path = PROJECT_ROOT / ".directory"
+    private_db_port: int = 54329
+    search_backend: Literal["postgres", "meilisearch"] = "postgres"
+    meili_url: str = "http://127.0.0.1:7700"
+    meili_key: str | None = None
+    secret_key: str = DEVELOPMENT_SECRET
+    seed_dir: Path = PROJECT_ROOT / "seed_data"
+    datasets_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("DIRECTORY_SECRET_KEY must be set in production")
+        if self.env == "production" and self.database_url is None:
+            raise ValueError("DIRECTORY_DATABASE_URL must be set in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read from the environment once)."""
+    return Settings()

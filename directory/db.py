@@ -1,0 +1,87 @@
+"""Database engine, sessions and the declarative base."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import DateTime, MetaData, create_engine, func
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from directory.config import Settings
+
+# Alembic and the models share one constraint naming convention.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def new_id() -> uuid.UUID:
+    """A fresh random id."""
+    return uuid.uuid4()
+
+
+class IdMixin:
+    """A UUID primary key, as HSDS 3.0 uses."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    """``created_at`` and ``updated_at``, kept by the database."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+def sqlalchemy_url(url: str) -> URL:
+    """Turn a plain ``postgresql://`` URL into one that uses the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername != "postgresql+psycopg":
+        raise ValueError(f"not a PostgreSQL URL: {parsed.drivername}")
+    return parsed
+
+
+def database_url(settings: Settings) -> str:
+    """The configured database URL, or the private cluster's when none is set."""
+    if settings.database_url:
+        return settings.database_url
+    from directory.pgcluster import PrivateCluster
+
+    return PrivateCluster.from_settings(settings).url
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    """An engine for a plain PostgreSQL URL."""
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """The session factory: one session per unit of work."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,171 @@
+"""Listing reads: load whole listings explicitly (relationships are lazy="raise")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
+
+from directory.errors import NotFound
+from directory.listings.models import (
+    Attribute,
+    Location,
+    Service,
+    ServiceAtLocation,
+    TaxonomyTerm,
+)
+from directory.listings.schemas import (
+    LocationRead,
+    NeedRef,
+    ServicePage,
+    ServiceRead,
+    VerificationRead,
+)
+from directory.listings.taxonomy import with_descendants
+
+
+def _whole_listing() -> list[LoaderOption]:
+    location = selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
+    return [
+        selectinload(Service.organization),
+        selectinload(Service.phones),
+        selectinload(Service.schedules),
+        selectinload(Service.languages),
+        selectinload(Service.service_areas),
+        selectinload(Service.cost_options),
+        selectinload(Service.crisis_channels),
+        selectinload(Service.provenance),
+        location.selectinload(Location.addresses),
+        location.selectinload(Location.accessibility),
+        location.selectinload(Location.phones),
+        location.selectinload(Location.schedules),
+    ]
+
+
+def load_service(
+    session: Session, service_id: uuid.UUID, *, published_only: bool = False
+) -> Service:
+    """A whole listing with every child loaded; NotFound when absent (or hidden from readers)."""
+    query = select(Service).where(Service.id == service_id).options(*_whole_listing())
+    service = session.scalars(query).one_or_none()
+    if service is None or (published_only and service.curation_status != "published"):
+        raise NotFound(f"no listing {service_id}")
+    return service
+
+
+def read_service(session: Session, service_id: uuid.UUID, *, published_only: bool) -> ServiceRead:
+    """The whole listing as the API shows it."""
+    service = load_service(session, service_id, published_only=published_only)
+    return to_read(service, _needs_of(session, [service.id]).get(service.id, []))
+
+
+def list_services(
+    session: Session,
+    *,
+    published_only: bool,
+    status: str | None = None,
+    curation_status: str | None = None,
+    need: str | None = None,
+    modified_after: dt.datetime | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> ServicePage:
+    """A page of whole listings, newest change first."""
+    query: Select[Any] = select(Service.id)
+    if published_only:
+        query = query.where(Service.curation_status == "published")
+    elif curation_status:
+        query = query.where(Service.curation_status == curation_status)
+    if status:
+        query = query.where(Service.status == status)
+    if modified_after:
+        query = query.where(Service.updated_at > modified_after)
+    if need:
+        terms = with_descendants(session, need)
+        linked = select(Attribute.link_id).where(
+            Attribute.link_entity == "service", Attribute.taxonomy_term_id.in_(terms)
+        )
+        query = query.where(Service.id.in_(linked))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ids = list(
+        session.scalars(
+            query.order_by(Service.updated_at.desc(), Service.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    services = {
+        s.id: s
+        for s in session.scalars(
+            select(Service).where(Service.id.in_(ids)).options(*_whole_listing())
+        )
+    }
+    needs = _needs_of(session, ids)
+    items = [to_read(services[i], needs.get(i, [])) for i in ids]
+    return ServicePage(items=items, page=page, per_page=per_page, total=total)
+
+
+def _needs_of(session: Session, service_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[NeedRef]]:
+    query = (
+        select(Attribute.link_id, TaxonomyTerm.code, TaxonomyTerm.name)
+        .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+        .where(Attribute.link_entity == "service", Attribute.link_id.in_(service_ids))
+        .order_by(TaxonomyTerm.position, TaxonomyTerm.code)
+    )
+    found: dict[uuid.UUID, list[NeedRef]] = {}
+    for link_id, code, name in session.execute(query):
+        found.setdefault(link_id, []).append(NeedRef(code=code, name=name))
+    return found
+
+
+def to_read(service: Service, needs: list[NeedRef]) -> ServiceRead:
+    """Build the API view of a loaded listing."""
+    locations = [
+        LocationRead.model_validate(
+            {
+                **{
+                    k: getattr(sal.location, k)
+                    for k in (
+                        "id",
+                        "name",
+                        "location_type",
+                        "description",
+                        "transportation",
+                        "coordinates_approximate",
+                        "addresses",
+                        "accessibility",
+                        "phones",
+                        "schedules",
+                    )
+                },
+                "service_at_location_id": sal.id,
+                "latitude": _float(sal.location.latitude),
+                "longitude": _float(sal.location.longitude),
+            }
+        )
+        for sal in sorted(service.service_at_locations, key=lambda s: s.position)
+    ]
+    fields = {
+        name: getattr(service, name)
+        for name in ServiceRead.model_fields
+        if name not in ("needs", "locations", "verification")
+    }
+    return ServiceRead.model_validate(
+        {
+            **fields,
+            "needs": needs,
+            "locations": locations,
+            "verification": VerificationRead(
+                last_verified_at=service.last_verified_at, verified_by=service.verified_by
+            ),
+        }
+    )
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

@@ -1,0 +1,423 @@
+"""API and seed documents of a listing: ``ServiceCreate``, ``ServiceUpdate``, ``ServiceRead``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from directory.listings import vocabularies
+from directory.listings.phones import parse_phone
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+CountryCode = Annotated[str, AfterValidator(vocabularies.country)]
+RegionCode = Annotated[str, AfterValidator(vocabularies.region)]
+NeedCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"),
+]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+ServiceStatus = Literal["active", "inactive", "defunct", "temporarily closed"]
+CurationStatus = Literal["draft", "published", "archived"]
+PhoneType = Literal["voice", "text", "fax", "cell", "video", "pager", "textphone"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganizationIn(Strict):
+    name: ShortText
+    alternate_name: ShortText | None = None
+    description: Text | None = None
+    email: ShortText | None = None
+    url: HttpUrl | None = Field(default=None, description="The organization's website")
+
+
+class PhoneIn(Strict):
+    number: ShortText
+    country: CountryCode = "US"
+    extension: ShortText | None = None
+    type: PhoneType = "voice"
+    description: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _dialable(self) -> Self:
+        parse_phone(self.number, self.country)
+        return self
+
+
+class LanguageIn(Strict):
+    code: str = Field(description="ISO 639 code: 639-1 where one exists (es), else 639-3 (ase)")
+    note: ShortText | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _iso639(cls, value: str) -> str:
+        return vocabularies.language(value)[0]
+
+
+class AccessibilityIn(Strict):
+    code: str
+    details: ShortText | None = None
+    url: HttpUrl | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in vocabularies.accessibility_codes():
+            known = ", ".join(vocabularies.accessibility_codes())
+            raise ValueError(f"unknown accessibility code {value!r}; known: {known}")
+        return value
+
+
+class ScheduleIn(Strict):
+    freq: Literal["WEEKLY", "MONTHLY", "DAILY", "YEARLY"] | None = None
+    interval: int | None = Field(default=None, ge=1, le=366)
+    byday: str | None = None
+    bymonthday: str | None = None
+    byweekno: str | None = None
+    byyearday: str | None = None
+    wkst: Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"] | None = None
+    dtstart: dt.date | None = None
+    until: dt.date | None = None
+    count: int | None = Field(default=None, ge=1)
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    opens_at: dt.time | None = None
+    closes_at: dt.time | None = None
+    timezone: str | None = Field(default=None, description="IANA time zone, e.g. America/New_York")
+    description: Text | None = Field(default=None, description="The hours as text; always kept")
+    schedule_link: HttpUrl | None = None
+    attending_type: ShortText | None = None
+    notes: Text | None = None
+
+    _byday = field_validator("byday")(lambda v: v if v is None else vocabularies.byday(v))
+    _tz = field_validator("timezone")(lambda v: v if v is None else vocabularies.timezone(v))
+
+    @model_validator(mode="after")
+    def _something_to_say(self) -> Self:
+        if self.freq is None and self.description is None:
+            raise ValueError("a schedule needs structured fields (freq, ...) or a description")
+        return self
+
+
+class AddressIn(Strict):
+    attention: ShortText | None = None
+    address_1: ShortText | None = None
+    address_2: ShortText | None = None
+    city: ShortText | None = None
+    region: ShortText | None = None
+    state_province: ShortText | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None = (
+        None
+    )
+    country: CountryCode = "US"
+    address_type: Literal["physical", "postal"] = "physical"
+
+
+class LocationIn(Strict):
+    name: ShortText | None = None
+    location_type: Literal["physical", "postal", "virtual"] = "physical"
+    description: Text | None = None
+    transportation: Text | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    address: AddressIn | None = None
+    accessibility: list[AccessibilityIn] = Field(default_factory=list, max_length=50)
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=50)
+    schedules: list[ScheduleIn] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Self:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together")
+        return self
+
+
+class ServiceAreaIn(Strict):
+    name: ShortText
+    description: Text | None = None
+    regions: list[RegionCode] = Field(default_factory=list, max_length=300)
+
+
+class CostOptionIn(Strict):
+    option: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    amount: Decimal | None = Field(default=None, ge=0)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    amount_description: ShortText | None = None
+    description: ShortText | None = Field(default=None, description="Stored as amount_description")
+
+
+class CrisisChannelIn(Strict):
+    channel: Literal["call", "text", "chat"]
+    number: ShortText | None = None
+    country: CountryCode | None = None
+    keyword: ShortText | None = None
+    url: HttpUrl | None = None
+    hours: ShortText | None = None
+    open_24_7: bool = False
+    description: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        if self.channel == "chat" and self.url is None:
+            raise ValueError("a chat channel needs a url")
+        if self.channel != "chat":
+            if self.number is None or self.country is None:
+                raise ValueError(f"a {self.channel} channel needs a number and its country")
+            parse_phone(self.number, self.country)
+        return self
+
+
+class ProvenanceIn(Strict):
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    external_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    source_url: HttpUrl | None = None
+
+
+class ServiceFields(Strict):
+    """Fields shared by create and update: everything of a listing but its identity."""
+
+    alternate_name: ShortText | None = None
+    description: Text | None = None
+    url: HttpUrl | None = None
+    email: ShortText | None = None
+    interpretation_services: Text | None = None
+    application_process: Text | None = None
+    fees_description: Text | None = None
+    eligibility_description: Text | None = None
+    minimum_age: int | None = Field(default=None, ge=0, le=130)
+    maximum_age: int | None = Field(default=None, ge=0, le=130)
+    alert: Text | None = None
+
+
+class ServiceCreate(ServiceFields):
+    """A whole listing in one nested document (also the seed file format)."""
+
+    name: ShortText
+    status: ServiceStatus = "active"
+    curation_status: CurationStatus = "published"
+    organization: OrganizationIn
+    needs: list[NeedCode] = Field(default_factory=list, max_length=50)
+    languages: list[LanguageIn] = Field(default_factory=list, max_length=100)
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=50)
+    schedules: list[ScheduleIn] = Field(default_factory=list, max_length=50)
+    locations: list[LocationIn] = Field(default_factory=list, max_length=200)
+    service_areas: list[ServiceAreaIn] = Field(default_factory=list, max_length=50)
+    cost_options: list[CostOptionIn] = Field(default_factory=list, max_length=50)
+    crisis_channels: list[CrisisChannelIn] = Field(default_factory=list, max_length=20)
+    provenance: ProvenanceIn | None = None
+
+
+class ServiceUpdate(ServiceFields):
+    """A partial update: fields left out stay; a list given replaces the whole list."""
+
+    name: ShortText | None = None
+    status: ServiceStatus | None = None
+    curation_status: CurationStatus | None = None
+    needs: list[NeedCode] | None = Field(default=None, max_length=50)
+    languages: list[LanguageIn] | None = Field(default=None, max_length=100)
+    phones: list[PhoneIn] | None = Field(default=None, max_length=50)
+    schedules: list[ScheduleIn] | None = Field(default=None, max_length=50)
+    locations: list[LocationIn] | None = Field(default=None, max_length=200)
+    service_areas: list[ServiceAreaIn] | None = Field(default=None, max_length=50)
+    cost_options: list[CostOptionIn] | None = Field(default=None, max_length=50)
+    crisis_channels: list[CrisisChannelIn] | None = Field(default=None, max_length=20)
+
+
+# ---- read side -------------------------------------------------------------------------------
+
+
+class Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class OrganizationRead(Read):
+    id: uuid.UUID
+    name: str
+    alternate_name: str | None
+    description: str | None
+    email: str | None
+    website: str | None
+
+
+class PhoneRead(Read):
+    id: uuid.UUID
+    number: str
+    display: str
+    tel_uri: str
+    e164: str | None
+    country: str
+    extension: str | None
+    type: str
+    description: str | None
+
+
+class LanguageRead(Read):
+    code: str
+    name: str
+    note: str | None
+
+
+class AccessibilityRead(Read):
+    code: str
+    details: str | None
+    url: str | None
+
+
+class ScheduleRead(Read):
+    id: uuid.UUID
+    freq: str | None
+    interval: int | None
+    byday: str | None
+    bymonthday: str | None
+    byweekno: str | None
+    byyearday: str | None
+    wkst: str | None
+    dtstart: dt.date | None
+    until: dt.date | None
+    count: int | None
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    opens_at: dt.time | None
+    closes_at: dt.time | None
+    timezone: str | None
+    description: str | None
+    schedule_link: str | None
+    attending_type: str | None
+    notes: str | None
+
+
+class AddressRead(Read):
+    attention: str | None
+    address_1: str | None
+    address_2: str | None
+    city: str | None
+    region: str | None
+    state_province: str | None
+    postal_code: str | None
+    country: str | None
+    address_type: str
+
+
+class LocationRead(Read):
+    id: uuid.UUID
+    service_at_location_id: uuid.UUID
+    name: str | None
+    location_type: str
+    description: str | None
+    transportation: str | None
+    latitude: float | None
+    longitude: float | None
+    coordinates_approximate: bool
+    addresses: list[AddressRead]
+    accessibility: list[AccessibilityRead]
+    phones: list[PhoneRead]
+    schedules: list[ScheduleRead]
+
+
+class ServiceAreaRead(Read):
+    name: str
+    description: str | None
+    regions: list[str]
+
+
+class CostOptionRead(Read):
+    option: str
+    amount: Decimal | None
+    currency: str | None
+    amount_description: str | None
+
+
+class CrisisChannelRead(Read):
+    channel: str
+    number: str | None
+    display: str | None
+    tel_uri: str | None
+    e164: str | None
+    country: str | None
+    keyword: str | None
+    url: str | None
+    hours: str | None
+    open_24_7: bool
+    description: str | None
+
+
+class NeedRef(BaseModel):
+    code: str
+    name: str
+
+
+class ProvenanceRead(Read):
+    source: str
+    external_id: str
+    source_url: str | None
+    retrieved_at: dt.datetime | None
+
+
+class VerificationRead(BaseModel):
+    last_verified_at: dt.datetime | None
+    verified_by: str | None
+
+
+class ServiceRead(Read):
+    id: uuid.UUID
+    name: str
+    alternate_name: str | None
+    description: str | None
+    url: str | None
+    email: str | None
+    status: str
+    curation_status: str
+    interpretation_services: str | None
+    application_process: str | None
+    fees_description: str | None
+    eligibility_description: str | None
+    minimum_age: int | None
+    maximum_age: int | None
+    alert: str | None
+    organization: OrganizationRead
+    needs: list[NeedRef]
+    languages: list[LanguageRead]
+    phones: list[PhoneRead]
+    schedules: list[ScheduleRead]
+    locations: list[LocationRead]
+    service_areas: list[ServiceAreaRead]
+    cost_options: list[CostOptionRead]
+    crisis_channels: list[CrisisChannelRead]
+    provenance: list[ProvenanceRead]
+    verification: VerificationRead
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ServicePage(BaseModel):
+    items: list[ServiceRead]
+    page: int
+    per_page: int
+    total: int
+
+
+class NeedRead(BaseModel):
+    code: str
+    name: str
+    description: str | None
+    children: list[NeedRead] = Field(default_factory=list)

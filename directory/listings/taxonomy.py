@@ -1,0 +1,78 @@
+"""The needs taxonomy: a small hierarchy of canonical codes, stored as HSDS taxonomy terms."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directory.errors import InvalidInput
+from directory.listings.models import Taxonomy, TaxonomyTerm
+from directory.listings.schemas import NeedRead
+
+NEEDS_TAXONOMY = "directory-needs"
+
+
+def needs_taxonomy_id(session: Session) -> uuid.UUID:
+    """The id of the needs taxonomy (present once ``directory seed`` has run)."""
+    found = session.scalar(select(Taxonomy.id).where(Taxonomy.name == NEEDS_TAXONOMY))
+    if found is None:
+        raise InvalidInput("the needs taxonomy is not loaded: run `directory seed`", field="needs")
+    return found
+
+
+def _terms(session: Session) -> list[TaxonomyTerm]:
+    query = (
+        select(TaxonomyTerm)
+        .join(Taxonomy)
+        .where(Taxonomy.name == NEEDS_TAXONOMY)
+        .order_by(TaxonomyTerm.position, TaxonomyTerm.code)
+    )
+    return list(session.scalars(query))
+
+
+def resolve_needs(
+    session: Session, codes: Iterable[str], *, field: str = "needs"
+) -> dict[str, uuid.UUID]:
+    """Map need codes to term ids; an unknown code is a 422 naming the field."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return {}
+    query = (
+        select(TaxonomyTerm.code, TaxonomyTerm.id)
+        .join(Taxonomy)
+        .where(Taxonomy.name == NEEDS_TAXONOMY, TaxonomyTerm.code.in_(wanted))
+    )
+    found: dict[str, uuid.UUID] = {code: id_ for code, id_ in session.execute(query)}
+    unknown = [code for code in wanted if code not in found]
+    if unknown:
+        raise InvalidInput(
+            f"unknown need code(s): {', '.join(unknown)}; see GET /v1/needs", field=field
+        )
+    return {code: found[code] for code in wanted}
+
+
+def with_descendants(session: Session, code: str, *, field: str = "need") -> list[uuid.UUID]:
+    """A need's term id and the ids of every need below it."""
+    root = resolve_needs(session, [code], field=field)[code]
+    children: dict[uuid.UUID | None, list[uuid.UUID]] = {}
+    for term in _terms(session):
+        children.setdefault(term.parent_id, []).append(term.id)
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [child for parent in frontier for child in children.get(parent, [])]
+        found.extend(frontier)
+    return found
+
+
+def need_tree(session: Session) -> list[NeedRead]:
+    """The whole taxonomy as a tree, roots first in their curated order."""
+    terms = _terms(session)
+    nodes = {t.id: NeedRead(code=t.code, name=t.name, description=t.description) for t in terms}
+    roots: list[NeedRead] = []
+    for term in terms:
+        parent = nodes.get(term.parent_id) if term.parent_id else None
+        (parent.children if parent else roots).append(nodes[term.id])
+    return roots

@@ -1,0 +1,36 @@
+"""Schema migrations (Alembic), run from the CLI, the tests and the health check."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from directory.config import PROJECT_ROOT
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The project's Alembic configuration, optionally bound to an open connection."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Upgrade the database to the newest migration."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+def head_revision() -> str | None:
+    """The newest migration in the code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The migration the database is at (None when it has none)."""
+    return MigrationContext.configure(connection).get_current_revision()

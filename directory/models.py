@@ -1,0 +1,9 @@
+"""Every table, imported once so that Alembic and the tests see the whole schema."""
+
+from directory.accounts import models as accounts_models
+from directory.db import Base
+from directory.listings import models as listings_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "listings_models", "metadata"]
