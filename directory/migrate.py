@@ -10,6 +10,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from directory.config import PROJECT_ROOT
 
+# PostGIS owns these tables; autogenerate must never touch them.
+EXTENSION_TABLES = frozenset({"spatial_ref_sys"})
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic filter: leave the extensions' own tables alone."""
+    return not (type_ == "table" and name in EXTENSION_TABLES)
+
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """The project's Alembic configuration, optionally bound to an open connection."""

@@ -148,6 +148,7 @@ class Location(IdMixin, TimestampMixin, Base):
     )
     coordinates_approximate: Mapped[bool] = mapped_column(default=False)
 
+    organization: Mapped[Organization | None] = relationship(lazy="raise")
     addresses: Mapped[list[Address]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="Address.address_type"
     )

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, PreconditionFailed
@@ -100,12 +100,13 @@ def create_service(
             "service", doc.provenance.source, doc.provenance.external_id
         )
     service = Service(id=service_id or uuid.uuid4(), version=1)
-    service.organization = _organization(session, doc, service)
-    _set_scalars(service, doc.model_dump(include=set(SCALAR_FIELDS)))
+    with session.no_autoflush:  # build the whole listing, then write it at once
+        service.organization = _organization(session, doc, service)
+        _set_scalars(service, doc.model_dump(include=set(SCALAR_FIELDS)))
+        _replace_lists(session, service, doc, fields=LIST_FIELDS)
+        if doc.provenance:
+            service.provenance = [_provenance(doc.provenance, content_hash)]
     session.add(service)
-    _replace_lists(session, service, doc, fields=LIST_FIELDS)
-    if doc.provenance:
-        service.provenance = [_provenance(doc.provenance, content_hash)]
     session.flush()
     _record_change(session, service.id)
     return service
@@ -125,9 +126,10 @@ def update_service(
     for required in ("name", "status", "curation_status"):
         if required in scalars and scalars[required] is None:
             scalars.pop(required)
-    _set_scalars(service, scalars)
     lists = tuple(f for f in LIST_FIELDS if f in given and getattr(patch, f) is not None)
     _replace_lists(session, service, patch, fields=lists)
+    # Scalars last: the service row is written once, by _touch, so the version moves by one.
+    _set_scalars(service, scalars)
     return _touch(session, service)
 
 
@@ -169,8 +171,8 @@ def upsert_listing(
         return "unchanged", found.service_id
     else:
         service = queries.load_service(session, found.service_id)
-        _set_scalars(service, doc.model_dump(include=set(SCALAR_FIELDS)))
         _replace_lists(session, service, doc, fields=LIST_FIELDS)
+        _set_scalars(service, doc.model_dump(include=set(SCALAR_FIELDS)))
         found.content_hash = digest
         found.source_url = str(doc.provenance.source_url) if doc.provenance.source_url else None
         _touch(session, service)
@@ -279,11 +281,12 @@ def _replace_lists(
 
 
 def _replace_locations(session: Session, service: Service, items: list[LocationIn]) -> None:
-    old = [sal.location for sal in service.service_at_locations] if service.id else []
-    service.service_at_locations = []
-    session.flush()
-    for location in old:
-        session.delete(location)
+    if inspect(service).persistent:
+        old = [sal.location for sal in service.service_at_locations]
+        service.service_at_locations = []
+        session.flush()
+        for location in old:
+            session.delete(location)
     for i, item in enumerate(items):
         location = Location(
             organization_id=service.organization.id,

@@ -1,0 +1,5 @@
+"""``python -m directory`` is the ``directory`` command."""
+
+from directory.cli import app
+
+app()

@@ -1,0 +1,71 @@
+"""The `directory` command end to end, on a private cluster of its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from directory.pgcluster import PrivateCluster
+
+
+@pytest.fixture(scope="module")
+def cli_env() -> Iterator[dict[str, str]]:
+    root = Path(tempfile.mkdtemp(prefix="directory-cli-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTORY_")}
+    env |= {"DIRECTORY_DATA_DIR": str(root), "DIRECTORY_PRIVATE_DB_PORT": "55433"}
+    yield env
+    PrivateCluster(root=root, port=55433).destroy()
+
+
+def run(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "directory", *args], env=env,
+                            capture_output=True, text=True, timeout=180, check=False)
+    if ok:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_database_lifecycle_keeps_data(cli_env: dict[str, str]) -> None:
+    stopped = run(cli_env, "db", "status", ok=False)
+    assert stopped.returncode == 1
+    assert "stopped" in stopped.stdout
+    assert "not running" in run(cli_env, "seed", ok=False).stderr
+
+    run(cli_env, "db", "start")
+    assert "needs `directory db migrate`" in run(cli_env, "db", "status", ok=False).stdout
+    run(cli_env, "db", "migrate")
+    assert "current" in run(cli_env, "db", "status").stdout
+    seeded = run(cli_env, "seed").stdout
+    assert "crisis_lines.yaml:" in seeded and "created" in seeded
+
+    created = run(cli_env, "users", "create", "--email", "Coord@Example.org", "--role",
+                  "coordinator")
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("dir_") and " " not in token
+    duplicate = run(cli_env, "users", "create", "--email", "coord@example.org", "--role",
+                    "mentor", ok=False)
+    assert duplicate.returncode == 1 and "exists" in duplicate.stderr
+    bad_role = run(cli_env, "users", "create", "--email", "x@example.org", "--role", "boss",
+                   ok=False)
+    assert bad_role.returncode == 1 and "role" in bad_role.stderr
+
+    run(cli_env, "db", "stop")
+    run(cli_env, "db", "start")
+    again = run(cli_env, "seed").stdout
+    assert "created" not in again.replace("0 created", "")
+    assert "unchanged" in again
+    cluster = PrivateCluster(root=Path(cli_env["DIRECTORY_DATA_DIR"]), port=55433)
+    import psycopg
+
+    with psycopg.connect(f"host={cluster.socket_dir} port=55433 user=postgres dbname=directory") as c:
+        stored = c.execute("SELECT token_hash FROM api_token").fetchall()
+        emails = c.execute("SELECT email FROM user_account").fetchall()
+    assert emails == [("coord@example.org",)]
+    assert token not in str(stored)  # stored hashed only
+    run(cli_env, "db", "stop")
