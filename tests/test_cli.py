@@ -24,8 +24,14 @@ def cli_env() -> Iterator[dict[str, str]]:
 
 
 def run(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "directory", *args], env=env,
-                            capture_output=True, text=True, timeout=180, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "directory", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     if ok:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -44,15 +50,18 @@ def test_database_lifecycle_keeps_data(cli_env: dict[str, str]) -> None:
     seeded = run(cli_env, "seed").stdout
     assert "crisis_lines.yaml:" in seeded and "created" in seeded
 
-    created = run(cli_env, "users", "create", "--email", "Coord@Example.org", "--role",
-                  "coordinator")
+    created = run(
+        cli_env, "users", "create", "--email", "Coord@Example.org", "--role", "coordinator"
+    )
     token = created.stdout.strip().splitlines()[-1]
     assert token.startswith("dir_") and " " not in token
-    duplicate = run(cli_env, "users", "create", "--email", "coord@example.org", "--role",
-                    "mentor", ok=False)
+    duplicate = run(
+        cli_env, "users", "create", "--email", "coord@example.org", "--role", "mentor", ok=False
+    )
     assert duplicate.returncode == 1 and "exists" in duplicate.stderr
-    bad_role = run(cli_env, "users", "create", "--email", "x@example.org", "--role", "boss",
-                   ok=False)
+    bad_role = run(
+        cli_env, "users", "create", "--email", "x@example.org", "--role", "boss", ok=False
+    )
     assert bad_role.returncode == 1 and "role" in bad_role.stderr
 
     run(cli_env, "db", "stop")
@@ -63,7 +72,9 @@ def test_database_lifecycle_keeps_data(cli_env: dict[str, str]) -> None:
     cluster = PrivateCluster(root=Path(cli_env["DIRECTORY_DATA_DIR"]), port=55433)
     import psycopg
 
-    with psycopg.connect(f"host={cluster.socket_dir} port=55433 user=postgres dbname=directory") as c:
+    with psycopg.connect(
+        f"host={cluster.socket_dir} port=55433 user=postgres dbname=directory"
+    ) as c:
         stored = c.execute("SELECT token_hash FROM api_token").fetchall()
         emails = c.execute("SELECT email FROM user_account").fetchall()
     assert emails == [("coord@example.org",)]

@@ -12,8 +12,9 @@ from directory.models import metadata
 
 def test_models_match_the_migrations(engine: Engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={
-            "include_object": include_object, "compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include_object, "compare_type": True}
+        )
         assert compare_metadata(context, metadata) == []
         assert migrate.current_revision(connection) == migrate.head_revision()
 

@@ -21,16 +21,32 @@ def listing(**overrides: Any) -> dict[str, Any]:
         "needs": ["peer-support", "anxiety"],
         "languages": [{"code": "en"}, {"code": "spa"}, {"code": "ase", "note": "Via VRS"}],
         "phones": [{"number": "(813) 555-0177", "country": "US", "type": "voice"}],
-        "schedules": [{"freq": "WEEKLY", "byday": "MO,TU,WE,TH,FR", "opens_at": "09:00",
-                       "closes_at": "17:00", "timezone": "America/New_York",
-                       "description": "Mon-Fri 9am-5pm"}],
-        "locations": [{
-            "name": "Drop-in center", "latitude": 27.9506, "longitude": -82.4572,
-            "address": {"address_1": "100 Example St", "city": "Tampa", "state_province": "FL",
-                        "postal_code": "33602", "country": "US"},
-            "accessibility": [{"code": "wheelchair", "details": "Ramp at the side door"}],
-            "phones": [{"number": "813-555-0178", "country": "US"}],
-        }],
+        "schedules": [
+            {
+                "freq": "WEEKLY",
+                "byday": "MO,TU,WE,TH,FR",
+                "opens_at": "09:00",
+                "closes_at": "17:00",
+                "timezone": "America/New_York",
+                "description": "Mon-Fri 9am-5pm",
+            }
+        ],
+        "locations": [
+            {
+                "name": "Drop-in center",
+                "latitude": 27.9506,
+                "longitude": -82.4572,
+                "address": {
+                    "address_1": "100 Example St",
+                    "city": "Tampa",
+                    "state_province": "FL",
+                    "postal_code": "33602",
+                    "country": "US",
+                },
+                "accessibility": [{"code": "wheelchair", "details": "Ramp at the side door"}],
+                "phones": [{"number": "813-555-0178", "country": "US"}],
+            }
+        ],
         "service_areas": [{"name": "Hillsborough County", "regions": ["US-FL"]}],
         "cost_options": [{"option": "free"}],
     }
@@ -45,28 +61,42 @@ def create(client: TestClient, headers: dict[str, str], **overrides: Any) -> dic
     return body
 
 
-def test_create_returns_the_whole_nested_listing(client: TestClient, coordinator: dict[str, str]) -> None:
+def test_create_returns_the_whole_nested_listing(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
     body = create(client, coordinator)
     ServiceRead.model_validate(body)
     assert body["name"] == "Harbor Peer Warmline"
     assert body["organization"]["name"] == "Harbor Peer Collective"
     assert [n["code"] for n in body["needs"]] == ["anxiety", "peer-support"]
     assert [(lang["code"], lang["name"]) for lang in body["languages"]] == [
-        ("en", "English"), ("es", "Spanish"), ("ase", "American Sign Language")]
+        ("en", "English"),
+        ("es", "Spanish"),
+        ("ase", "American Sign Language"),
+    ]
     assert body["phones"][0] | {"id": None} == {
-        "id": None, "number": "(813) 555-0177", "display": "(813) 555-0177",
-        "tel_uri": "tel:+18135550177", "e164": "+18135550177", "country": "US",
-        "extension": None, "type": "voice", "description": None}
+        "id": None,
+        "number": "(813) 555-0177",
+        "display": "(813) 555-0177",
+        "tel_uri": "tel:+18135550177",
+        "e164": "+18135550177",
+        "country": "US",
+        "extension": None,
+        "type": "voice",
+        "description": None,
+    }
     location = body["locations"][0]
     assert (location["latitude"], location["longitude"]) == (27.9506, -82.4572)
     assert location["addresses"][0]["postal_code"] == "33602"
     assert location["accessibility"] == [
-        {"code": "wheelchair", "details": "Ramp at the side door", "url": None}]
+        {"code": "wheelchair", "details": "Ramp at the side door", "url": None}
+    ]
     assert location["phones"][0]["tel_uri"] == "tel:+18135550178"
     assert body["schedules"][0]["opens_at"] == "09:00:00"
     assert body["schedules"][0]["timezone"] == "America/New_York"
     assert body["service_areas"] == [
-        {"name": "Hillsborough County", "description": None, "regions": ["US-FL"]}]
+        {"name": "Hillsborough County", "description": None, "regions": ["US-FL"]}
+    ]
     assert body["version"] == 1
     assert body["curation_status"] == "published"
 
@@ -76,33 +106,44 @@ def test_create_returns_the_whole_nested_listing(client: TestClient, coordinator
     assert again.headers["ETag"] == '"1"'
 
 
-def test_the_point_is_stored_as_geography(client: TestClient, coordinator: dict[str, str],
-                                           session: Any) -> None:
+def test_the_point_is_stored_as_geography(
+    client: TestClient, coordinator: dict[str, str], session: Any
+) -> None:
     from sqlalchemy import text
 
     body = create(client, coordinator)
     location_id = body["locations"][0]["id"]
     found = session.execute(
-        text("SELECT ST_Y(point::geometry), ST_X(point::geometry), ST_SRID(point::geometry) "
-             "FROM location WHERE id = :id"), {"id": location_id}).one()
+        text(
+            "SELECT ST_Y(point::geometry), ST_X(point::geometry), ST_SRID(point::geometry) "
+            "FROM location WHERE id = :id"
+        ),
+        {"id": location_id},
+    ).one()
     assert tuple(found) == (pytest.approx(27.9506), pytest.approx(-82.4572), 4326)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda d: d["locations"][0].update(latitude=123), "locations.0.latitude"),
-    (lambda d: d.update(needs=["unicorn-therapy"]), "needs"),
-    (lambda d: d["phones"][0].update(number="12"), "phones.0"),
-    (lambda d: d.pop("name"), "name"),
-    (lambda d: d["languages"].append({"code": "zz"}), "languages.3.code"),
-    (lambda d: d["locations"][0]["accessibility"].append({"code": "jetpack"}),
-     "locations.0.accessibility.1.code"),
-    (lambda d: d["schedules"][0].update(timezone="Mars/Olympus"), "schedules.0.timezone"),
-    (lambda d: d["service_areas"][0].update(regions=["US-ZZ"]), "service_areas.0.regions.0"),
-    (lambda d: d["locations"][0].pop("longitude"), "locations.0"),
-    (lambda d: d.update(status="closed-forever"), "status"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["locations"][0].update(latitude=123), "locations.0.latitude"),
+        (lambda d: d.update(needs=["unicorn-therapy"]), "needs"),
+        (lambda d: d["phones"][0].update(number="12"), "phones.0"),
+        (lambda d: d.pop("name"), "name"),
+        (lambda d: d["languages"].append({"code": "zz"}), "languages.3.code"),
+        (
+            lambda d: d["locations"][0]["accessibility"].append({"code": "jetpack"}),
+            "locations.0.accessibility.1.code",
+        ),
+        (lambda d: d["schedules"][0].update(timezone="Mars/Olympus"), "schedules.0.timezone"),
+        (lambda d: d["service_areas"][0].update(regions=["US-ZZ"]), "service_areas.0.regions.0"),
+        (lambda d: d["locations"][0].pop("longitude"), "locations.0"),
+        (lambda d: d.update(status="closed-forever"), "status"),
+    ],
+)
 def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(
-        client: TestClient, coordinator: dict[str, str], change: Any, field: str) -> None:
+    client: TestClient, coordinator: dict[str, str], change: Any, field: str
+) -> None:
     before = client.get("/v1/services?per_page=1", headers=coordinator).json()["total"]
     doc = copy.deepcopy(listing())
     change(doc)
@@ -122,8 +163,9 @@ def test_no_token_is_401_and_a_bad_one_too(client: TestClient) -> None:
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_a_mentor_reads_but_cannot_write(client: TestClient, coordinator: dict[str, str],
-                                         mentor: dict[str, str]) -> None:
+def test_a_mentor_reads_but_cannot_write(
+    client: TestClient, coordinator: dict[str, str], mentor: dict[str, str]
+) -> None:
     body = create(client, coordinator)
     assert client.get(f"/v1/services/{body['id']}", headers=mentor).status_code == 200
     response = client.post("/v1/services", json=listing(), headers=mentor)
@@ -131,8 +173,9 @@ def test_a_mentor_reads_but_cannot_write(client: TestClient, coordinator: dict[s
     assert response.json()["error"] == "Forbidden"
     for path in ("verify", "archive"):
         assert client.post(f"/v1/services/{body['id']}/{path}", headers=mentor).status_code == 403
-    patch = client.patch(f"/v1/services/{body['id']}", json={"name": "x"},
-                         headers={**mentor, "If-Match": "1"})
+    patch = client.patch(
+        f"/v1/services/{body['id']}", json={"name": "x"}, headers={**mentor, "If-Match": "1"}
+    )
     assert patch.status_code == 403
 
 
@@ -141,8 +184,11 @@ def test_patch_needs_the_current_version(client: TestClient, coordinator: dict[s
     url = f"/v1/services/{body['id']}"
     missing = client.patch(url, json={"name": "Renamed"}, headers=coordinator)
     assert missing.status_code == 428
-    ok = client.patch(url, json={"name": "Renamed", "needs": ["crisis"]},
-                      headers={**coordinator, "If-Match": '"1"'})
+    ok = client.patch(
+        url,
+        json={"name": "Renamed", "needs": ["crisis"]},
+        headers={**coordinator, "If-Match": '"1"'},
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["name"] == "Renamed"
     assert ok.json()["version"] == 2
@@ -150,7 +196,9 @@ def test_patch_needs_the_current_version(client: TestClient, coordinator: dict[s
     assert [n["code"] for n in ok.json()["needs"]] == ["crisis"]
     assert ok.json()["phones"] == body["phones"]  # lists left out stay
 
-    stale = client.patch(url, json={"name": "Lost update"}, headers={**coordinator, "If-Match": "1"})
+    stale = client.patch(
+        url, json={"name": "Lost update"}, headers={**coordinator, "If-Match": "1"}
+    )
     assert stale.status_code == 412
     assert stale.json()["error"] == "PreconditionFailed"
     assert client.get(url, headers=coordinator).json()["name"] == "Renamed"
@@ -158,10 +206,15 @@ def test_patch_needs_the_current_version(client: TestClient, coordinator: dict[s
 
 def test_patch_replaces_locations(client: TestClient, coordinator: dict[str, str]) -> None:
     body = create(client, coordinator)
-    new = [{"name": "Second site", "latitude": 27.77, "longitude": -82.64},
-           {"name": "Telehealth", "location_type": "virtual"}]
-    response = client.patch(f"/v1/services/{body['id']}", json={"locations": new},
-                            headers={**coordinator, "If-Match": "1"})
+    new = [
+        {"name": "Second site", "latitude": 27.77, "longitude": -82.64},
+        {"name": "Telehealth", "location_type": "virtual"},
+    ]
+    response = client.patch(
+        f"/v1/services/{body['id']}",
+        json={"locations": new},
+        headers={**coordinator, "If-Match": "1"},
+    )
     assert response.status_code == 200, response.text
     assert [loc["name"] for loc in response.json()["locations"]] == ["Second site", "Telehealth"]
     assert response.json()["locations"][1]["latitude"] is None
@@ -170,16 +223,18 @@ def test_patch_replaces_locations(client: TestClient, coordinator: dict[str, str
 def test_bad_patch_changes_nothing(client: TestClient, coordinator: dict[str, str]) -> None:
     body = create(client, coordinator)
     url = f"/v1/services/{body['id']}"
-    response = client.patch(url, json={"name": "New", "needs": ["nope"]},
-                            headers={**coordinator, "If-Match": "1"})
+    response = client.patch(
+        url, json={"name": "New", "needs": ["nope"]}, headers={**coordinator, "If-Match": "1"}
+    )
     assert response.status_code == 422
     assert response.json()["field"] == "needs"
     after = client.get(url, headers=coordinator).json()
     assert (after["name"], after["version"]) == (body["name"], 1)
 
 
-def test_verify_and_archive(client: TestClient, coordinator: dict[str, str],
-                            mentor: dict[str, str]) -> None:
+def test_verify_and_archive(
+    client: TestClient, coordinator: dict[str, str], mentor: dict[str, str]
+) -> None:
     body = create(client, coordinator)
     verified = client.post(f"/v1/services/{body['id']}/verify", headers=coordinator).json()
     assert verified["verification"]["verified_by"].startswith("coordinator-")
@@ -201,8 +256,12 @@ def test_unknown_ids_are_404_in_the_error_shape(client: TestClient, mentor: dict
 
 def test_need_filter_includes_children(client: TestClient, coordinator: dict[str, str]) -> None:
     body = create(client, coordinator, needs=["anxiety"])
-    ids = [i["id"] for i in client.get("/v1/services?need=mental-health&per_page=100",
-                                       headers=coordinator).json()["items"]]
+    ids = [
+        i["id"]
+        for i in client.get(
+            "/v1/services?need=mental-health&per_page=100", headers=coordinator
+        ).json()["items"]
+    ]
     assert body["id"] in ids
     substance = client.get("/v1/services?need=substance-use&per_page=100", headers=coordinator)
     assert body["id"] not in [i["id"] for i in substance.json()["items"]]
@@ -211,8 +270,9 @@ def test_need_filter_includes_children(client: TestClient, coordinator: dict[str
     assert unknown.json()["field"] == "need"
 
 
-def test_crisis_need_lists_988_with_a_dialable_number(client: TestClient,
-                                                      coordinator: dict[str, str]) -> None:
+def test_crisis_need_lists_988_with_a_dialable_number(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
     page = client.get("/v1/services?need=crisis&per_page=100", headers=coordinator).json()
     lifeline = next(i for i in page["items"] if i["name"] == "988 Suicide & Crisis Lifeline")
     assert any(p["tel_uri"] == "tel:988" for p in lifeline["phones"])
@@ -235,8 +295,9 @@ def test_list_filters_and_paging(client: TestClient, coordinator: dict[str, str]
     assert {i["status"] for i in closed.json()["items"]} == {"temporarily closed"}
     latest = first["items"][0]["updated_at"]
     created = create(client, coordinator)
-    newer = client.get("/v1/services", params={"modified_after": latest},
-                       headers=coordinator).json()
+    newer = client.get(
+        "/v1/services", params={"modified_after": latest}, headers=coordinator
+    ).json()
     assert created["id"] in [i["id"] for i in newer["items"]]
     assert client.get("/v1/services?per_page=10000", headers=coordinator).status_code == 422
     assert client.get("/v1/services?status=bogus", headers=coordinator).status_code == 422
@@ -248,7 +309,10 @@ def test_needs_tree(client: TestClient, mentor: dict[str, str]) -> None:
     assert roots[:3] == ["crisis", "mental-health", "substance-use"]
     crisis = tree[0]
     assert [c["code"] for c in crisis["children"]] == [
-        "suicide-prevention", "mobile-crisis", "crisis-stabilization"]
+        "suicide-prevention",
+        "mobile-crisis",
+        "crisis-stabilization",
+    ]
     assert all(n["name"] and n["description"] for n in tree)
 
 

@@ -5,19 +5,23 @@ import pytest
 from directory.listings.phones import parse_phone
 
 
-@pytest.mark.parametrize(("number", "country", "e164", "display", "tel"), [
-    ("988", "US", None, "988", "tel:988"),
-    ("741741", "US", None, "741741", "tel:741741"),
-    ("116 123", "GB", None, "116 123", "tel:116123"),
-    ("116 123", "IE", None, "116 123", "tel:116123"),
-    ("1-800-273-8255", "US", "+18002738255", "(800) 273-8255", "tel:+18002738255"),
-    ("(813) 555-0142", "US", "+18135550142", "(813) 555-0142", "tel:+18135550142"),
-    ("13 11 14", "AU", "+61131114", "13 11 14", "tel:131114"),  # not dialable as +61 13...
-    ("1800 247 247", "IE", "+3531800247247", "1800 247 247", "tel:1800247247"),
-    ("+44 20 7946 0958", "US", "+442079460958", "+44 20 7946 0958", "tel:+442079460958"),
-])
-def test_dialable_forms(number: str, country: str, e164: str | None, display: str,
-                        tel: str) -> None:
+@pytest.mark.parametrize(
+    ("number", "country", "e164", "display", "tel"),
+    [
+        ("988", "US", None, "988", "tel:988"),
+        ("741741", "US", None, "741741", "tel:741741"),
+        ("116 123", "GB", None, "116 123", "tel:116123"),
+        ("116 123", "IE", None, "116 123", "tel:116123"),
+        ("1-800-273-8255", "US", "+18002738255", "(800) 273-8255", "tel:+18002738255"),
+        ("(813) 555-0142", "US", "+18135550142", "(813) 555-0142", "tel:+18135550142"),
+        ("13 11 14", "AU", "+61131114", "13 11 14", "tel:131114"),  # not dialable as +61 13...
+        ("1800 247 247", "IE", "+3531800247247", "1800 247 247", "tel:1800247247"),
+        ("+44 20 7946 0958", "US", "+442079460958", "+44 20 7946 0958", "tel:+442079460958"),
+    ],
+)
+def test_dialable_forms(
+    number: str, country: str, e164: str | None, display: str, tel: str
+) -> None:
     parsed = parse_phone(number, country)
     assert (parsed.e164, parsed.display, parsed.tel_uri) == (e164, display, tel)
     assert parsed.short_code is (e164 is None)

@@ -11,14 +11,29 @@ from directory.listings.models import CrisisChannel, Provenance, Service
 from directory.listings.seed import seed_all
 from tests.conftest import SEED_DIR
 
-TABLES = ("organization", "service", "location", "service_at_location", "address", "phone",
-          "schedule", "language", "accessibility", "service_area", "cost_option",
-          "taxonomy_term", "attribute", "crisis_channel", "provenance")
+TABLES = (
+    "organization",
+    "service",
+    "location",
+    "service_at_location",
+    "address",
+    "phone",
+    "schedule",
+    "language",
+    "accessibility",
+    "service_area",
+    "cost_option",
+    "taxonomy_term",
+    "attribute",
+    "crisis_channel",
+    "provenance",
+)
 
 
 def snapshot(session: Session) -> dict[str, list[tuple[object, ...]]]:
-    return {t: sorted(tuple(r) for r in session.execute(text(f"SELECT id FROM {t}")))
-            for t in TABLES}
+    return {
+        t: sorted(tuple(r) for r in session.execute(text(f"SELECT id FROM {t}"))) for t in TABLES
+    }
 
 
 def test_a_second_seed_changes_nothing(session: Session) -> None:
@@ -37,11 +52,15 @@ def test_an_edited_seed_updates_in_place(session: Session, tmp_path: object) -> 
     folder = Path(str(tmp_path))
     for name in ("needs.yaml", "crisis_lines.yaml", "demo_region.yaml"):
         shutil.copy(SEED_DIR / name, folder / name)
-    edited = (folder / "crisis_lines.yaml").read_text().replace(
-        "name: 988 Suicide & Crisis Lifeline", "name: 988 Lifeline (renamed)", 1)
+    edited = (
+        (folder / "crisis_lines.yaml")
+        .read_text()
+        .replace("name: 988 Suicide & Crisis Lifeline", "name: 988 Lifeline (renamed)", 1)
+    )
     (folder / "crisis_lines.yaml").write_text(edited)
-    lifeline = session.scalars(select(Service).where(
-        Service.name == "988 Suicide & Crisis Lifeline")).one()
+    lifeline = session.scalars(
+        select(Service).where(Service.name == "988 Suicide & Crisis Lifeline")
+    ).one()
     report = seed_all(session, folder)
     assert report["crisis_lines.yaml"]["updated"] == 1
     session.refresh(lifeline)
@@ -56,25 +75,41 @@ def test_crisis_lines_are_curated_and_dialable(session: Session) -> None:
     channels = session.scalars(select(CrisisChannel)).all()
     assert all(c.tel_uri.startswith("tel:") for c in channels if c.channel != "chat")
     by_number = {(c.channel, c.tel_uri) for c in channels}
-    for expected in [("call", "tel:988"), ("text", "tel:988"), ("text", "tel:838255"),
-                     ("text", "tel:741741"), ("call", "tel:116123"), ("call", "tel:131114")]:
+    for expected in [
+        ("call", "tel:988"),
+        ("text", "tel:988"),
+        ("text", "tel:838255"),
+        ("text", "tel:741741"),
+        ("call", "tel:116123"),
+        ("call", "tel:131114"),
+    ]:
         assert expected in by_number
-    countries = set(session.scalars(text(
-        "SELECT DISTINCT unnest(regions) FROM service_area sa JOIN provenance p "
-        "ON p.service_id = sa.service_id WHERE p.source = 'seed:crisis-lines'")))
+    countries = set(
+        session.scalars(
+            text(
+                "SELECT DISTINCT unnest(regions) FROM service_area sa JOIN provenance p "
+                "ON p.service_id = sa.service_id WHERE p.source = 'seed:crisis-lines'"
+            )
+        )
+    )
     assert {"US", "CA", "GB", "IE", "AU"} <= countries
 
 
 def test_demo_region_is_big_enough_and_marked(session: Session) -> None:
     demo = session.scalars(
-        select(Service).join(Provenance).where(Provenance.source == "seed:demo")).all()
+        select(Service).join(Provenance).where(Provenance.source == "seed:demo")
+    ).all()
     assert 40 <= len(demo) <= 60
     assert all(s.name.endswith("(demo)") for s in demo)
     assert all((s.description or "").startswith("DEMO LISTING") for s in demo)
-    located = session.scalar(text(
-        "SELECT count(*) FROM location l JOIN service_at_location sal ON sal.location_id = l.id "
-        "JOIN provenance p ON p.service_id = sal.service_id WHERE p.source = 'seed:demo' "
-        "AND ST_DWithin(l.point, ST_MakePoint(-82.55, 27.9)::geography, 60000)"))
+    located = session.scalar(
+        text(
+            "SELECT count(*) FROM location l "
+            "JOIN service_at_location sal ON sal.location_id = l.id "
+            "JOIN provenance p ON p.service_id = sal.service_id WHERE p.source = 'seed:demo' "
+            "AND ST_DWithin(l.point, ST_MakePoint(-82.55, 27.9)::geography, 60000)"
+        )
+    )
     assert located is not None and located >= 40
     statuses = Counter(s.curation_status for s in demo)
     assert statuses["published"] == len(demo)
