@@ -99,12 +99,19 @@ def db_status() -> None:
 
 
 @app.command("seed")
-def seed() -> None:
+def seed(
+    demo: Annotated[
+        bool | None,
+        typer.Option("--demo/--no-demo", help="Load the demo region (default: not in production)"),
+    ] = None,
+) -> None:
     """Load the needs taxonomy, national crisis lines and demo region (idempotent)."""
+    settings = get_settings()
     factory = make_sessionmaker(_engine())
+    with_demo = settings.env != "production" if demo is None else demo
     try:
         with unit_of_work(factory) as session:
-            report = seed_all(session, get_settings().seed_dir)
+            report = seed_all(session, settings.seed_dir, demo=with_demo)
     except DirectoryError as error:
         raise _fail(error.detail) from None
     for name, counts in report.items():

@@ -18,13 +18,14 @@ from directory.listings.schemas import ServiceCreate
 from directory.listings.service import stable_id, upsert_listing
 from directory.listings.taxonomy import NEEDS_TAXONOMY
 
-LISTING_FILES = ("crisis_lines.yaml", "demo_region.yaml")
+CRISIS_LINES = "crisis_lines.yaml"
+DEMO_REGION = "demo_region.yaml"
 
 
-def seed_all(session: Session, seed_dir: Path) -> dict[str, Counter[str]]:
-    """Load every seed file; returns counts of created / updated / unchanged per file."""
+def seed_all(session: Session, seed_dir: Path, *, demo: bool = True) -> dict[str, Counter[str]]:
+    """Load the seed files; returns counts of created / updated / unchanged per file."""
     report = {"needs.yaml": seed_needs(session, seed_dir / "needs.yaml")}
-    for name in LISTING_FILES:
+    for name in (CRISIS_LINES, DEMO_REGION) if demo else (CRISIS_LINES,):
         report[name] = seed_listings(session, seed_dir / name)
     return report
 

@@ -1,0 +1,55 @@
+# Two commands: `make run` (database, migrations, seed data, API on http://127.0.0.1:8000)
+# and `make test`. Both install what is missing first.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test setup system-packages lint pytest db-start db-stop bench clean
+
+run: setup
+	$(BIN)/directory db start
+	$(BIN)/directory db migrate
+	$(BIN)/directory seed
+	$(BIN)/directory serve
+
+test: setup lint pytest
+
+setup: system-packages $(STAMP)
+
+# PostgreSQL server binaries and PostGIS, from Debian, when they are not there yet.
+system-packages:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	   || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
+	  echo "installing PostgreSQL 15 + PostGIS from Debian"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 postgresql-15-postgis-3; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check directory tests migrations bench
+	$(BIN)/ruff format --check directory tests migrations bench
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest
+
+db-start: setup
+	$(BIN)/directory db start
+
+db-stop: setup
+	$(BIN)/directory db stop
+
+bench: setup
+	$(BIN)/python bench/listings_api.py
+
+clean: db-stop
+	rm -rf $(VENV) .directory
