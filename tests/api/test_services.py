@@ -322,3 +322,28 @@ def test_healthz_and_docs(client: TestClient) -> None:
     assert health.json()["status"] == "ok"
     assert client.get("/docs").status_code == 200
     assert "/v1/services/{service_id}" in client.get("/openapi.json").json()["paths"]
+
+
+def test_provenance_gives_a_stable_id_and_refuses_duplicates(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
+    provenance = {"source": "partner:harbor", "external_id": "warmline-1"}
+    first = create(client, coordinator, provenance=provenance)
+    assert first["provenance"][0] | {"retrieved_at": None} == {
+        **provenance,
+        "source_url": None,
+        "retrieved_at": None,
+    }
+    again = client.post("/v1/services", json=listing(provenance=provenance), headers=coordinator)
+    assert again.status_code == 409
+    assert again.json()["error"] == "Conflict"
+    assert again.json()["field"] == "provenance"
+
+
+def test_services_of_one_organization_share_it(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
+    first = create(client, coordinator)
+    second = create(client, coordinator, name="Harbor Family Groups")
+    assert first["organization"]["id"] == second["organization"]["id"]
+    assert first["id"] != second["id"]
