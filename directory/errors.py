@@ -18,6 +18,12 @@ class DirectoryError(Exception):
         return type(self).__name__
 
 
+class BadRequest(DirectoryError):
+    """The request itself is malformed (a header that cannot be read)."""
+
+    status_code = 400
+
+
 class InvalidInput(DirectoryError):
     """The input is well-formed but wrong (an unknown code, an impossible value)."""
 

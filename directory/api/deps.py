@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -10,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory.accounts.models import User
 from directory.accounts.service import user_for_token
-from directory.errors import Forbidden, PreconditionRequired, Unauthorized
+from directory.errors import BadRequest, Forbidden, PreconditionRequired, Unauthorized
 
 WRITER_ROLES = ("coordinator", "admin")
+IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -55,14 +57,16 @@ def writer(user: CurrentUser) -> User:
 Writer = Annotated[User, Depends(writer)]
 
 
-def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int:
-    """The version the caller last saw, from ``If-Match: 3`` or ``If-Match: "3"``."""
+def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+    """The version the caller last saw, from ``If-Match: 3`` or ``"3"``; None for ``*`` (any)."""
     if if_match is None:
         raise PreconditionRequired("send If-Match: <version> (the listing's ETag)")
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise PreconditionRequired(f"If-Match must be a listing version, not {if_match!r}")
-    return int(text)
+    if if_match.strip() == "*":
+        return None
+    found = IF_MATCH.fullmatch(if_match.strip())
+    if found is None:
+        raise BadRequest(f'If-Match must be a listing version such as "3", not {if_match[:40]!r}')
+    return int(found.group(1))
 
 
-IfMatch = Annotated[int, Depends(if_match)]
+IfMatch = Annotated[int | None, Depends(if_match)]

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
@@ -75,6 +75,12 @@ def install(app: FastAPI) -> None:
     async def integrity(_: Request, error: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", error.orig)
         return error_response(409, "Conflict", "the change conflicts with existing data")
+
+    @app.exception_handler(DataError)
+    async def out_of_range(_: Request, error: DataError) -> JSONResponse:
+        # A backstop: validation should catch these first.
+        log.warning("data error: %s", error.orig)
+        return error_response(422, "InvalidInput", "a value is out of range for its field")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -48,10 +48,19 @@ def _whole_listing() -> list[LoaderOption]:
 
 
 def load_service(
-    session: Session, service_id: uuid.UUID, *, published_only: bool = False
+    session: Session,
+    service_id: uuid.UUID,
+    *,
+    published_only: bool = False,
+    for_update: bool = False,
 ) -> Service:
-    """A whole listing with every child loaded; NotFound when absent (or hidden from readers)."""
+    """A whole listing with every child loaded; NotFound when absent (or hidden from readers).
+
+    ``for_update`` locks the service row until the transaction ends, so writers queue.
+    """
     query = select(Service).where(Service.id == service_id).options(*_whole_listing())
+    if for_update:
+        query = query.with_for_update(of=Service)
     service = session.scalars(query).one_or_none()
     if service is None or (published_only and service.curation_status != "published"):
         raise NotFound(f"no listing {service_id}")

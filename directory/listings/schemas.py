@@ -39,13 +39,33 @@ PhoneType = Literal["voice", "text", "fax", "cell", "video", "pager", "textphone
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL: refuse it here rather than fail at the write.
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            raise ValueError("text must not contain NUL characters")
+        return value
+
 
 class OrganizationIn(Strict):
-    name: ShortText
+    """A new organization, or ``{"id": ...}`` to link an existing one."""
+
+    id: uuid.UUID | None = None
+    name: ShortText | None = None
     alternate_name: ShortText | None = None
     description: Text | None = None
     email: ShortText | None = None
     url: HttpUrl | None = Field(default=None, description="The organization's website")
+
+    @model_validator(mode="after")
+    def _new_or_existing(self) -> Self:
+        if self.id is None and self.name is None:
+            raise ValueError("give the organization's name, or the id of an existing one")
+        if self.id is not None and self.model_fields_set - {"id"}:
+            raise ValueError("to link an existing organization give its id alone")
+        return self
 
 
 class PhoneIn(Strict):
@@ -95,7 +115,7 @@ class ScheduleIn(Strict):
     wkst: Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"] | None = None
     dtstart: dt.date | None = None
     until: dt.date | None = None
-    count: int | None = Field(default=None, ge=1)
+    count: int | None = Field(default=None, ge=1, le=100_000)
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     opens_at: dt.time | None = None
@@ -157,7 +177,7 @@ class ServiceAreaIn(Strict):
 
 class CostOptionIn(Strict):
     option: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    amount: Decimal | None = Field(default=None, ge=0)
+    amount: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     amount_description: ShortText | None = None
     description: ShortText | None = Field(default=None, description="Stored as amount_description")
@@ -208,6 +228,21 @@ class ServiceFields(Strict):
     alert: Text | None = None
 
 
+NOT_NULL_ON_UPDATE = (
+    "name",
+    "status",
+    "curation_status",
+    "needs",
+    "languages",
+    "phones",
+    "schedules",
+    "locations",
+    "service_areas",
+    "cost_options",
+    "crisis_channels",
+)
+
+
 class ServiceCreate(ServiceFields):
     """A whole listing in one nested document (also the seed file format)."""
 
@@ -228,6 +263,15 @@ class ServiceCreate(ServiceFields):
 
 class ServiceUpdate(ServiceFields):
     """A partial update: fields left out stay; a list given replaces the whole list."""
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> Self:
+        nulled = [
+            f for f in NOT_NULL_ON_UPDATE if f in self.model_fields_set and getattr(self, f) is None
+        ]
+        if nulled:
+            raise ValueError(f"cannot be null (send [] to empty a list): {', '.join(nulled)}")
+        return self
 
     name: ShortText | None = None
     status: ServiceStatus | None = None

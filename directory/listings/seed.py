@@ -94,12 +94,8 @@ def seed_listings(session: Session, path: Path) -> Counter[str]:
         verified_at = (
             dt.datetime.combine(_date(checked_on), dt.time(), dt.UTC) if checked_on else None
         )
-        outcome, _ = upsert_listing(
-            session,
-            doc,
-            verified_at=verified_at,
-            verified_by=f"{source} curators" if verified_at else None,
-        )
+        verified = (verified_at, f"{source} curators") if verified_at else None
+        outcome, _ = upsert_listing(session, doc, verified=verified)
         counts[outcome] += 1
     return counts
 

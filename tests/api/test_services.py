@@ -139,6 +139,14 @@ def test_the_point_is_stored_as_geography(
         (lambda d: d["service_areas"][0].update(regions=["US-ZZ"]), "service_areas.0.regions.0"),
         (lambda d: d["locations"][0].pop("longitude"), "locations.0"),
         (lambda d: d.update(status="closed-forever"), "status"),
+        (lambda d: d.update(name="a\u0000b"), "name"),
+        (lambda d: d["organization"].update(name="Nul\u0000Org"), "organization.name"),
+        (lambda d: d["cost_options"][0].update(amount="1e20"), "cost_options.0.amount"),
+        (lambda d: d["schedules"][0].update(count=10**12), "schedules.0.count"),
+        (
+            lambda d: d.update(organization={"id": "00000000-0000-0000-0000-000000000001"}),
+            "organization.id",
+        ),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(
@@ -236,15 +244,47 @@ def test_verify_and_archive(
     client: TestClient, coordinator: dict[str, str], mentor: dict[str, str]
 ) -> None:
     body = create(client, coordinator)
-    verified = client.post(f"/v1/services/{body['id']}/verify", headers=coordinator).json()
+    url = f"/v1/services/{body['id']}"
+    assert client.post(f"{url}/verify", headers=coordinator).status_code == 428
+    verified = client.post(f"{url}/verify", headers={**coordinator, "If-Match": '"1"'}).json()
     assert verified["verification"]["verified_by"].startswith("coordinator-")
     assert verified["verification"]["last_verified_at"] is not None
     assert verified["version"] == 2
-    archived = client.post(f"/v1/services/{body['id']}/archive", headers=coordinator).json()
+    stale = client.post(f"{url}/archive", headers={**coordinator, "If-Match": "1"})
+    assert stale.status_code == 412
+    archived = client.post(f"{url}/archive", headers={**coordinator, "If-Match": "2"}).json()
     assert archived["curation_status"] == "archived"
-    assert client.get(f"/v1/services/{body['id']}", headers=mentor).status_code == 404
+    assert client.get(url, headers=mentor).status_code == 404
     listed = client.get("/v1/services?per_page=100&need=peer-support", headers=mentor).json()
     assert body["id"] not in [item["id"] for item in listed["items"]]
+
+
+def test_drafts_are_hidden_from_mentors(
+    client: TestClient, coordinator: dict[str, str], mentor: dict[str, str]
+) -> None:
+    draft = create(client, coordinator, curation_status="draft", needs=["grief"])
+    assert client.get(f"/v1/services/{draft['id']}", headers=coordinator).status_code == 200
+    assert client.get(f"/v1/services/{draft['id']}", headers=mentor).status_code == 404
+    seen = client.get("/v1/services?need=grief&per_page=100", headers=mentor).json()
+    assert draft["id"] not in [i["id"] for i in seen["items"]]
+    drafts = client.get("/v1/services?curation_status=draft", headers=coordinator).json()
+    assert [i["id"] for i in drafts["items"]] == [draft["id"]]
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("*", 200), ('W/"1"', 200), ("9" * 5000, 400), ("\u00b2", 400), ("abc", 400), ("2", 412)],
+)
+def test_if_match_forms(
+    client: TestClient, coordinator: dict[str, str], value: str, status: int
+) -> None:
+    body = create(client, coordinator)
+    response = client.patch(
+        f"/v1/services/{body['id']}",
+        json={"alert": "Closed on Friday"},
+        headers={**coordinator, "If-Match": value.encode("latin-1")},  # type: ignore[dict-item]
+    )
+    assert response.status_code == status, response.text
 
 
 def test_unknown_ids_are_404_in_the_error_shape(client: TestClient, mentor: dict[str, str]) -> None:
@@ -344,6 +384,35 @@ def test_services_of_one_organization_share_it(
     client: TestClient, coordinator: dict[str, str]
 ) -> None:
     first = create(client, coordinator)
-    second = create(client, coordinator, name="Harbor Family Groups")
-    assert first["organization"]["id"] == second["organization"]["id"]
-    assert first["id"] != second["id"]
+    organization = first["organization"]
+    second = create(
+        client, coordinator, name="Harbor Family Groups", organization={"id": organization["id"]}
+    )
+    assert second["organization"] == organization
+    same_name = create(client, coordinator, organization={"name": "Harbor Peer Collective"})
+    assert same_name["organization"]["id"] != organization["id"]  # never merged by name alone
+    mixed = client.post(
+        "/v1/services",
+        headers=coordinator,
+        json=listing(organization={"id": organization["id"], "name": "Renamed"}),
+    )
+    assert mixed.status_code == 422
+    assert mixed.json()["field"] == "organization"
+
+
+def test_patch_refuses_null_for_required_fields(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
+    body = create(client, coordinator)
+    for patch in ({"name": None}, {"needs": None}, {"status": None}):
+        response = client.patch(
+            f"/v1/services/{body['id']}", json=patch, headers={**coordinator, "If-Match": "1"}
+        )
+        assert response.status_code == 422, patch
+    emptied = client.patch(
+        f"/v1/services/{body['id']}",
+        json={"needs": [], "alert": None},
+        headers={**coordinator, "If-Match": "1"},
+    )
+    assert emptied.status_code == 200
+    assert emptied.json()["needs"] == []

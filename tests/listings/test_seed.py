@@ -114,3 +114,33 @@ def test_demo_region_is_big_enough_and_marked(session: Session) -> None:
     statuses = Counter(s.curation_status for s in demo)
     assert statuses["published"] == len(demo)
     assert session.scalar(select(func.count()).select_from(Service)) >= 57
+
+
+def test_reseeding_keeps_curation_and_updates_the_organization(
+    session: Session, tmp_path: object
+) -> None:
+    import shutil
+    from pathlib import Path
+
+    from directory.listings.service import archive_service
+
+    lifeline = session.scalars(
+        select(Service).where(Service.name == "988 Suicide & Crisis Lifeline")
+    ).one()
+    assert lifeline.version == 1  # seeding writes each listing once
+    archive_service(session, lifeline.id, expected_version=None)
+    folder = Path(str(tmp_path))
+    for name in ("needs.yaml", "crisis_lines.yaml", "demo_region.yaml"):
+        shutil.copy(SEED_DIR / name, folder / name)
+    text_ = (folder / "crisis_lines.yaml").read_text()
+    text_ = text_.replace("name: Vibrant Emotional Health", "name: Vibrant (renamed)", 1)
+    (folder / "crisis_lines.yaml").write_text(
+        text_.replace("988 Suicide & Crisis Lifeline", "988 Lifeline", 1)
+    )
+    seed_all(session, folder)
+    session.expire_all()
+    from directory.listings.queries import load_service
+
+    reloaded = load_service(session, lifeline.id)
+    assert reloaded.curation_status == "archived"
+    assert reloaded.organization.name == "Vibrant (renamed)"

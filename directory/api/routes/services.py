@@ -89,17 +89,17 @@ def update_service(
 
 @router.post("/{service_id}/verify", response_model=ServiceRead)
 def verify_service(
-    session: SessionDep, user: Writer, service_id: uuid.UUID, response: Response
+    session: SessionDep, user: Writer, service_id: uuid.UUID, version: IfMatch, response: Response
 ) -> ServiceRead:
-    """Record that the listing was checked now, by you."""
-    service.verify_service(session, service_id, by=user.email)
+    """Record that you checked this version of the listing (``If-Match``) just now."""
+    service.verify_service(session, service_id, by=user.email, expected_version=version)
     return _readable(session, user, service_id, response)
 
 
 @router.post("/{service_id}/archive", response_model=ServiceRead)
 def archive_service(
-    session: SessionDep, user: Writer, service_id: uuid.UUID, response: Response
+    session: SessionDep, user: Writer, service_id: uuid.UUID, version: IfMatch, response: Response
 ) -> ServiceRead:
-    """Archive the listing (hidden from mentors, kept for the record)."""
-    service.archive_service(session, service_id)
+    """Archive the listing (hidden from mentors, kept for the record); needs ``If-Match``."""
+    service.archive_service(session, service_id, expected_version=version)
     return _readable(session, user, service_id, response)
