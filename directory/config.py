@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = PROJECT_ROOT / ".directory"
     private_db_port: int = 54329
+    pg_bindir: Path | None = Field(
+        default=None, description="initdb/pg_ctl folder; unset = newest /usr/lib/postgresql/*/bin"
+    )
     search_backend: Literal["postgres", "meilisearch"] = "postgres"
     meili_url: str = "http://127.0.0.1:7700"
     meili_key: str | None = None

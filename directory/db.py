@@ -41,7 +41,7 @@ class IdMixin:
 
 
 class TimestampMixin:
-    """``created_at`` and ``updated_at``, kept by the database."""
+    """``created_at`` (set by the database) and ``updated_at`` (set again on every ORM update)."""
 
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

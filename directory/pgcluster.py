@@ -26,10 +26,9 @@ class ClusterError(RuntimeError):
     """The private cluster could not be created, started or stopped."""
 
 
-def find_bindir() -> Path:
-    """The newest PostgreSQL server binaries on this machine."""
-    override = os.environ.get("DIRECTORY_PG_BINDIR")
-    candidates = [Path(override)] if override else []
+def find_bindir(preferred: Path | None = None) -> Path:
+    """The PostgreSQL server binaries: ``preferred``, else the newest on this machine."""
+    candidates = [preferred] if preferred else []
     candidates += sorted(
         Path("/usr/lib/postgresql").glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
@@ -50,10 +49,15 @@ class PrivateCluster:
 
     root: Path
     port: int
+    bindir: Path | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PrivateCluster:
-        return cls(root=settings.data_dir.resolve(), port=settings.private_db_port)
+        return cls(
+            root=settings.data_dir.resolve(),
+            port=settings.private_db_port,
+            bindir=settings.pg_bindir,
+        )
 
     @property
     def pgdata(self) -> Path:
@@ -151,7 +155,7 @@ class PrivateCluster:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _run(self, argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(find_bindir() / argv[0]), *argv[1:]]
+        command = [str(find_bindir(self.bindir) / argv[0]), *argv[1:]]
         if os.geteuid() == 0:
             command = ["runuser", "-u", SERVER_USER, "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, check=False)

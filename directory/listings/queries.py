@@ -19,7 +19,7 @@ from directory.listings.models import (
     ServiceAtLocation,
     TaxonomyTerm,
 )
-from directory.listings.schemas import (
+from directory.listings.read_schemas import (
     LocationRead,
     NeedRef,
     ServicePage,
@@ -93,30 +93,27 @@ def list_services(
     if status:
         query = query.where(Service.status == status)
     if modified_after:
+        if modified_after.tzinfo is None:  # a time without a zone is read as UTC
+            modified_after = modified_after.replace(tzinfo=dt.UTC)
         query = query.where(Service.updated_at > modified_after)
     if need:
-        terms = with_descendants(session, need)
         linked = select(Attribute.link_id).where(
-            Attribute.link_entity == "service", Attribute.taxonomy_term_id.in_(terms)
+            Attribute.link_entity == "service",
+            Attribute.taxonomy_term_id.in_(with_descendants(session, need)),
         )
         query = query.where(Service.id.in_(linked))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ids = list(
-        session.scalars(
-            query.order_by(Service.updated_at.desc(), Service.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
-    services = {
-        s.id: s
-        for s in session.scalars(
-            select(Service).where(Service.id.in_(ids)).options(*_whole_listing())
-        )
-    }
+    ordered = query.order_by(Service.updated_at.desc(), Service.id)
+    ids = list(session.scalars(ordered.limit(per_page).offset((page - 1) * per_page)))
+    return ServicePage(items=read_services(session, ids), page=page, per_page=per_page, total=total)
+
+
+def read_services(session: Session, ids: Sequence[uuid.UUID]) -> list[ServiceRead]:
+    """Whole listings in the order of ``ids``, loaded in a fixed number of queries."""
+    query = select(Service).where(Service.id.in_(ids)).options(*_whole_listing())
+    services = {s.id: s for s in session.scalars(query)}
     needs = _needs_of(session, ids)
-    items = [to_read(services[i], needs.get(i, [])) for i in ids]
-    return ServicePage(items=items, page=page, per_page=per_page, total=total)
+    return [to_read(services[i], needs.get(i, [])) for i in ids]
 
 
 def _needs_of(session: Session, service_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[NeedRef]]:
@@ -132,46 +129,49 @@ def _needs_of(session: Session, service_ids: Sequence[uuid.UUID]) -> dict[uuid.U
     return found
 
 
+LOCATION_FIELDS = (
+    "id",
+    "name",
+    "location_type",
+    "description",
+    "transportation",
+    "coordinates_approximate",
+    "addresses",
+    "accessibility",
+    "phones",
+    "schedules",
+)
+
+
 def to_read(service: Service, needs: list[NeedRef]) -> ServiceRead:
     """Build the API view of a loaded listing."""
-    locations = [
-        LocationRead.model_validate(
-            {
-                **{
-                    k: getattr(sal.location, k)
-                    for k in (
-                        "id",
-                        "name",
-                        "location_type",
-                        "description",
-                        "transportation",
-                        "coordinates_approximate",
-                        "addresses",
-                        "accessibility",
-                        "phones",
-                        "schedules",
-                    )
-                },
-                "service_at_location_id": sal.id,
-                "latitude": _float(sal.location.latitude),
-                "longitude": _float(sal.location.longitude),
-            }
-        )
-        for sal in sorted(service.service_at_locations, key=lambda s: s.position)
-    ]
+    sites = sorted(service.service_at_locations, key=lambda s: s.position)
     fields = {
         name: getattr(service, name)
         for name in ServiceRead.model_fields
         if name not in ("needs", "locations", "verification")
     }
+    verification = VerificationRead(
+        last_verified_at=service.last_verified_at, verified_by=service.verified_by
+    )
     return ServiceRead.model_validate(
         {
             **fields,
             "needs": needs,
-            "locations": locations,
-            "verification": VerificationRead(
-                last_verified_at=service.last_verified_at, verified_by=service.verified_by
-            ),
+            "locations": [_location_read(sal) for sal in sites],
+            "verification": verification,
+        }
+    )
+
+
+def _location_read(sal: ServiceAtLocation) -> LocationRead:
+    location = sal.location
+    return LocationRead.model_validate(
+        {
+            **{name: getattr(location, name) for name in LOCATION_FIELDS},
+            "service_at_location_id": sal.id,
+            "latitude": _float(location.latitude),
+            "longitude": _float(location.longitude),
         }
     )
 

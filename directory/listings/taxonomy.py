@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInput
 from directory.listings.models import Taxonomy, TaxonomyTerm
-from directory.listings.schemas import NeedRead
+from directory.listings.read_schemas import NeedRead
 
 NEEDS_TAXONOMY = "directory-needs"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from directory.listings.schemas import ServiceRead
+from directory.listings.read_schemas import ServiceRead
 
 
 def listing(**overrides: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from directory.api.deps import CurrentUser, SessionDep
-from directory.listings.schemas import NeedRead
+from directory.listings.read_schemas import NeedRead
 from directory.listings.taxonomy import need_tree
 from directory.migrate import current_revision, head_revision
 

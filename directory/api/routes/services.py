@@ -10,14 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
 from directory.listings import queries, service
-from directory.listings.schemas import (
-    CurationStatus,
-    ServiceCreate,
-    ServicePage,
-    ServiceRead,
-    ServiceStatus,
-    ServiceUpdate,
-)
+from directory.listings.read_schemas import ServicePage, ServiceRead
+from directory.listings.schemas import CurationStatus, ServiceCreate, ServiceStatus, ServiceUpdate
 
 router = APIRouter(prefix="/v1/services", tags=["listings"])
 NeedQuery = Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9-]+$")]

@@ -1,0 +1,187 @@
+"""What the API shows of a listing: ``ServiceRead`` and its parts, ``ServicePage``, ``NeedRead``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class OrganizationRead(Read):
+    id: uuid.UUID
+    name: str
+    alternate_name: str | None
+    description: str | None
+    email: str | None
+    website: str | None
+
+
+class PhoneRead(Read):
+    id: uuid.UUID
+    number: str
+    display: str
+    tel_uri: str
+    e164: str | None
+    country: str
+    extension: str | None
+    type: str
+    description: str | None
+
+
+class LanguageRead(Read):
+    code: str
+    name: str
+    note: str | None
+
+
+class AccessibilityRead(Read):
+    code: str
+    details: str | None
+    url: str | None
+
+
+class ScheduleRead(Read):
+    id: uuid.UUID
+    freq: str | None
+    interval: int | None
+    byday: str | None
+    bymonthday: str | None
+    byweekno: str | None
+    byyearday: str | None
+    wkst: str | None
+    dtstart: dt.date | None
+    until: dt.date | None
+    count: int | None
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    opens_at: dt.time | None
+    closes_at: dt.time | None
+    timezone: str | None
+    description: str | None
+    schedule_link: str | None
+    attending_type: str | None
+    notes: str | None
+
+
+class AddressRead(Read):
+    attention: str | None
+    address_1: str | None
+    address_2: str | None
+    city: str | None
+    region: str | None
+    state_province: str | None
+    postal_code: str | None
+    country: str | None
+    address_type: str
+
+
+class LocationRead(Read):
+    id: uuid.UUID
+    service_at_location_id: uuid.UUID
+    name: str | None
+    location_type: str
+    description: str | None
+    transportation: str | None
+    latitude: float | None
+    longitude: float | None
+    coordinates_approximate: bool
+    addresses: list[AddressRead]
+    accessibility: list[AccessibilityRead]
+    phones: list[PhoneRead]
+    schedules: list[ScheduleRead]
+
+
+class ServiceAreaRead(Read):
+    name: str
+    description: str | None
+    regions: list[str]
+
+
+class CostOptionRead(Read):
+    option: str
+    amount: Decimal | None
+    currency: str | None
+    amount_description: str | None
+
+
+class CrisisChannelRead(Read):
+    channel: str
+    number: str | None
+    display: str | None
+    tel_uri: str | None
+    e164: str | None
+    country: str | None
+    keyword: str | None
+    url: str | None
+    hours: str | None
+    open_24_7: bool
+    description: str | None
+
+
+class NeedRef(BaseModel):
+    code: str
+    name: str
+
+
+class ProvenanceRead(Read):
+    source: str
+    external_id: str
+    source_url: str | None
+    retrieved_at: dt.datetime | None
+
+
+class VerificationRead(BaseModel):
+    last_verified_at: dt.datetime | None
+    verified_by: str | None
+
+
+class ServiceRead(Read):
+    id: uuid.UUID
+    name: str
+    alternate_name: str | None
+    description: str | None
+    url: str | None
+    email: str | None
+    status: str
+    curation_status: str
+    interpretation_services: str | None
+    application_process: str | None
+    fees_description: str | None
+    eligibility_description: str | None
+    minimum_age: int | None
+    maximum_age: int | None
+    alert: str | None
+    organization: OrganizationRead
+    needs: list[NeedRef]
+    languages: list[LanguageRead]
+    phones: list[PhoneRead]
+    schedules: list[ScheduleRead]
+    locations: list[LocationRead]
+    service_areas: list[ServiceAreaRead]
+    cost_options: list[CostOptionRead]
+    crisis_channels: list[CrisisChannelRead]
+    provenance: list[ProvenanceRead]
+    verification: VerificationRead
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ServicePage(BaseModel):
+    items: list[ServiceRead]
+    page: int
+    per_page: int
+    total: int
+
+
+class NeedRead(BaseModel):
+    code: str
+    name: str
+    description: str | None
+    children: list[NeedRead] = Field(default_factory=list)
