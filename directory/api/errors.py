@@ -38,9 +38,13 @@ def error_response(status: int, code: str, detail: str, **extra: Any) -> JSONRes
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _field(loc: tuple[Any, ...]) -> str:
+def _field(error: dict[str, Any]) -> str:
+    """The dotted path of the offending input (``locations.0.latitude``); ``body`` for bad JSON."""
+    if error["type"] == "json_invalid":
+        return "body"
+    loc = tuple(error["loc"])
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or str(loc[-1]) if loc else ""
+    return ".".join(parts) or (str(loc[-1]) if loc else "")
 
 
 def install(app: FastAPI) -> None:
@@ -52,7 +56,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        fields = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in error.errors()]
+        fields = [{"field": _field(e), "message": e["msg"]} for e in error.errors()]
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return error_response(
             422,

@@ -416,3 +416,16 @@ def test_patch_refuses_null_for_required_fields(
     )
     assert emptied.status_code == 200
     assert emptied.json()["needs"] == []
+
+
+def test_unreadable_json_is_a_422_on_the_body(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/services",
+        content=b"{not json",
+        headers={**coordinator, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "body"
+    assert response.json()["error"] == "ValidationError"
