@@ -34,17 +34,6 @@ from directory.listings.schemas import (
 from directory.listings.taxonomy import resolve_needs
 from directory.listings.vocabularies import language
 
-LIST_FIELDS = (
-    "needs",
-    "languages",
-    "phones",
-    "schedules",
-    "locations",
-    "service_areas",
-    "cost_options",
-    "crisis_channels",
-)
-
 
 def replace_lists(
     session: Session,

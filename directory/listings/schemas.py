@@ -228,10 +228,8 @@ class ServiceFields(Strict):
     alert: Text | None = None
 
 
-NOT_NULL_ON_UPDATE = (
-    "name",
-    "status",
-    "curation_status",
+# The child lists of a listing: given in a document, each replaces the stored list whole.
+LIST_FIELDS = (
     "needs",
     "languages",
     "phones",
@@ -241,6 +239,7 @@ NOT_NULL_ON_UPDATE = (
     "cost_options",
     "crisis_channels",
 )
+NOT_NULL_ON_UPDATE = ("name", "status", "curation_status", *LIST_FIELDS)
 
 
 class ServiceCreate(ServiceFields):

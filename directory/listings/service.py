@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
 from directory.listings import queries
-from directory.listings.children import LIST_FIELDS, replace_lists
+from directory.listings.children import replace_lists
 from directory.listings.models import Organization, Provenance, SearchOutbox, Service
-from directory.listings.schemas import ProvenanceIn, ServiceCreate, ServiceUpdate
+from directory.listings.schemas import LIST_FIELDS, ProvenanceIn, ServiceCreate, ServiceUpdate
 
 # Ids derived from provenance are stable: re-seeding or re-importing finds the same rows.
 ID_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-4f0e-9a57-0d3b1f6c2e41")
