@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -117,6 +118,49 @@ def seed(
     for name, counts in report.items():
         summary = ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
         typer.echo(f"{name}: {summary}")
+
+
+@app.command("ingest")
+def ingest(
+    format_name: Annotated[
+        str,
+        typer.Argument(
+            metavar="FORMAT",
+            help="hsds, samhsa-directory, samhsa-locator, crisis-lines, auto; "
+            "or `remap` to re-apply changed mappings to stored records",
+        ),
+    ],
+    path: Annotated[Path | None, typer.Argument(help="The file or package folder")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Provenance source name (default: FORMAT:file name)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Report what would change; change nothing")] = False,
+    full: Annotated[
+        bool, typer.Option(help="Records of the source missing from the file become inactive")
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="Also write the report as JSON")] = None,
+) -> None:
+    """Import a directory file with provenance, merging and a row-level report."""
+    from directory.ingest.cli import run_ingest, run_remap
+
+    factory = make_sessionmaker(_engine())
+    try:
+        if format_name == "remap":
+            run_remap(factory, source=source)
+            return
+        if path is None:
+            raise _fail("give the file to import: directory ingest FORMAT PATH")
+        run_ingest(
+            factory,
+            format_name,
+            path,
+            source=source,
+            dry_run=dry_run,
+            full=full,
+            report_file=report,
+        )
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
 
 
 @users_app.command("create")

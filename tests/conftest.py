@@ -26,6 +26,22 @@ SEED_DIR = PROJECT_ROOT / "seed_data"
 
 
 @pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    """The real data files (DIRECTORY_DATASETS_DIR, else ../shared/datasets beside the project).
+
+    Absent, as in a user's own clone, the tests that need them skip; under CI=true they fail.
+    """
+    configured = os.environ.get("DIRECTORY_DATASETS_DIR")
+    folder = Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "datasets"
+    if not (folder / "SOURCES.md").exists():
+        message = f"real datasets not found at {folder} (set DIRECTORY_DATASETS_DIR)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; under CI=true they are required")
+        pytest.skip(message)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     given = os.environ.get("DIRECTORY_TEST_DATABASE_URL")
     if given:

@@ -367,6 +367,7 @@ class Provenance(IdMixin, Base):
     source: Mapped[str] = mapped_column(Text)
     external_id: Mapped[str] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(32), index=True)  # ingest format of ``raw``
     retrieved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     content_hash: Mapped[str | None] = mapped_column(String(64))
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

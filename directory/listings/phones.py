@@ -8,6 +8,7 @@ dials them. Short codes such as 988, 741741 or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, shortnumberinfo
@@ -21,6 +22,7 @@ class DialableNumber:
     short_code: bool
 
 
+@lru_cache(maxsize=65_536)  # imports parse the same numbers several times over
 def parse_phone(number: str, country: str) -> DialableNumber:
     """Parse a number as printed in ``country``; ValueError when it is not a real number there."""
     text = number.strip()

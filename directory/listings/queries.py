@@ -58,7 +58,12 @@ def load_service(
 
     ``for_update`` locks the service row until the transaction ends, so writers queue.
     """
-    query = select(Service).where(Service.id == service_id).options(*_whole_listing())
+    query = (
+        select(Service)
+        .where(Service.id == service_id)
+        .options(*_whole_listing())
+        .execution_options(populate_existing=True)  # children may have been rewritten in bulk
+    )
     if for_update:
         query = query.with_for_update(of=Service)
     service = session.scalars(query).one_or_none()
@@ -110,7 +115,12 @@ def list_services(
 
 def read_services(session: Session, ids: Sequence[uuid.UUID]) -> list[ServiceRead]:
     """Whole listings in the order of ``ids``, loaded in a fixed number of queries."""
-    query = select(Service).where(Service.id.in_(ids)).options(*_whole_listing())
+    query = (
+        select(Service)
+        .where(Service.id.in_(ids))
+        .options(*_whole_listing())
+        .execution_options(populate_existing=True)
+    )
     services = {s.id: s for s in session.scalars(query)}
     needs = _needs_of(session, ids)
     return [to_read(services[i], needs.get(i, [])) for i in ids]

@@ -157,6 +157,9 @@ class LocationIn(Strict):
     transportation: Text | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
+    coordinates_approximate: bool = Field(
+        default=False, description="True when the point is a ZIP centroid, not the address"
+    )
     address: AddressIn | None = None
     accessibility: list[AccessibilityIn] = Field(default_factory=list, max_length=50)
     phones: list[PhoneIn] = Field(default_factory=list, max_length=50)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from directory.errors import InvalidInput
 from directory.listings.models import Taxonomy, TaxonomyTerm
 from directory.listings.schemas import ServiceCreate
-from directory.listings.service import stable_id, upsert_listing
+from directory.listings.service import Origin, stable_id, upsert_listing
 from directory.listings.taxonomy import NEEDS_TAXONOMY
 
 CRISIS_LINES = "crisis_lines.yaml"
@@ -67,6 +67,7 @@ def seed_needs(session: Session, path: Path) -> Counter[str]:
             walk(item.get("children", []), term)
 
     walk(data["needs"], None)
+    session.info.pop("need_ids", None)  # the per-session cache of resolve_needs
     return counts
 
 
@@ -95,7 +96,7 @@ def seed_listings(session: Session, path: Path) -> Counter[str]:
             dt.datetime.combine(_date(checked_on), dt.time(), dt.UTC) if checked_on else None
         )
         verified = (verified_at, f"{source} curators") if verified_at else None
-        outcome, _ = upsert_listing(session, doc, verified=verified)
+        outcome, _ = upsert_listing(session, doc, origin=Origin(verified=verified))
         counts[outcome] += 1
     return counts
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -12,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
 from directory.listings import queries
-from directory.listings.children import replace_lists
 from directory.listings.models import Organization, Provenance, SearchOutbox, Service
+from directory.listings.rows import Rows, delete_lists, service_lists
 from directory.listings.schemas import LIST_FIELDS, ProvenanceIn, ServiceCreate, ServiceUpdate
+from directory.listings.taxonomy import resolve_needs
 
 # Ids derived from provenance are stable: re-seeding or re-importing finds the same rows.
 ID_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-4f0e-9a57-0d3b1f6c2e41")
@@ -38,40 +40,49 @@ Outcome = Literal["created", "updated", "unchanged"]
 Verification = tuple[dt.datetime, str]
 
 
+@dataclass
+class Origin:
+    """Where a document came from, for its provenance link: the raw record, the format that read
+    it, its digest, and when a curator last checked it."""
+
+    raw: dict[str, Any] | None = None
+    format: str | None = None
+    content_hash: str | None = None
+    verified: Verification | None = None
+
+
 def stable_id(*parts: str) -> uuid.UUID:
     """A UUID derived from its parts (same parts, same id)."""
     return uuid.uuid5(ID_NAMESPACE, "\x1f".join(parts))
 
 
 def create_service(
-    session: Session,
-    doc: ServiceCreate,
-    *,
-    content_hash: str | None = None,
-    verified: Verification | None = None,
-) -> Service:
-    """Create a whole listing from one nested document."""
+    session: Session, doc: ServiceCreate, *, origin: Origin | None = None, rows: Rows | None = None
+) -> uuid.UUID:
+    """Create a whole listing from one nested document; returns its id.
+
+    Given ``rows``, the listing is only queued there, for a bulk import to write in batches.
+    """
     service_id = uuid.uuid4()
     if doc.provenance:
         source, external_id = doc.provenance.source, doc.provenance.external_id
-        if _provenance_of(session, doc.provenance) is not None:
+        if rows is None and _provenance_of(session, doc.provenance) is not None:
             raise Conflict(
                 f"a listing from {source} with id {external_id} exists", field="provenance"
             )
         service_id = stable_id("service", source, external_id)
-    service = Service(id=service_id, version=1)
-    with session.no_autoflush:  # build the whole listing, then write it at once
-        service.organization = _organization(session, doc)
-        _set_scalars(service, doc.model_dump(include=set(SCALAR_FIELDS)))
-        if verified:
-            service.last_verified_at, service.verified_by = verified
-        replace_lists(session, service, doc, fields=LIST_FIELDS)
-        if doc.provenance:
-            service.provenance = [_provenance(doc.provenance, content_hash)]
-    session.add(service)
-    session.flush()
-    _record_change(session, service.id)
-    return service
+    origin = origin or Origin()
+    queue = rows if rows is not None else Rows()
+    need_ids = resolve_needs(session, doc.needs)
+    organization_id = _organization(session, doc, queue)
+    queue.add(Service, **_service_row(service_id, organization_id, doc, origin))
+    service_lists(queue, service_id, organization_id, doc, LIST_FIELDS, need_ids)
+    if doc.provenance:
+        queue.add(Provenance, **_provenance_row(service_id, doc.provenance, origin))
+    queue.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
+    if rows is None:
+        queue.write(session)
+    return service_id
 
 
 def update_service(
@@ -80,9 +91,7 @@ def update_service(
     """Apply a partial update when the caller has seen the current version (None: any)."""
     service = _claim(session, service_id, expected_version)
     given = patch.model_fields_set
-    lists = tuple(f for f in LIST_FIELDS if f in given)
-    replace_lists(session, service, patch, fields=lists)
-    # Scalars last: the service row is written once, by _touch, so the version moves by one.
+    _replace_lists(session, service, patch, tuple(f for f in LIST_FIELDS if f in given))
     _set_scalars(service, patch.model_dump(include=given & set(SCALAR_FIELDS)))
     return _touch(session, service)
 
@@ -107,32 +116,67 @@ def archive_service(
 
 
 def upsert_listing(
-    session: Session, doc: ServiceCreate, *, verified: Verification | None = None
+    session: Session, doc: ServiceCreate, *, origin: Origin | None = None
 ) -> tuple[Outcome, uuid.UUID]:
-    """Create or update the listing keyed by the document's provenance; unchanged when equal.
+    """Create or update the listing keyed by the document's provenance; unchanged when equal."""
+    if doc.provenance is None:
+        raise InvalidInput("an upserted listing needs provenance", field="provenance")
+    origin = origin or Origin()
+    origin.content_hash = origin.content_hash or content_hash(doc)
+    found = _provenance_of(session, doc.provenance)
+    if found is None:
+        return "created", create_service(session, doc, origin=origin)
+    if found.content_hash == origin.content_hash:
+        return "unchanged", found.service_id
+    record_origin(found, doc, origin)
+    apply_document(session, found.service_id, doc, verified=origin.verified)
+    return "updated", found.service_id
+
+
+def apply_document(
+    session: Session,
+    service_id: uuid.UUID,
+    doc: ServiceCreate,
+    *,
+    verified: Verification | None = None,
+) -> Service:
+    """Rewrite a listing from a whole document (a re-import); provenance links are untouched.
 
     A curator's curation status stays unless the document sets one itself.
     """
-    if doc.provenance is None:
-        raise InvalidInput("an upserted listing needs provenance", field="provenance")
-    digest = hashlib.sha256(doc.model_dump_json().encode()).hexdigest()
-    found = _provenance_of(session, doc.provenance)
-    if found is None:
-        service = create_service(session, doc, content_hash=digest, verified=verified)
-        return "created", service.id
-    if found.content_hash == digest:
-        return "unchanged", found.service_id
-    service = _claim(session, found.service_id, None)
-    replace_lists(session, service, doc, fields=LIST_FIELDS)
-    service.organization = _organization(session, doc)
+    service = _claim(session, service_id, None)
+    rows = Rows()
+    organization_id = _organization(session, doc, rows)
+    rows.write(session)  # the organization exists before the service points at it
+    service.organization_id = organization_id
+    _replace_lists(session, service, doc, LIST_FIELDS)
     kept = {"curation_status"} - doc.model_fields_set
     _set_scalars(service, doc.model_dump(include=set(SCALAR_FIELDS) - kept))
     if verified:
         service.last_verified_at, service.verified_by = verified
-    found.content_hash = digest
-    found.source_url = str(doc.provenance.source_url) if doc.provenance.source_url else None
-    _touch(session, service)
-    return "updated", service.id
+    return _touch(session, service)
+
+
+def record_origin(link: Provenance, doc: ServiceCreate, origin: Origin) -> None:
+    """Keep what a provenance link now says: digest, raw record, format, URL, time."""
+    values = _provenance_row(link.service_id, doc.provenance, origin) if doc.provenance else {}
+    for name in ("content_hash", "raw", "format", "source_url", "retrieved_at"):
+        setattr(link, name, values.get(name))
+
+
+def link_source(
+    session: Session, service_id: uuid.UUID, doc: ServiceCreate, origin: Origin
+) -> None:
+    """Add a provenance link from another source to an existing listing (a merge)."""
+    assert doc.provenance is not None
+    rows = Rows()
+    rows.add(Provenance, **_provenance_row(service_id, doc.provenance, origin))
+    rows.write(session)
+
+
+def content_hash(doc: ServiceCreate) -> str:
+    """A digest of a whole document: equal digests, nothing to update."""
+    return hashlib.sha256(doc.model_dump_json().encode()).hexdigest()
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -148,21 +192,59 @@ def _claim(session: Session, service_id: uuid.UUID, expected_version: int | None
     return service
 
 
+def _replace_lists(
+    session: Session, service: Service, doc: ServiceCreate | ServiceUpdate, fields: tuple[str, ...]
+) -> None:
+    if not fields:
+        return
+    need_ids = resolve_needs(session, doc.needs or []) if "needs" in fields else {}
+    delete_lists(session, service.id, fields)
+    rows = Rows()
+    service_lists(rows, service.id, service.organization_id, doc, fields, need_ids)
+    rows.write(session)
+
+
 def _touch(session: Session, service: Service) -> Service:
-    service.updated_at = func.now()  # also bumps the version
+    service.updated_at = func.now()  # the row is written once here, which bumps the version
     session.flush()
-    _record_change(session, service.id)
+    session.add(SearchOutbox(entity="service", entity_id=service.id, operation="upsert"))
     session.refresh(service, ["updated_at", "version"])
     return service
-
-
-def _record_change(session: Session, service_id: uuid.UUID) -> None:
-    session.add(SearchOutbox(entity="service", entity_id=service_id, operation="upsert"))
 
 
 def _set_scalars(service: Service, values: dict[str, Any]) -> None:
     for name, value in values.items():
         setattr(service, name, str(value) if name == "url" and value is not None else value)
+
+
+def _service_row(
+    service_id: uuid.UUID, organization_id: uuid.UUID, doc: ServiceCreate, origin: Origin
+) -> dict[str, Any]:
+    row = doc.model_dump(include=set(SCALAR_FIELDS))
+    row["url"] = str(doc.url) if doc.url else None
+    verified_at, verified_by = origin.verified or (None, None)
+    return {
+        **row,
+        "id": service_id,
+        "organization_id": organization_id,
+        "version": 1,
+        "last_verified_at": verified_at,
+        "verified_by": verified_by,
+    }
+
+
+def _provenance_row(service_id: uuid.UUID, doc: ProvenanceIn, origin: Origin) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "service_id": service_id,
+        "source": doc.source,
+        "external_id": doc.external_id,
+        "source_url": str(doc.source_url) if doc.source_url else None,
+        "retrieved_at": dt.datetime.now(dt.UTC),
+        "content_hash": origin.content_hash,
+        "raw": origin.raw,
+        "format": origin.format,
+    }
 
 
 def _provenance_of(session: Session, doc: ProvenanceIn) -> Provenance | None:
@@ -172,38 +254,27 @@ def _provenance_of(session: Session, doc: ProvenanceIn) -> Provenance | None:
     return session.scalars(query).one_or_none()
 
 
-def _organization(session: Session, doc: ServiceCreate) -> Organization:
-    """The linked organization, or the document's own.
+def _organization(session: Session, doc: ServiceCreate, rows: Rows) -> uuid.UUID:
+    """The id of the linked organization, or of the document's own (queued for upsert).
 
     Imported listings share the organization of the same name within their source (and update
     it); a listing created through the API gets a new one unless it links an existing id.
     """
     given = doc.organization
     if given.id is not None:
-        linked = session.get(Organization, given.id)
-        if linked is None:
+        if session.get(Organization, given.id) is None:
             raise InvalidInput(f"no organization {given.id}", field="organization.id")
-        return linked
+        return given.id
     assert given.name is not None  # OrganizationIn requires a name or an id
-    fields = given.model_dump(exclude={"id", "url"})
-    fields["website"] = str(given.url) if given.url else None
-    if doc.provenance is None:
-        organization = Organization(id=uuid.uuid4(), **fields)
-        session.add(organization)
-        return organization
-    org_id = stable_id("organization", doc.provenance.source, given.name.casefold())
-    organization = session.get(Organization, org_id) or Organization(id=org_id)
-    for name, value in fields.items():
-        setattr(organization, name, value)
-    session.add(organization)
-    return organization
-
-
-def _provenance(doc: ProvenanceIn, content_hash: str | None) -> Provenance:
-    return Provenance(
-        source=doc.source,
-        external_id=doc.external_id,
-        content_hash=content_hash,
-        source_url=str(doc.source_url) if doc.source_url else None,
-        retrieved_at=dt.datetime.now(dt.UTC),
+    org_id = (
+        stable_id("organization", doc.provenance.source, given.name.casefold())
+        if doc.provenance
+        else uuid.uuid4()
     )
+    fields = given.model_dump(exclude={"id", "url"})
+    rows.organizations[org_id] = {
+        **fields,
+        "id": org_id,
+        "website": str(given.url) if given.url else None,
+    }
+    return org_id

@@ -40,18 +40,27 @@ def resolve_needs(
     wanted = list(dict.fromkeys(codes))
     if not wanted:
         return {}
-    query = (
-        select(TaxonomyTerm.code, TaxonomyTerm.id)
-        .join(Taxonomy)
-        .where(Taxonomy.name == NEEDS_TAXONOMY, TaxonomyTerm.code.in_(wanted))
-    )
-    found: dict[str, uuid.UUID] = {code: id_ for code, id_ in session.execute(query)}
+    found = _need_ids(session)
     unknown = [code for code in wanted if code not in found]
     if unknown:
         raise InvalidInput(
             f"unknown need code(s): {', '.join(unknown)}; see GET /v1/needs", field=field
         )
     return {code: found[code] for code in wanted}
+
+
+def _need_ids(session: Session) -> dict[str, uuid.UUID]:
+    """Every need code's term id, read once per session (an import resolves thousands)."""
+    cached: dict[str, uuid.UUID] | None = session.info.get("need_ids")
+    if cached is None:
+        query = (
+            select(TaxonomyTerm.code, TaxonomyTerm.id)
+            .join(Taxonomy)
+            .where(Taxonomy.name == NEEDS_TAXONOMY)
+        )
+        cached = {code: id_ for code, id_ in session.execute(query)}
+        session.info["need_ids"] = cached
+    return cached
 
 
 def with_descendants(session: Session, code: str, *, field: str = "need") -> list[uuid.UUID]:

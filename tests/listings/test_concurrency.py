@@ -28,8 +28,8 @@ def test_racing_updates_with_one_version_give_one_412(engine: Engine) -> None:
                 "phones": [{"number": "(813) 555-0190"}],
             }
         )
-        service = create_service(session, doc)
-        service_id, org_id = service.id, service.organization.id
+        service_id = create_service(session, doc)
+        org_id = session.get(Service, service_id).organization_id  # type: ignore[union-attr]
     patch = ServiceUpdate.model_validate(
         {"needs": ["crisis"], "phones": [{"number": "(813) 555-0191"}]}
     )

@@ -63,8 +63,8 @@ def create_service(
 ) -> ServiceRead:
     """Create a whole listing from one nested document."""
     created = service.create_service(session, doc)
-    response.headers["Location"] = f"/v1/services/{created.id}"
-    return _readable(session, user, created.id, response)
+    response.headers["Location"] = f"/v1/services/{created}"
+    return _readable(session, user, created, response)
 
 
 @router.patch("/{service_id}", response_model=ServiceRead)

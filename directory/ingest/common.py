@@ -1,0 +1,78 @@
+"""Small normalisation helpers shared by the format readers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import phonenumbers
+
+from directory.ingest.records import Normalised
+from directory.listings.phones import parse_phone
+
+MISSING = {"", "na", "n/a", "null", "none", "nan", "-", "--"}
+SPACES = re.compile(r"\s+")
+
+
+def clean(value: Any) -> str | None:
+    """A trimmed string, or None for blanks and the usual spellings of "missing" (NA, N/A...)."""
+    if value is None:
+        return None
+    text = SPACES.sub(" ", str(value)).strip()
+    return None if text.lower() in MISSING else text
+
+
+def zip5(value: Any) -> str | None:
+    """A five-digit US ZIP, restoring leading zeros lost by spreadsheets (6708 -> 06708)."""
+    text = clean(value)
+    if text is None:
+        return None
+    digits = text.split("-")[0].split(".")[0].strip()
+    if not digits.isdigit() or len(digits) > 5:
+        return None
+    return digits.zfill(5)
+
+
+def derived_id(*parts: Any) -> str:
+    """A stable external id from a record's identifying values (for rows without an id)."""
+    key = "\x1f".join(SPACES.sub(" ", str(p or "")).strip().casefold() for p in parts)
+    return "h-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def phone_entry(
+    text: Any,
+    result: Normalised,
+    field: str,
+    *,
+    country: str = "US",
+    type_: str = "voice",
+    description: str | None = None,
+) -> dict[str, Any] | None:
+    """A phone document for a number as printed (extension split off), or None with a warning."""
+    number = clean(text)
+    if number is None:
+        return None
+    try:
+        parsed = phonenumbers.parse(number, country)
+        extension = parsed.extension
+        if extension:
+            number = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$", number)[0].strip()
+        parse_phone(number, country)
+    except (phonenumbers.NumberParseException, ValueError):
+        result.warn(field, f"not a valid phone number in {country}: {number!r}")
+        return None
+    entry: dict[str, Any] = {"number": number, "country": country, "type": type_}
+    if extension:
+        entry["extension"] = extension
+    if description:
+        entry["description"] = description
+    return entry
+
+
+def url(value: Any) -> str | None:
+    """A URL with a scheme (``www.x.org`` -> ``http://www.x.org``), or None."""
+    text = clean(value)
+    if text is None or " " in text or "." not in text:
+        return None
+    return text if re.match(r"(?i)^https?://", text) else f"http://{text}"

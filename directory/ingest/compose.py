@@ -1,0 +1,89 @@
+"""One listing from several sources' documents (a merged facility)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from directory.ingest.formats import formats
+from directory.listings.models import Provenance
+from directory.listings.schemas import LIST_FIELDS, ServiceCreate
+
+# How to tell two items of a list apart when uniting them.
+KEYS: dict[str, Callable[[Any], Any]] = {
+    "needs": lambda item: item,
+    "languages": lambda item: item.get("code"),
+    "phones": lambda item: (
+        "".join(c for c in item["number"] if c.isdigit()),
+        item.get("extension"),
+    ),
+    "cost_options": lambda item: item.get("option"),
+    "service_areas": lambda item: tuple(item.get("regions") or [item.get("name")]),
+    "crisis_channels": lambda item: (item.get("channel"), item.get("number"), item.get("url")),
+    "schedules": lambda item: tuple(sorted((k, str(v)) for k, v in item.items())),
+    "accessibility": lambda item: item.get("code"),
+}
+
+
+def composed_document(links: Iterable[Provenance]) -> ServiceCreate:
+    """Re-normalise each link's raw record with its format and compose the documents in order."""
+    from directory.ingest.load import approximate_places
+
+    known = formats()
+    docs = []
+    for link in links:
+        if link.raw is None or link.format not in known:
+            continue
+        body = known[link.format].normalise(link.raw).doc
+        approximate_places(body)
+        docs.append(body)
+    if not docs:
+        raise ValueError("no source document to compose")
+    return ServiceCreate.model_validate(compose(docs))
+
+
+def compose(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Scalars from the first document that has them; lists united; one site per ZIP."""
+    result: dict[str, Any] = {}
+    for doc in docs:
+        for name, value in doc.items():
+            if name in LIST_FIELDS or name == "provenance":
+                continue
+            if result.get(name) in (None, "", {}) and value not in (None, ""):
+                result[name] = value
+    for name in LIST_FIELDS:
+        if name == "locations":
+            result[name] = _sites([loc for doc in docs for loc in doc.get(name) or []])
+        else:
+            result[name] = _united(name, [item for doc in docs for item in doc.get(name) or []])
+    return result
+
+
+def _united(name: str, items: list[Any]) -> list[Any]:
+    key = KEYS.get(name, repr)
+    found: dict[Any, Any] = {}
+    for item in items:
+        found.setdefault(key(item), item)
+    return list(found.values())
+
+
+def _sites(locations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Locations united by ZIP (or kept apart without one); exact coordinates win."""
+    by_key: dict[Any, dict[str, Any]] = {}
+    for index, location in enumerate(locations):
+        postal = (location.get("address") or {}).get("postal_code")
+        key = (location.get("location_type", "physical"), postal) if postal else index
+        if key not in by_key:
+            by_key[key] = dict(location)
+            continue
+        kept = by_key[key]
+        if (
+            kept.get("coordinates_approximate")
+            and location.get("latitude") is not None
+            and not location.get("coordinates_approximate")
+        ):
+            for name in ("latitude", "longitude", "coordinates_approximate"):
+                kept[name] = location.get(name)
+        for name in ("accessibility", "phones", "schedules"):
+            kept[name] = _united(name, (kept.get(name) or []) + (location.get(name) or []))
+    return list(by_key.values())

@@ -1,0 +1,545 @@
+"""HSDS, Open Referral's Human Services Data Specification (1.x and 3.0): tabular packages and JSON.
+
+Both readers give one raw record per service in the HSDS 3.0 nested shape (``hsds_tabular``,
+``hsds_json``); 1.x tables keep their own names inside it (``regular_schedules``,
+``physical_addresses``, ``accessibility_for_disabilities``, ``services_taxonomy``...).
+``normalise`` maps that record onto ``ServiceCreate``: a pure function of the raw value, so that
+improved mappings can be re-applied to stored records. A value that cannot be used is dropped with
+a warning; only a service without a name is rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import pycountry
+from pydantic import BaseModel, HttpUrl, TypeAdapter, ValidationError
+
+from directory.ingest import common, hours, mappings
+from directory.ingest.formats import Format
+from directory.ingest.formats.hsds_json import (
+    JSON_SUFFIXES,
+    NDJSON_SUFFIXES,
+    detect_json,
+    read_json,
+)
+from directory.ingest.formats.hsds_tabular import detect_package, package_folder, read_package
+from directory.ingest.records import FormatError, Normalised, Rejection, RowRejected, SourceRecord
+from directory.listings import vocabularies
+from directory.listings.schemas import (
+    AccessibilityIn,
+    AddressIn,
+    CostOptionIn,
+    LanguageIn,
+    LocationIn,
+    ScheduleIn,
+    ServiceAreaIn,
+)
+
+SHORT, LONG = 500, 20_000
+STATUSES = {"active", "inactive", "defunct", "temporarily closed"}
+PHONE_TYPES = {"voice", "text", "fax", "cell", "video", "pager", "textphone"}
+_AIRS_CODE = re.compile(r"^[A-Z]{1,2}(?:-\d{4}(?:\.\d{4}(?:-\d{3}(?:\.\d{2})?)?)?)?$")
+_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def detect(path: Path) -> bool:
+    """An HSDS package folder (or its datapackage.json), or HSDS 3.0 JSON / NDJSON."""
+    return detect_package(path) or detect_json(path)
+
+
+def read(path: Path) -> Iterator[SourceRecord | Rejection]:
+    """One record per service, from a package folder or a JSON / NDJSON file."""
+    if path.suffix.lower() in JSON_SUFFIXES + NDJSON_SUFFIXES and path.name != "datapackage.json":
+        return read_json(path)
+    if package_folder(path) is not None:
+        return read_package(path)
+    raise FormatError(f"{path}: not an HSDS package folder, JSON or NDJSON file")
+
+
+def normalise(raw: dict[str, Any]) -> Normalised:
+    """The ``ServiceCreate`` document (without provenance) for one raw HSDS service."""
+    result = Normalised(doc={})
+    name = _short(raw.get("name"), result, "name")
+    if name is None:
+        raise RowRejected("name", "a service needs a name")
+    doc = result.doc
+    doc |= {"name": name, "status": _status(raw.get("status"), result)}
+    doc["organization"] = _organization(raw, name, result)
+    doc |= _service_fields(raw, result)
+    places = [
+        p for p in _list(raw.get("service_at_locations")) if isinstance(p.get("location"), dict)
+    ]
+    doc["locations"] = _cap([_location(p, result) for p in places], 200, result, "locations")
+    doc["phones"] = _cap(_phones(_list(raw.get("phones")), result, "phones"), 50, result, "phones")
+    rows = _list(raw.get("schedules")) + _list(raw.get("regular_schedules"))
+    rows += [{"description": text} for text in [_long(raw.get("hours"))] if text]
+    doc["schedules"] = _cap(_schedules(rows, result, "schedules"), 50, result, "schedules")
+    spoken = _list(raw.get("languages")) + [
+        row for p in places for row in _list(p["location"].get("languages"))
+    ]
+    doc["languages"] = _cap(_languages(spoken, result), 100, result, "languages")
+    areas = _list(raw.get("service_areas")) + _list(raw.get("service_area"))
+    doc["service_areas"] = _cap(_service_areas(areas, result), 50, result, "service_areas")
+    doc["cost_options"] = _cap(_cost_options(raw, result), 50, result, "cost_options")
+    doc["needs"] = _cap(_needs(raw, result), 50, result, "needs")
+    return result
+
+
+FORMAT = Format(name="hsds", detect=detect, read=read, normalise=normalise)
+
+
+# --- plain values -------------------------------------------------------------------------------
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _short(value: Any, result: Normalised | None = None, field: str = "") -> str | None:
+    text = common.clean(value)
+    if text is not None and len(text) > SHORT:
+        if result is not None:
+            result.warn(field, f"cut to {SHORT} characters")
+        text = text[: SHORT - 1].rstrip() + "…"
+    return text
+
+
+def _long(value: Any) -> str | None:
+    """Free text with its paragraphs kept (``clean`` would fold the line breaks)."""
+    if value is None:
+        return None
+    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in str(value).splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    if common.clean(text) is None:
+        return None
+    return text if len(text) <= LONG else text[: LONG - 1].rstrip() + "…"
+
+
+def _url(value: Any, result: Normalised, field: str) -> str | None:
+    text = common.url(value)
+    if text is None:
+        if common.clean(value):
+            result.warn(field, f"not a URL: {common.clean(value)!r}")
+        return None
+    try:
+        _URL.validate_python(text)
+    except ValidationError:
+        result.warn(field, f"not a URL: {text!r}")
+        return None
+    return text
+
+
+def _email(value: Any, result: Normalised, field: str) -> str | None:
+    text = _short(value)
+    if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        result.warn(field, f"not an email address: {text!r}")
+        return None
+    return text
+
+
+def _valid(model: type[BaseModel], doc: dict[str, Any], result: Normalised, field: str) -> bool:
+    """Whether a part validates; a part that does not is dropped with the reason as a warning."""
+    try:
+        model.model_validate(doc)
+    except (ValidationError, ValueError) as error:
+        reason = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
+        result.warn(field, f"dropped as invalid: {reason} in {doc!r:.120}")
+        return False
+    return True
+
+
+def _cap(items: list[Any], limit: int, result: Normalised, field: str) -> list[Any]:
+    kept = [item for item in items if item]
+    if len(kept) > limit:
+        result.warn(field, f"kept the first {limit}: {len(kept)} given")
+    return kept[:limit]
+
+
+# --- the service and its organization -----------------------------------------------------------
+
+
+def _status(value: Any, result: Normalised) -> str:
+    text = (common.clean(value) or "active").lower().replace("_", " ").replace("-", " ")
+    if text not in STATUSES:
+        result.warn("status", f"unknown status, imported as active: {common.clean(value)!r}")
+        return "active"
+    return text
+
+
+def _organization(raw: dict[str, Any], service_name: str, result: Normalised) -> dict[str, Any]:
+    given = raw.get("organization")
+    org: dict[str, Any] = given if isinstance(given, dict) else {}
+    name = _short(org.get("name"), result, "organization.name")
+    if name is None:
+        link = common.clean(raw.get("organization_id"))
+        reason = "organization not in the source, named after the service"
+        result.warn(
+            "organization",
+            f"{reason}: {link!r}" if link else "no organization, named after the service",
+        )
+        return {"name": service_name}
+    doc: dict[str, Any] = {"name": name}
+    fields = {
+        "alternate_name": _short(org.get("alternate_name")),
+        "description": _long(org.get("description")),
+        "email": _email(org.get("email"), result, "organization.email"),
+        "url": _url(org.get("website") or org.get("url"), result, "organization.url"),
+    }
+    return doc | {k: v for k, v in fields.items() if v is not None}
+
+
+def _service_fields(raw: dict[str, Any], result: Normalised) -> dict[str, Any]:
+    eligibility = [row.get("eligibility") for row in _list(raw.get("eligibility"))]
+    fields: dict[str, Any] = {
+        "alternate_name": _short(raw.get("alternate_name"), result, "alternate_name"),
+        "description": _long(raw.get("description")),
+        "url": _url(raw.get("url"), result, "url"),
+        "email": _email(raw.get("email"), result, "email"),
+        "interpretation_services": _long(raw.get("interpretation_services")),
+        "application_process": _long(raw.get("application_process")),
+        "fees_description": _long(raw.get("fees_description") or raw.get("fees")),
+        "eligibility_description": _long(
+            raw.get("eligibility_description") or "; ".join(filter(None, eligibility))
+        ),
+        "alert": _long(raw.get("alert")),
+    }
+    for key in ("minimum_age", "maximum_age"):
+        text = common.clean(raw.get(key))
+        if text is not None and re.fullmatch(r"\d{1,3}(\.0+)?", text) and int(float(text)) <= 130:
+            fields[key] = int(float(text))
+        elif text is not None:
+            result.warn(key, f"not an age: {text!r}")
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+# --- locations ----------------------------------------------------------------------------------
+
+
+def _location(place: dict[str, Any], result: Normalised) -> dict[str, Any] | None:
+    loc: dict[str, Any] = place["location"]
+    name = _short(loc.get("name"), result, "locations.name")
+    doc: dict[str, Any] = {"name": name} if name else {}
+    doc |= {k: v for k in ("description", "transportation") if (v := _long(loc.get(k)))}
+    kind = (common.clean(loc.get("location_type")) or "physical").lower()
+    doc["location_type"] = kind if kind in ("physical", "postal", "virtual") else "physical"
+    doc |= _coordinates(loc, result)
+    address = _address(loc, result)
+    if address:
+        doc["address"] = address
+    doc["accessibility"] = _accessibility(loc, result)
+    country = (address or {}).get("country", "US")
+    phones = _list(loc.get("phones")) + _list(place.get("phones"))
+    doc["phones"] = _cap(_phones(phones, result, "locations.phones", country), 50, result, "phones")
+    rows = [
+        row
+        for source in (loc, place)
+        for key in ("schedules", "regular_schedules")
+        for row in _list(source.get(key))
+    ]
+    doc["schedules"] = _cap(
+        _schedules(rows, result, "locations.schedules"), 50, result, "schedules"
+    )
+    own = {k: v for k, v in doc.items() if k not in ("accessibility", "phones", "schedules")}
+    return doc if _valid(LocationIn, own, result, "locations") else None  # parts checked above
+
+
+def _coordinates(loc: dict[str, Any], result: Normalised) -> dict[str, float]:
+    latitude, longitude = common.clean(loc.get("latitude")), common.clean(loc.get("longitude"))
+    if latitude is None and longitude is None:
+        return {}
+    try:
+        lat, lon = float(latitude or "nan"), float(longitude or "nan")
+    except ValueError:
+        lat = lon = float("nan")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        result.warn("locations.latitude", f"not a valid point: {latitude!r}, {longitude!r}")
+        return {}
+    return {"latitude": lat, "longitude": lon}
+
+
+def _address(loc: dict[str, Any], result: Normalised) -> dict[str, Any] | None:
+    """The location's physical address, else its postal one (3.0 ``addresses`` or 1.x tables)."""
+    rows = [(row.get("address_type") or "physical", row) for row in _list(loc.get("addresses"))]
+    rows += [("physical", row) for row in _list(loc.get("physical_addresses"))]
+    rows += [("postal", row) for row in _list(loc.get("postal_addresses"))]
+    rows.sort(key=lambda pair: str(pair[0]).strip().lower() != "physical")
+    for kind, row in rows:
+        doc = {
+            k: v
+            for k in ("attention", "address_1", "city", "region", "state_province")
+            if (v := _short(row.get(k)))
+        }
+        extra = ", ".join(filter(None, (_short(row.get(f"address_{n}")) for n in (2, 3, 4))))
+        doc |= {"address_2": extra} if extra else {}
+        doc["country"] = _country(row.get("country"), result)
+        postal = common.zip5(row.get("postal_code")) if doc["country"] == "US" else None
+        postal = postal or common.clean(row.get("postal_code"))
+        doc |= {"postal_code": postal} if postal and len(postal) <= 16 else {}
+        doc["address_type"] = "postal" if str(kind).strip().lower() == "postal" else "physical"
+        if len(doc) > 2 and _valid(AddressIn, doc, result, "locations.address"):
+            return doc
+    return None
+
+
+def _country(value: Any, result: Normalised) -> str:
+    text = common.clean(value)
+    if text is None:
+        return "US"
+    try:
+        return vocabularies.country(text)
+    except ValueError:
+        try:
+            return str(pycountry.countries.lookup(text).alpha_2)
+        except LookupError:
+            result.warn("locations.address", f"unknown country, read as US: {text!r}")
+            return "US"
+
+
+def _accessibility(loc: dict[str, Any], result: Normalised) -> list[dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    rows = _list(loc.get("accessibility")) + _list(loc.get("accessibility_for_disabilities"))
+    for row in rows:
+        text = common.clean(row.get("description") or row.get("accessibility"))
+        if text is None:
+            continue
+        codes, free_text = accessibility_codes(text)
+        if not codes:
+            result.warn("locations.accessibility", f"no accessibility code: {text!r}")
+        details = _short(row.get("details")) or (_short(text) if free_text else None)
+        link = _url(row.get("url"), result, "locations.accessibility")
+        for code in codes:
+            entry = {"code": code} | ({"details": details} if details else {})
+            entry |= {"url": link} if link else {}
+            if code not in found and _valid(AccessibilityIn, entry, result, "accessibility"):
+                found[code] = entry
+    return list(found.values())
+
+
+def accessibility_codes(text: str) -> tuple[list[str], bool]:
+    """Our accessibility codes for a value or a sentence, and whether it was read as a sentence."""
+    table = mappings.mapping("accessibility")
+    value = re.sub(r"[\s_-]+", " ", text.casefold()).strip()
+    if value in table["values"]:
+        return [table["values"][value]], False
+    codes = [code for phrase, code in table["phrases"].items() if _contains(text, phrase)]
+    return list(dict.fromkeys(codes)), True
+
+
+def _contains(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+# --- phones, schedules, languages ---------------------------------------------------------------
+
+
+def _phones(
+    rows: list[dict[str, Any]], result: Normalised, field: str, country: str = "US"
+) -> list[dict[str, Any]]:
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        number = (common.clean(row.get("number")) or "").strip("\"' ")
+        if not number:
+            continue
+        kind = (common.clean(row.get("type")) or "voice").lower()
+        if kind not in PHONE_TYPES:
+            result.warn(field, f"unknown phone type, read as voice: {kind!r}")
+            kind = "voice"
+        entry = common.phone_entry(
+            number,
+            result,
+            field,
+            country=_phone_country(number, country),
+            type_=kind,
+            description=_short(row.get("description"), result, field),
+        )
+        if entry is None:
+            continue
+        extension = re.sub(r"\.0+$", "", _short(row.get("extension")) or "")
+        entry |= {"extension": extension} if extension and "extension" not in entry else {}
+        key = (entry["number"], entry.get("extension"), entry["type"])
+        found.setdefault(key, entry)  # phone_entry has checked that the number dials
+    return list(found.values())
+
+
+def _phone_country(number: str, default: str) -> str:
+    """The country an international number (+44 ...) belongs to, else the default."""
+    if not number.startswith("+"):
+        return default
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return default
+    return region if region and region != "ZZ" else default
+
+
+def _schedules(rows: list[dict[str, Any]], result: Normalised, field: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for schedule in hours.schedules_from_rows(rows, result, field):
+        if schedule not in found and _valid(ScheduleIn, schedule, result, field):
+            found.append(schedule)
+    return found
+
+
+def _languages(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        note = _short(row.get("note"))
+        texts = [
+            common.clean(row.get("code")),
+            common.clean(row.get("name") or row.get("language")),
+        ]
+        entries = next((e for t in texts if t and (e := language_entries(t))), None)
+        if entries is None:
+            result.warn("languages", f"unknown language: {texts[1] or texts[0]!r}")
+            continue
+        for entry in entries:
+            entry = entry | ({"note": note} if note and "note" not in entry else {})
+            if entry["code"] not in found and _valid(LanguageIn, entry, result, "languages"):
+                found[entry["code"]] = entry
+    return list(found.values())
+
+
+def language_entries(text: str) -> list[dict[str, Any]] | None:
+    """Language documents for a name or code ("Spanish (limited)" -> es, note "limited"), or for
+    a list of them ("English, Spanish"); None when any part is unknown."""
+    single = _language(text)
+    if single is not None:
+        return [single]
+    parts = [p for p in re.split(r"\s*(?:[,;/]|\band\b|&)\s*", text) if p]
+    entries = [_language(part) for part in parts] if len(parts) > 1 else [None]
+    return None if None in entries else [e for e in entries if e is not None]
+
+
+def _language(text: str) -> dict[str, Any] | None:
+    found = re.fullmatch(r"(.*?)\s*\((.*)\)\s*", text)
+    base, qualifier = (found.group(1), found.group(2).strip()) if found else (text, "")
+    value = mappings.mapping("languages")["names"].get(base.strip().casefold())
+    code, note = (
+        (value.get("code"), value.get("note")) if isinstance(value, dict) else (value, None)
+    )
+    try:
+        if code is None and len(base.strip()) in (2, 3):
+            code = vocabularies.language(base)[0]
+        elif code is None:
+            record = pycountry.languages.lookup(base.strip())
+            code = getattr(record, "alpha_2", None) or record.alpha_3
+        code = vocabularies.language(str(code))[0]
+    except (LookupError, ValueError):
+        return None
+    notes = ", ".join(n for n in (note, qualifier) if n)
+    return {"code": code} | ({"note": notes[:SHORT]} if notes else {})
+
+
+# --- service areas, cost options, needs ---------------------------------------------------------
+
+
+def _service_areas(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for row in rows:
+        name = _short(row.get("name") or row.get("service_area") or row.get("description"))
+        if name is None:
+            continue
+        entry: dict[str, Any] = {"name": name, "regions": regions(name)}
+        description = _long(row.get("description"))
+        entry |= {"description": description} if description and description != name else {}
+        if entry not in found and _valid(ServiceAreaIn, entry, result, "service_areas"):
+            found.append(entry)
+    return found
+
+
+def regions(text: str) -> list[str]:
+    """ISO 3166 codes for an area named as US states or the whole country ("Illinois",
+    "IL and IN", "Nationwide"); [] for anything else (a county, a city, a description)."""
+    named = re.sub(r"^(the )?state of |\(?\bstatewide\)?$|\bstate$", "", text.casefold().strip())
+    parts = [p.strip(" .") for p in re.split(r"\s*(?:[,;/&]|\band\b)\s*", named.strip())]
+    codes = [_regions_by_name().get(p) for p in parts if p]
+    return list(dict.fromkeys(c for c in codes if c)) if codes and None not in codes else []
+
+
+@lru_cache
+def _regions_by_name() -> dict[str, str]:
+    states = pycountry.subdivisions.get(country_code="US")  # type: ignore[no-untyped-call]
+    found = {s.name.casefold(): s.code for s in states} | {
+        s.code[3:].lower(): s.code for s in states
+    }
+    country = ("united states", "united states of america", "usa", "us", "u.s", "u.s.a")
+    return found | dict.fromkeys((*country, "nationwide", "national"), "US")
+
+
+def _cost_options(raw: dict[str, Any], result: Normalised) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for row in _list(raw.get("cost_options")):
+        entry = _cost_option(row, result)
+        if entry and entry not in found and _valid(CostOptionIn, entry, result, "cost_options"):
+            found.append(entry)
+    for row in _list(raw.get("payments_accepted")):  # HSDS 1.x: "cash", "Medicaid", ...
+        payment = common.clean(row.get("payment"))
+        entry = {"option": re.sub(r"[\s_]+", "-", payment.lower())[:64]} if payment else {}
+        if entry and entry not in found and _valid(CostOptionIn, entry, result, "cost_options"):
+            found.append(entry)
+    fees = _short(raw.get("fees_description") or raw.get("fees"))
+    if fees and re.match(r"(?i)free\b", fees) and not any(f["option"] == "free" for f in found):
+        found.append({"option": "free", "description": fees})
+    return found
+
+
+def _cost_option(row: dict[str, Any], result: Normalised) -> dict[str, Any] | None:
+    option = common.clean(row.get("option"))
+    if option is None:
+        return None
+    entry: dict[str, Any] = {"option": option[:64]}
+    if len(option) > 64:
+        entry["amount_description"] = option[:SHORT]
+    amount = common.clean(row.get("amount"))
+    try:
+        entry |= {"amount": str(Decimal(amount).quantize(Decimal("0.01")))} if amount else {}
+    except InvalidOperation:
+        result.warn("cost_options", f"not an amount: {amount!r}")
+    currency = (common.clean(row.get("currency")) or "").upper()
+    entry |= {"currency": currency} if re.fullmatch(r"[A-Z]{3}", currency) else {}
+    if text := _short(row.get("amount_description")):
+        entry["amount_description"] = text
+    return entry
+
+
+def _needs(raw: dict[str, Any], result: Normalised) -> list[str]:
+    """Needs from taxonomy terms: AIRS/211 codes, else the term's name as free text."""
+    terms = [link.get("taxonomy_term") for link in _list(raw.get("attributes"))]
+    terms += [
+        link.get("taxonomy") or {"id": link.get("taxonomy_id")}
+        for link in _list(raw.get("services_taxonomy"))
+    ]
+    terms += _list(raw.get("taxonomy_terms"))
+    found: list[str] = []
+    for term in terms:
+        if not isinstance(term, dict):
+            continue
+        need = term_need(term)
+        if need is None:
+            label = common.clean(term.get("code")) or common.clean(term.get("name"))
+            result.warn("needs", f"unmapped taxonomy term: {label or term.get('id')!r}")
+        elif need not in found:
+            found.append(need)
+    return found
+
+
+def term_need(term: dict[str, Any]) -> str | None:
+    """Our need for an HSDS taxonomy term: its AIRS code (3.0 ``code``, 1.x ``id``), else its
+    name in the ``text:`` table of airs.yaml."""
+    for candidate in (term.get("code"), term.get("id")):
+        code = (common.clean(candidate) or "").upper()
+        if _AIRS_CODE.match(code) and (need := mappings.airs_need(code)):
+            return need
+    table: dict[str, str] = mappings.mapping("airs")["text"]
+    for candidate in (term.get("name"), term.get("code")):
+        key = re.sub(r"[^\w\s-]", "", (common.clean(candidate) or "").replace("&", " and "))
+        if need := table.get(re.sub(r"\s+", " ", key).strip().casefold()):
+            return need
+    return None

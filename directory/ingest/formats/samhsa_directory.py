@@ -1,0 +1,230 @@
+"""SAMHSA National Directory of Mental Health Treatment Facilities (XLSX): one facility per row.
+
+Sheet "Facilities List" holds the facilities (no ids, no coordinates: the loader places a listing
+at its ZIP centroid later); ``service_code_info`` lists the facility's SAMHSA codes, expanded by
+``samhsa_codes.expand``. Sheet "Service Code Reference" explains the codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+import zlib
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import openpyxl
+import phonenumbers
+from openpyxl.utils.exceptions import InvalidFileException
+
+from directory.ingest.common import clean, derived_id, phone_entry, zip5
+from directory.ingest.formats import Format
+from directory.ingest.formats.samhsa_codes import expand, split_codes
+from directory.ingest.records import (
+    FormatError,
+    Normalised,
+    Rejection,
+    RowRejected,
+    SourceRecord,
+)
+
+FACILITIES = "Facilities List"
+REFERENCE = "Service Code Reference"
+REQUIRED = ("name1", "street1", "city", "state", "zip", "service_code_info")
+REFERENCE_COLUMNS = ("category_code", "category_name", "service_code", "service_name")
+PHONE_COLUMNS = (
+    ("phone", None),
+    ("intake1", "Intake"),
+    ("intake2", "Intake"),
+    ("intake1a", "Intake"),
+    ("intake2a", "Intake"),
+)
+EXTENSIONS = (".xlsx", ".xlsm")
+# What openpyxl and the zip and XML layers under it raise for a damaged or foreign file.
+BROKEN = (
+    InvalidFileException,
+    zipfile.BadZipFile,
+    KeyError,
+    OSError,
+    EOFError,
+    zlib.error,
+    ElementTree.ParseError,
+    ValueError,
+    TypeError,
+)
+
+
+def detect(path: Path) -> bool:
+    """An XLSX workbook with a "Facilities List" sheet (reads only the workbook's sheet list)."""
+    if path.suffix.lower() not in EXTENSIONS or not path.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError):
+        return False
+    return any(
+        sheet.get("name") == FACILITIES for sheet in workbook.iter() if sheet.tag.endswith("}sheet")
+    )
+
+
+def read(path: Path) -> Iterator[SourceRecord | Rejection]:
+    """Stream the facilities; a record keeps its sheet row number (the header is row 1)."""
+    seen: dict[str, int] = {}
+    for row, raw in sheet_rows(path, FACILITIES, REQUIRED):
+        if clean(raw["name1"]) is None:
+            yield Rejection(path.name, row, "name1", "missing name")
+            continue
+        external_id = derived_id(
+            raw["name1"],
+            raw.get("name2"),
+            raw["street1"],
+            raw["city"],
+            raw["state"],
+            zip5(raw["zip"]),
+        )
+        if external_id in seen:
+            yield Rejection(
+                path.name, row, None, f"duplicate of row {seen[external_id]}", external_id
+            )
+            continue
+        seen[external_id] = row
+        yield SourceRecord(external_id, path.name, row, raw)
+
+
+def reference_rows(path: Path) -> list[dict[str, str | None]]:
+    """The rows of the "Service Code Reference" sheet (code, name, category, description)."""
+    return [raw for _, raw in sheet_rows(path, REFERENCE, REFERENCE_COLUMNS)]
+
+
+def sheet_rows(
+    path: Path, sheet: str, required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """(row number, {column: text}) for each non-empty row of a sheet whose header (row 1) has
+    the ``required`` columns; FormatError when the file or the sheet cannot be read."""
+    with _workbook(path) as workbook:
+        if sheet not in workbook.sheetnames:
+            raise FormatError(
+                f"{path.name}: no sheet {sheet!r} in this workbook "
+                f"(sheets: {', '.join(workbook.sheetnames)})"
+            )
+        with closing(_values(path, workbook[sheet].iter_rows(values_only=True))) as rows:
+            header = [clean(name) for name in next(rows, ())]
+            missing = [column for column in required if column not in header]
+            if missing:
+                raise FormatError(
+                    f"{path.name}: sheet {sheet!r} lacks the columns "
+                    f"{', '.join(missing)} in its first row"
+                )
+            for number, values in enumerate(rows, start=2):
+                texts = [_text(value) for value in values]
+                if any(text is not None and text.strip() for text in texts):
+                    texts += [None] * (len(header) - len(texts))
+                    yield number, {k: v for k, v in zip(header, texts, strict=False) if k}
+
+
+@contextmanager
+def _workbook(path: Path) -> Iterator[Any]:
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except BROKEN as error:
+        raise FormatError(f"{path.name}: not a readable XLSX workbook ({_reason(error)})") from None
+    try:
+        yield workbook
+    finally:
+        workbook.close()
+
+
+def _values(
+    path: Path, rows: Generator[tuple[Any, ...], None, None]
+) -> Generator[tuple[Any, ...], None, None]:
+    """The rows of a sheet, turning a damaged archive found mid-way into a FormatError."""
+    try:
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except BROKEN as error:
+                raise FormatError(
+                    f"{path.name}: damaged XLSX workbook ({_reason(error)})"
+                ) from None
+            yield values
+    finally:
+        rows.close()  # frees the zip member's file handle
+
+
+def _reason(error: Exception) -> str:
+    return str(error) or type(error).__name__
+
+
+def _text(value: Any) -> str | None:
+    """A cell as JSON-friendly text, as given (ZIP 6708 stays "6708"; 6708.0 too)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def normalise(raw: dict[str, Any]) -> Normalised:
+    """One facility: its site, phones and everything its service codes say."""
+    name1, name2 = clean(raw.get("name1")), clean(raw.get("name2"))
+    if name1 is None:
+        raise RowRejected("name1", "missing name")
+    result = Normalised(
+        {
+            "name": f"{name1} - {name2}" if name2 else name1,
+            "organization": {"name": name1},
+        }
+    )
+    location = _location(raw, result)
+    result.doc["locations"] = [location] if location else []
+    result.doc["phones"] = _phones(raw, result)
+    expand(
+        split_codes(clean(raw.get("service_code_info"))),
+        result.doc,
+        result,
+        field="service_code_info",
+    )
+    return result
+
+
+def _location(raw: dict[str, Any], result: Normalised) -> dict[str, Any] | None:
+    """The physical site, without coordinates; None when the row has no address at all."""
+    address = {
+        "address_1": clean(raw.get("street1")),
+        "address_2": clean(raw.get("street2")),
+        "city": clean(raw.get("city")),
+        "state_province": clean(raw.get("state")),
+        "postal_code": zip5(raw.get("zip")),
+    }
+    if clean(raw.get("zip")) is not None and address["postal_code"] is None:
+        result.warn("zip", f"not a US ZIP code: {clean(raw.get('zip'))!r}")
+    if not any(address.values()):
+        result.warn("street1", "no address")
+        return None
+    given = {key: value for key, value in address.items() if value is not None}
+    return {"location_type": "physical", "address": given | {"country": "US"}}
+
+
+def _phones(raw: dict[str, Any], result: Normalised) -> list[dict[str, Any]]:
+    """The main and intake phones, each number once (``800-KIDSDOC`` is ``800-543-7362``)."""
+    found: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for column, description in PHONE_COLUMNS:
+        entry = phone_entry(raw.get(column), result, column, description=description)
+        if entry is not None:
+            key = phonenumbers.format_number(
+                phonenumbers.parse(entry["number"], entry["country"]),
+                phonenumbers.PhoneNumberFormat.E164,
+            )
+            found.setdefault((key, entry.get("extension")), entry)
+    return list(found.values())
+
+
+FORMAT = Format(name="samhsa-directory", detect=detect, read=read, normalise=normalise)

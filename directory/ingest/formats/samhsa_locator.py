@@ -1,0 +1,157 @@
+"""SAMHSA treatment locator export (CSV, geocoded): one facility per row, with coordinates.
+
+Quirks: the first column is an unnamed row index (not an id: the file has none), ZIP codes lost
+their leading zeros (CT ``6708``), missing values are the string ``NA``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from directory.ingest.common import clean, derived_id, phone_entry, url, zip5
+from directory.ingest.formats import Format
+from directory.ingest.formats.samhsa_codes import expand
+from directory.ingest.records import (
+    FormatError,
+    Normalised,
+    Rejection,
+    RowRejected,
+    SourceRecord,
+)
+
+REQUIRED = ("name1", "street1", "city", "state", "zip", "latitude", "longitude")
+COLUMNS = (
+    *REQUIRED,
+    "name2",
+    "street2",
+    "zip4",
+    "county",
+    "phone",
+    "intake_prompt",
+    "intake1",
+    "intake2",
+    "website",
+    "type_facility",
+)
+
+
+def detect(path: Path) -> bool:
+    """A CSV whose header has the locator's columns."""
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return False
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (UnicodeDecodeError, OSError):
+        return False
+    return set(REQUIRED) <= {h.strip() for h in header}
+
+
+def read(path: Path) -> Iterator[SourceRecord | Rejection]:
+    """Stream the rows; a row keeps its CSV line number."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = csv.reader(handle)
+            header = [h.strip() for h in next(rows, [])]
+            missing = [c for c in REQUIRED if c not in header]
+            if not header or missing:
+                raise FormatError(
+                    f"{path.name}: not a SAMHSA locator CSV "
+                    f"(missing columns: {', '.join(missing) or 'all'})"
+                )
+            yield from _records(path.name, header, rows)
+    except UnicodeDecodeError as error:
+        raise FormatError(
+            f"{path.name}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+    except csv.Error as error:
+        raise FormatError(f"{path.name}: unreadable CSV ({error})") from None
+
+
+def _records(
+    name: str, header: list[str], rows: Iterator[list[str]]
+) -> Iterator[SourceRecord | Rejection]:
+    seen: dict[str, int] = {}
+    for values in rows:
+        line = rows.line_num  # type: ignore[attr-defined]
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            yield Rejection(
+                name, line, None, f"{len(values)} fields where the header has {len(header)}"
+            )
+            continue
+        raw = {k: v for k, v in zip(header, values, strict=True) if k in COLUMNS}
+        external_id = derived_id(
+            raw["name1"],
+            raw.get("name2"),
+            raw["street1"],
+            raw["city"],
+            raw["state"],
+            zip5(raw["zip"]),
+        )
+        if external_id in seen:
+            yield Rejection(name, line, None, f"duplicate of line {seen[external_id]}", external_id)
+            continue
+        seen[external_id] = line
+        yield SourceRecord(external_id, name, line, raw)
+
+
+def normalise(raw: dict[str, Any]) -> Normalised:
+    """One facility: a physical site at its geocoded point, its phones and facility type."""
+    name1, name2 = clean(raw.get("name1")), clean(raw.get("name2"))
+    if name1 is None:
+        raise RowRejected("name1", "missing name")
+    result = Normalised(
+        {
+            "name": f"{name1} - {name2}" if name2 else name1,
+            "organization": {"name": name1},
+            "url": url(raw.get("website")),
+        }
+    )
+    result.doc["locations"] = [_location(raw, result)]
+    phones = [phone_entry(raw.get("phone"), result, "phone")]
+    for column in ("intake1", "intake2"):
+        phones.append(phone_entry(raw.get(column), result, column, description="Intake"))
+    result.doc["phones"] = _unique(phones)
+    facility_type = clean(raw.get("type_facility"))
+    expand([facility_type] if facility_type else [], result.doc, result, field="type_facility")
+    return result
+
+
+def _location(raw: dict[str, Any], result: Normalised) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "location_type": "physical",
+        "address": {
+            "address_1": clean(raw.get("street1")),
+            "address_2": clean(raw.get("street2")),
+            "city": clean(raw.get("city")),
+            "state_province": clean(raw.get("state")),
+            "postal_code": zip5(raw.get("zip")),
+            "country": "US",
+        },
+    }
+    try:
+        latitude, longitude = float(raw["latitude"]), float(raw["longitude"])
+    except (KeyError, TypeError, ValueError):
+        result.warn("latitude", "no coordinates")
+        return location
+    if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+        location |= {"latitude": round(latitude, 6), "longitude": round(longitude, 6)}
+    else:
+        result.warn("latitude", f"coordinates out of range: {latitude}, {longitude}")
+    return location
+
+
+def _unique(phones: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    found: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for phone in phones:
+        if phone is not None:
+            found.setdefault((phone["number"], phone.get("extension")), phone)
+    return list(found.values())
+
+
+FORMAT = Format(name="samhsa-locator", detect=detect, read=read, normalise=normalise)

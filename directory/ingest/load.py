@@ -1,0 +1,199 @@
+"""Load a file: read, normalise, validate, merge and upsert, in one transaction, with a report."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from directory.errors import InvalidInput
+from directory.geo import zip_centroid
+from directory.ingest.formats import Format
+from directory.ingest.merge import Merger
+from directory.ingest.records import Rejection, RowRejected, SourceRecord
+from directory.ingest.report import ImportReport
+from directory.listings.models import Provenance, SearchOutbox, Service
+from directory.listings.rows import Rows
+from directory.listings.schemas import ServiceCreate
+from directory.listings.service import Origin, content_hash, create_service
+from directory.listings.taxonomy import resolve_needs
+
+BATCH = 5000  # queued rows of new listings written per round of bulk INSERTs
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A provenance link already in the database, as the import needs it."""
+
+    id: uuid.UUID
+    service_id: uuid.UUID
+    content_hash: str | None
+
+
+def run_import(
+    session: Session,
+    fmt: Format,
+    path: Path,
+    *,
+    source: str,
+    dry_run: bool = False,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one file into the session's transaction; the caller commits (or not, dry run)."""
+    report = ImportReport(fmt.name, source, str(path), dry_run=dry_run, full=full)
+    links = _links(session, source)
+    merger = Merger.for_import(session, source, fmt.name)
+    seen: set[str] = set()
+    rows = Rows()
+    for item in fmt.read(path):
+        if isinstance(item, Rejection):
+            report.reject(item)
+            continue
+        report.read += 1
+        if progress:
+            progress(report.read)
+        if item.external_id in seen:
+            report.reject(
+                Rejection(item.file, item.row, None, "duplicate record id", item.external_id)
+            )
+            continue
+        doc = _document(session, item, fmt, source, report)
+        if doc is None:
+            continue
+        seen.add(item.external_id)
+        origin = Origin(raw=item.raw, format=fmt.name, content_hash=content_hash(doc))
+        outcome = _load(
+            session, doc, origin, links.get(item.external_id), merger, item, rows, report
+        )
+        report.count(outcome)
+        if len(rows) >= BATCH:
+            rows.write(session)
+    rows.write(session)
+    if full:
+        _deactivate_missing(session, source, set(links) - seen, report)
+    return report
+
+
+def _links(session: Session, source: str) -> dict[str, Link]:
+    query = select(
+        Provenance.external_id, Provenance.id, Provenance.service_id, Provenance.content_hash
+    ).where(Provenance.source == source)
+    return {row[0]: Link(row[1], row[2], row[3]) for row in session.execute(query)}
+
+
+def _document(
+    session: Session, item: SourceRecord, fmt: Format, source: str, report: ImportReport
+) -> ServiceCreate | None:
+    """The validated listing document of a record, or None after recording why not."""
+    try:
+        normalised = fmt.normalise(item.raw)
+    except RowRejected as rejected:
+        report.reject(
+            Rejection(item.file, item.row, rejected.field, rejected.reason, item.external_id)
+        )
+        return None
+    for field_name, reason in normalised.warnings:
+        report.warn(field_name, reason)
+    body = {**normalised.doc, "provenance": {"source": source, "external_id": item.external_id}}
+    for field_name, reason in approximate_places(body):
+        report.warn(field_name, reason)
+    try:
+        doc = ServiceCreate.model_validate(body)
+        resolve_needs(session, doc.needs)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        report.reject(Rejection(item.file, item.row, where, first["msg"], item.external_id))
+        return None
+    except InvalidInput as error:
+        report.reject(Rejection(item.file, item.row, error.field, error.detail, item.external_id))
+        return None
+    return doc
+
+
+def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """Give sites without coordinates their US ZIP's centroid, marked approximate.
+
+    Returns warnings for physical sites that stay without a point.
+    """
+    warnings = []
+    for location in body.get("locations") or []:
+        address = location.get("address") or {}
+        if location.get("latitude") is not None or address.get("country", "US") != "US":
+            continue
+        centroid = zip_centroid(address.get("postal_code"))
+        if centroid is None:
+            if location.get("location_type", "physical") == "physical":
+                warnings.append(("postal_code", "no coordinates and no known ZIP"))
+            continue
+        location["latitude"], location["longitude"] = centroid
+        location["coordinates_approximate"] = True
+    return warnings
+
+
+def _load(
+    session: Session,
+    doc: ServiceCreate,
+    origin: Origin,
+    link: Link | None,
+    merger: Merger,
+    item: SourceRecord,
+    rows: Rows,
+    report: ImportReport,
+) -> str:
+    """Create, update, merge or skip one listing; returns the outcome."""
+    if link is not None:
+        if link.content_hash == origin.content_hash:
+            return "unchanged"
+        provenance = session.get(Provenance, link.id)
+        assert provenance is not None
+        merger.apply(session, provenance, doc, origin)
+        return "updated"
+    match = merger.find(doc)
+    if match is not None:
+        report.merges.append(merger.link(session, match, doc, origin, item))
+        return "merged"
+    create_service(session, doc, origin=origin, rows=rows)
+    return "created"
+
+
+def _deactivate_missing(
+    session: Session, source: str, missing: set[str], report: ImportReport
+) -> None:
+    """``--full``: listings of this source absent from the file become inactive (never deleted).
+
+    A listing merged with another source stays as it is: that source still vouches for it.
+    """
+    if not missing:
+        return
+    only_here = (
+        select(Provenance.service_id)
+        .where(Provenance.source == source, Provenance.external_id.in_(missing))
+        .where(
+            ~Provenance.service_id.in_(
+                select(Provenance.service_id).where(Provenance.source != source)
+            )
+        )
+    )
+    changed = (
+        session.execute(
+            update(Service)
+            .where(Service.id.in_(only_here), Service.status != "inactive")
+            .values(status="inactive", version=Service.version + 1, updated_at=func.now())
+            .returning(Service.id)
+        )
+        .scalars()
+        .all()
+    )
+    session.add_all(
+        SearchOutbox(entity="service", entity_id=i, operation="upsert") for i in changed
+    )
+    report.counts["deactivated"] += len(changed)

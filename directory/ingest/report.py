@@ -1,0 +1,75 @@
+"""The import report: counts, rejected rows with reasons, dropped values, and merges."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from directory.ingest.records import Rejection
+
+OUTCOMES = ("created", "updated", "unchanged", "merged", "deactivated")
+
+
+def _kind(reason: str) -> str:
+    """The reason without the value it quotes ("not a valid phone number in US: '12'" -> ...)."""
+    return reason.split(":")[0].strip()
+
+
+@dataclass
+class ImportReport:
+    """What one import did (or, with ``dry_run``, would do)."""
+
+    format: str
+    source: str
+    path: str
+    dry_run: bool = False
+    full: bool = False
+    read: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    rejected: list[Rejection] = field(default_factory=list)
+    warnings: Counter[str] = field(default_factory=Counter)
+    merges: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+    def reject(self, rejection: Rejection) -> None:
+        self.rejected.append(rejection)
+
+    def warn(self, field_name: str, reason: str) -> None:
+        self.warnings[f"{field_name}: {_kind(reason)}"] += 1
+
+    def rejected_by_reason(self) -> Counter[str]:
+        return Counter(f"{r.field or 'row'}: {_kind(r.reason)}" for r in self.rejected)
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole report as JSON-ready data (``--report FILE``)."""
+        return {
+            "format": self.format,
+            "source": self.source,
+            "path": self.path,
+            "dry_run": self.dry_run,
+            "full": self.full,
+            "read": self.read,
+            **{outcome: self.counts[outcome] for outcome in OUTCOMES},
+            "rejected": len(self.rejected),
+            "rejected_by_reason": dict(self.rejected_by_reason().most_common()),
+            "warnings_by_reason": dict(self.warnings.most_common()),
+            "rejections": [asdict(r) for r in self.rejected],
+            "merges": self.merges,
+        }
+
+    def summary(self) -> list[str]:
+        """The lines printed at the end of an import."""
+        verb = "would be" if self.dry_run else ""
+        lines = [f"{self.path} ({self.format}, source {self.source}): read {self.read}"]
+        lines.append(", ".join(f"{self.counts[o]} {o}" for o in OUTCOMES) + f" {verb}".rstrip())
+        if not self.counts["created"] and not self.counts["updated"] and self.read:
+            lines.append("nothing changed: every record is already up to date")
+        lines.append(f"{len(self.rejected)} rejected")
+        lines += [f"  {n} x {reason}" for reason, n in self.rejected_by_reason().most_common(15)]
+        if self.warnings:
+            lines.append(f"{sum(self.warnings.values())} values dropped or unmapped")
+            lines += [f"  {n} x {reason}" for reason, n in self.warnings.most_common(15)]
+        return lines

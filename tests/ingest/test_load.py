@@ -1,0 +1,136 @@
+"""Loading files into PostGIS: idempotency, updates, --full, dry runs, broken files, merging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from directory.ingest.formats import resolve
+from directory.ingest.load import run_import
+from directory.ingest.records import FormatError
+from directory.listings.models import Provenance, SearchOutbox, Service
+
+LOCATOR = "samhsa-locator-geocoded/MentalHealthProviders_Geocoded.csv"
+
+
+def sample(datasets_dir: Path, folder: Path, rows: int, *, name: str = "sample.csv") -> Path:
+    """The header and the first ``rows`` rows of the real locator file."""
+    lines = (datasets_dir / LOCATOR).read_text(encoding="utf-8").splitlines(keepends=True)
+    path = folder / name
+    path.write_text("".join(lines[: rows + 1]), encoding="utf-8")
+    return path
+
+
+def load(session: Session, path: Path, *, source: str = "test:locator", **options: bool):  # type: ignore[no-untyped-def]
+    return run_import(session, resolve("auto", path), path, source=source, **options)
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    tables = ("service", "location", "phone", "provenance", "attribute", "search_outbox")
+    return {t: session.scalar(text(f"SELECT count(*) FROM {t}")) or 0 for t in tables}
+
+
+def test_the_real_locator_file_loads_and_reloads_unchanged(
+    session: Session, datasets_dir: Path, client: TestClient, coordinator: dict[str, str]
+) -> None:
+    report = load(session, datasets_dir / LOCATOR)
+    assert report.read == 11_375
+    assert report.counts["created"] + len(report.rejected) == report.read
+    assert report.counts["created"] > 11_000
+    assert all(r.reason.startswith("duplicate") for r in report.rejected)
+    ct = session.execute(
+        text(
+            "SELECT a.postal_code, l.coordinates_approximate FROM address a "
+            "JOIN location l ON l.id = a.location_id WHERE a.address_1 = '60 Westwood Avenue'"
+        )
+    ).first()
+    assert ct is not None and tuple(ct) == ("06708", False)  # the lost leading zero is back
+
+    before = table_counts(session)
+    again = load(session, datasets_dir / LOCATOR)
+    assert (again.counts["created"], again.counts["updated"]) == (0, 0)
+    assert again.counts["unchanged"] == report.counts["created"]
+    assert table_counts(session) == before
+    assert "nothing changed" in "\n".join(again.summary())
+
+    found = client.get(
+        "/v1/services", params={"need": "mental-health", "per_page": 1}, headers=coordinator
+    ).json()
+    assert found["total"] > 11_000
+
+
+def test_a_changed_row_updates_and_bumps_the_version(
+    session: Session, datasets_dir: Path, tmp_path: Path
+) -> None:
+    path = sample(datasets_dir, tmp_path, 20)
+    load(session, path)
+    changed = path.read_text().replace("860-276-3000", "860-276-3999", 1)
+    path.write_text(changed)
+    report = load(session, path)
+    assert (report.counts["updated"], report.counts["unchanged"]) == (1, 19)
+    service = session.scalars(
+        select(Service).where(Service.name == "Perspectives Center for Care Inc")
+    ).one()
+    assert service.version == 2
+    phones = session.scalars(
+        text("SELECT e164 FROM phone WHERE service_id = :id"), {"id": service.id}
+    ).all()
+    assert "+18602763999" in phones
+
+
+def test_full_deactivates_what_the_file_no_longer_has(
+    session: Session, datasets_dir: Path, tmp_path: Path
+) -> None:
+    load(session, sample(datasets_dir, tmp_path, 20))
+    report = load(session, sample(datasets_dir, tmp_path, 15), full=True)
+    assert report.counts["deactivated"] == 5
+    statuses = session.execute(
+        select(Service.status, func.count())
+        .join(Provenance)
+        .where(Provenance.source == "test:locator")
+        .group_by(Service.status)
+    ).all()
+    assert dict(statuses) == {"active": 15, "inactive": 5}  # nothing deleted
+
+
+def test_every_write_records_an_outbox_row(
+    session: Session, datasets_dir: Path, tmp_path: Path
+) -> None:
+    before = session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+    report = load(session, sample(datasets_dir, tmp_path, 10))
+    after = session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+    assert after - before == report.counts["created"] == 10
+
+
+@pytest.mark.parametrize("breakage", ["truncated", "latin-1", "wrong columns", "empty"])
+def test_a_broken_file_fails_clearly_and_changes_nothing(
+    session: Session, datasets_dir: Path, tmp_path: Path, breakage: str
+) -> None:
+    path = sample(datasets_dir, tmp_path, 30)
+    data = path.read_bytes()
+    if breakage == "truncated":
+        path.write_bytes(data[: len(data) // 2])  # cut mid-row: that row is rejected, not lost
+    elif breakage == "latin-1":
+        path.write_bytes(data.replace(b"Perspectives", "Perspectivés".encode("latin-1")))
+    elif breakage == "wrong columns":
+        path.write_bytes(b"a,b,c\n1,2,3\n")
+    else:
+        path.write_bytes(b"")
+    before = table_counts(session)
+    if breakage == "truncated":
+        report = load(session, path, source="test:truncated", dry_run=True)
+        assert report.rejected and "fields" in report.rejected[-1].reason
+        return
+    with pytest.raises(FormatError) as raised:
+        fmt = resolve("samhsa-locator", path)
+        savepoint = session.begin_nested()
+        try:
+            run_import(session, fmt, path, source="test:broken")
+        finally:
+            savepoint.rollback()
+    assert path.name in str(raised.value.detail)
+    assert table_counts(session) == before

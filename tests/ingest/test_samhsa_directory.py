@@ -1,0 +1,364 @@
+"""SAMHSA National Directory of Mental Health Treatment Facilities (XLSX): the real 2022 file,
+the service-code mapping, and files that are not what they claim to be. No database needed."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import yaml
+
+from directory.ingest.formats.samhsa_codes import code_table, expand, split_codes
+from directory.ingest.formats.samhsa_directory import FORMAT, reference_rows
+from directory.ingest.records import (
+    FormatError,
+    Normalised,
+    Rejection,
+    RowRejected,
+    SourceRecord,
+)
+from directory.listings import vocabularies
+from directory.listings.schemas import ServiceCreate
+
+FILE = "samhsa-mh-directory-2022/National_Directory_MH_Facilities_2022.xlsx"
+COLUMNS = [
+    "name1",
+    "name2",
+    "street1",
+    "street2",
+    "city",
+    "state",
+    "zip",
+    "phone",
+    "intake1",
+    "intake2",
+    "intake1a",
+    "intake2a",
+    "service_code_info",
+]
+ENTRY_KEYS = {"needs", "needs_if", "languages", "cost", "ages", "modes", "accessibility"}
+
+
+@pytest.fixture(scope="module")
+def directory_file(datasets_dir: Path) -> Path:
+    return datasets_dir / FILE
+
+
+@pytest.fixture(scope="module")
+def read_back(directory_file: Path) -> list[SourceRecord | Rejection]:
+    return list(FORMAT.read(directory_file))
+
+
+@pytest.fixture(scope="module")
+def records(read_back: list[SourceRecord | Rejection]) -> dict[int, SourceRecord]:
+    """The records by sheet row."""
+    return {item.row: item for item in read_back if isinstance(item, SourceRecord)}
+
+
+@pytest.fixture(scope="module")
+def normalised(records: dict[int, SourceRecord]) -> dict[int, Normalised]:
+    return {row: FORMAT.normalise(record.raw) for row, record in records.items()}
+
+
+def workbook(
+    path: Path,
+    rows: list[list[Any]],
+    *,
+    sheet: str = "Facilities List",
+    header: list[str] = COLUMNS,
+) -> Path:
+    """A small workbook with one sheet: the header, then ``rows``."""
+    book = openpyxl.Workbook()
+    sheet_ = book.active
+    sheet_.title = sheet
+    sheet_.append(header)
+    for row in rows:
+        sheet_.append(row)
+    book.save(path)
+    return path
+
+
+def our_needs() -> set[str]:
+    def walk(items: list[dict[str, Any]]) -> set[str]:
+        return {code for item in items for code in {item["code"]} | walk(item.get("children", []))}
+
+    return walk(yaml.safe_load((vocabularies.SEED_DIR / "needs.yaml").read_text())["needs"])
+
+
+# --- the real file
+
+
+def test_detects_the_directory_and_nothing_else(
+    directory_file: Path, datasets_dir: Path, tmp_path: Path
+) -> None:
+    locator = datasets_dir / "samhsa-locator-geocoded/MentalHealthProviders_Geocoded.csv"
+    other_sheet = workbook(tmp_path / "other.xlsx", [], sheet="Sheet1")
+    renamed = tmp_path / "renamed.xlsx"
+    renamed.write_text("name1,street1\nA,B\n")
+    assert FORMAT.detect(directory_file)
+    assert not any(FORMAT.detect(path) for path in (locator, other_sheet, renamed))
+
+
+def test_reads_every_facility(read_back: list[SourceRecord | Rejection]) -> None:
+    records = [item for item in read_back if isinstance(item, SourceRecord)]
+    rejections = [item for item in read_back if isinstance(item, Rejection)]
+    assert len(read_back) == 9037
+    assert len({record.external_id for record in records}) == len(records) == 9032
+    # Five rows repeat name, street, city, state and ZIP of the row just before (street2 or
+    # phones differ): the id the brief defines cannot tell them apart.
+    assert [(r.row, r.field, r.reason) for r in rejections] == [
+        (row, None, f"duplicate of row {row - 1}") for row in (500, 3939, 3983, 4864, 5425)
+    ]
+    assert all(set(record.raw) == set(COLUMNS) for record in records)
+    assert all(json.loads(json.dumps(record.raw)) == record.raw for record in records)
+
+
+def test_every_document_is_a_valid_listing(
+    records: dict[int, SourceRecord], normalised: dict[int, Normalised]
+) -> None:
+    for row, result in normalised.items():
+        provenance = {"source": "t", "external_id": records[row].external_id}
+        ServiceCreate.model_validate({**result.doc, "provenance": provenance})
+
+
+def test_every_code_in_the_file_is_known(normalised: dict[int, Normalised]) -> None:
+    reasons = {reason for result in normalised.values() for _, reason in result.warnings}
+    assert not [reason for reason in reasons if "SAMHSA code" in reason]
+    assert all("phone number" in reason or "leave a gap" in reason for reason in reasons)
+
+
+def test_the_first_spectracare_clinic(normalised: dict[int, Normalised]) -> None:
+    doc = normalised[2].doc
+    assert doc["name"] == "SpectraCare Health Systems - Henry County Clinic"
+    assert doc["organization"] == {"name": "SpectraCare Health Systems"}
+    assert {
+        "mental-health",
+        "substance-use",
+        "crisis",
+        "suicide-prevention",
+        "veterans",
+        "lgbtq",
+        "trauma",
+        "serious-mental-illness",
+        "outpatient-treatment",
+    } <= set(doc["needs"])
+    assert doc["languages"] == [{"code": "en"}, {"code": "ase"}]  # AH, no SP
+    options = {option["option"] for option in doc["cost_options"]}
+    assert {"medicaid", "medicare", "private-insurance", "self-pay", "sliding-scale"} <= options
+    assert "minimum_age" not in doc and "maximum_age" not in doc  # CHLD YAD ADLT SNR: all ages
+    physical, virtual = doc["locations"]
+    assert physical["address"] == {
+        "address_1": "219 Dothan Road",
+        "city": "Abbeville",
+        "state_province": "AL",
+        "postal_code": "36310",
+        "country": "US",
+    }
+    assert "latitude" not in physical
+    assert physical["accessibility"] == [{"code": "sign-language-interpreter"}]
+    assert virtual["location_type"] == "virtual"  # TELE
+    assert doc["phones"] == [{"number": "800-951-4357", "country": "US", "type": "voice"}]
+
+
+def test_emergency_codes_and_intake_lines(normalised: dict[int, Normalised]) -> None:
+    doc = normalised[4].doc  # South Central Alabama CMHC: CIT PEON PEOFF WI, PA, VAF
+    assert {"crisis", "mobile-crisis", "crisis-stabilization"} <= set(doc["needs"])
+    assert doc["phones"][1] == {
+        "number": "877-530-0002",
+        "country": "US",
+        "type": "voice",
+        "description": "Intake",
+    }
+    options = {option["option"] for option in doc["cost_options"]}
+    assert {"payment-assistance", "veterans-affairs", "sliding-scale"} <= options
+
+
+def test_a_vanity_intake_number_is_the_main_number(normalised: dict[int, Normalised]) -> None:
+    doc = normalised[1774].doc  # Henderson: phone 954-730-7284, intake1a 954-730PATH
+    assert [phone["number"] for phone in doc["phones"]] == ["954-730-7284"]
+    assert doc["languages"] == [{"code": "en"}, {"code": "ase"}, {"code": "es"}, {"code": "ht"}]
+    assert doc["locations"][0]["address"]["address_2"] == "Building A"
+    assert doc["minimum_age"] == 18 and "maximum_age" not in doc  # YAD ADLT SNR
+
+
+def test_a_clinic_for_children(normalised: dict[int, Normalised]) -> None:
+    doc = normalised[26].doc  # MHCNCA: The Albany Clinic for Children, CHLD only
+    assert doc["maximum_age"] == 17 and "minimum_age" not in doc
+    assert {"youth", "serious-mental-illness"} <= set(doc["needs"])  # SED
+
+
+def test_normalise_is_a_pure_function_of_raw(records: dict[int, SourceRecord]) -> None:
+    for row in (2, 4, 1774, 7258):
+        raw = copy.deepcopy(records[row].raw)
+        first = FORMAT.normalise(raw)
+        assert raw == records[row].raw
+        assert FORMAT.normalise(json.loads(json.dumps(raw))) == first
+
+
+# --- the mapping
+
+
+def test_every_reference_code_has_a_mapping(directory_file: Path) -> None:
+    reference = reference_rows(directory_file)
+    codes = [row["service_code"] for row in reference]
+    assert len(codes) == len(set(codes)) == 176
+    assert len({row["category_code"] for row in reference}) == 21
+    assert sorted(code_table()) == sorted(codes)
+
+
+def test_the_mapping_uses_only_our_vocabularies() -> None:
+    needs, access = our_needs(), set(vocabularies.accessibility_codes())
+    for code, entry in code_table().items():
+        entry = entry or {}
+        assert set(entry) <= ENTRY_KEYS, code
+        assert set(entry.get("needs", [])) <= needs, code
+        for condition, extra in entry.get("needs_if", {}).items():
+            assert {condition, *extra} <= needs, code
+        for language in entry.get("languages", []):
+            assert vocabularies.language(language)[0] == language, code
+        assert set(entry.get("accessibility", [])) <= access, code
+        assert set(entry.get("modes", [])) <= {"virtual"}, code
+        if "ages" in entry:
+            low, high = entry["ages"]
+            assert isinstance(low, int) and (high is None or low <= high), code
+        if "cost" in entry:
+            cost = entry["cost"]
+            assert isinstance(cost, str) or set(cost) == {"option", "description"}, code
+
+
+# --- expand
+
+
+def expanded(codes: str, doc: dict[str, Any] | None = None) -> Normalised:
+    result = Normalised(doc if doc is not None else {})
+    expand(split_codes(codes), result.doc, result, field="service_code_info")
+    return result
+
+
+def test_an_unknown_code_is_a_warning_once() -> None:
+    result = expanded("MH * XYZ XYZ * SP")
+    assert result.warnings == [("service_code_info", "unknown SAMHSA code XYZ")]
+    assert result.doc["needs"] == ["mental-health"]
+    assert result.doc["languages"] == [{"code": "en"}, {"code": "es"}]
+
+
+def test_expand_adds_to_what_the_document_has() -> None:
+    doc = {
+        "needs": ["crisis"],
+        "languages": [{"code": "es"}],
+        "cost_options": [{"option": "free"}],
+        "locations": [{"location_type": "physical"}],
+    }
+    result = expanded("MD SP F28 TELE TELE AH", doc)
+    assert result.doc["languages"] == [
+        {"code": "en"},
+        {"code": "es"},
+        {"code": "fr"},
+        {"code": "ase"},
+    ]
+    assert result.doc["cost_options"] == [{"option": "free"}, {"option": "medicaid"}]
+    physical, virtual = result.doc["locations"]
+    assert physical["accessibility"] == [{"code": "sign-language-interpreter"}]
+    assert virtual["location_type"] == "virtual" and "accessibility" not in virtual
+
+
+def test_a_setting_is_a_substance_use_need_only_beside_substance_use() -> None:
+    assert expanded("MH OP RES").doc["needs"] == ["mental-health"]
+    assert expanded("SA OP RES").doc["needs"] == [
+        "substance-use",
+        "outpatient-treatment",
+        "residential-treatment",
+    ]
+
+
+def test_ages_only_from_an_unbroken_range() -> None:
+    assert "minimum_age" not in expanded("CHLD YAD").doc
+    assert expanded("CHLD YAD").doc["maximum_age"] == 25
+    assert expanded("SNR ADLT").doc["minimum_age"] == 26
+    gap = expanded("CHLD SNR")
+    assert "minimum_age" not in gap.doc and "maximum_age" not in gap.doc
+    assert gap.warnings == [
+        ("service_code_info", "age groups CHLD, SNR leave a gap: no age range set")
+    ]
+
+
+def test_the_locators_facility_type() -> None:
+    result = Normalised({})
+    expand(["MH"], result.doc, result, field="type_facility")
+    assert result.doc["needs"] == ["mental-health"] and result.doc["languages"] == [{"code": "en"}]
+    assert result.warnings == []
+
+
+# --- small and broken files
+
+
+def test_rows_keep_their_sheet_numbers(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "small.xlsx",
+        [
+            [
+                "A",
+                None,
+                "1 Main St",
+                None,
+                "Waterbury",
+                "CT",
+                6708,
+                "860-276-3000",
+                *[None] * 4,
+                "MH",
+            ],
+            [],
+            [None, None, "2 Main St", None, "Waterbury", "CT", "06708", *[None] * 5, "MH"],
+            ["a ", None, "1 MAIN ST", None, "Waterbury", "CT", "06708", *[None] * 5, "SA"],
+        ],
+    )
+    first, missing, duplicate = FORMAT.read(path)
+    assert isinstance(first, SourceRecord) and first.row == 2 and first.raw["zip"] == "6708"
+    assert missing == Rejection("small.xlsx", 4, "name1", "missing name")
+    assert isinstance(duplicate, Rejection) and duplicate.row == 5
+    assert duplicate.reason == "duplicate of row 2" and duplicate.external_id == first.external_id
+    doc = FORMAT.normalise(first.raw).doc
+    assert doc["locations"][0]["address"]["postal_code"] == "06708"
+
+
+def test_a_row_without_a_name_makes_no_listing() -> None:
+    with pytest.raises(RowRejected) as caught:
+        FORMAT.normalise({"name1": "  ", "street1": "1 Main St", "service_code_info": "MH"})
+    assert (caught.value.field, caught.value.reason) == ("name1", "missing name")
+
+
+def broken_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Files that are not a readable directory, and what the error must say."""
+    whole = workbook(tmp_path / "whole.xlsx", [["A", None, "1 Main St"]]).read_bytes()
+    truncated = tmp_path / "truncated.xlsx"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    renamed = tmp_path / "renamed.xlsx"
+    renamed.write_text("name1,street1,city\nA,1 Main St,Waterbury\n")
+    return {
+        "truncated": (truncated, "not a readable XLSX workbook"),
+        "csv renamed": (renamed, "not a readable XLSX workbook"),
+        "other sheet": (
+            workbook(tmp_path / "o.xlsx", [], sheet="Sheet1"),
+            "no sheet 'Facilities List'",
+        ),
+        "columns": (
+            workbook(tmp_path / "c.xlsx", [["A"]], header=["name1", "street1"]),
+            "lacks the columns city, state, zip, service_code_info",
+        ),
+        "empty sheet": (workbook(tmp_path / "e.xlsx", [], header=[]), "lacks the columns name1"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["truncated", "csv renamed", "other sheet", "columns", "empty sheet"]
+)
+def test_a_broken_file_is_one_clear_format_error(tmp_path: Path, case: str) -> None:
+    path, message = broken_files(tmp_path)[case]
+    with pytest.raises(FormatError, match=message) as caught:
+        list(FORMAT.read(path))
+    assert str(caught.value).startswith(f"{path.name}: ")
