@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from directory.ingest.formats import formats
 from directory.listings.models import Provenance
@@ -23,6 +27,21 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "schedules": lambda item: tuple(sorted((k, str(v)) for k, v in item.items())),
     "accessibility": lambda item: item.get("code"),
 }
+
+
+def composed_documents(
+    session: Session, service_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, ServiceCreate]:
+    """Each listing's document, composed from every source's stored raw record."""
+    links = session.scalars(
+        select(Provenance)
+        .where(Provenance.service_id.in_(list(service_ids)))
+        .order_by(Provenance.service_id, Provenance.created_at, Provenance.source)
+    )
+    by_service: dict[uuid.UUID, list[Provenance]] = {}
+    for link in links:
+        by_service.setdefault(link.service_id, []).append(link)
+    return {sid: composed_document(found) for sid, found in by_service.items()}
 
 
 def composed_document(links: Iterable[Provenance]) -> ServiceCreate:

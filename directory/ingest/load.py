@@ -1,19 +1,25 @@
-"""Load a file: read, normalise, validate, merge and upsert, in one transaction, with a report."""
+"""Load a file: read, normalise, validate, merge and upsert, in one transaction, with a report.
+
+Writes are batched: new listings are queued as rows and written with COPY; changed and merged
+listings are rewritten in bulk from their composed documents at each batch boundary.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInput
 from directory.geo import zip_centroid
+from directory.ingest.compose import composed_documents
 from directory.ingest.formats import Format
 from directory.ingest.merge import Merger
 from directory.ingest.records import Rejection, RowRejected, SourceRecord
@@ -21,10 +27,16 @@ from directory.ingest.report import ImportReport
 from directory.listings.models import Provenance, SearchOutbox, Service
 from directory.listings.rows import Rows
 from directory.listings.schemas import ServiceCreate
-from directory.listings.service import Origin, content_hash, create_service
+from directory.listings.service import (
+    Origin,
+    content_hash,
+    create_service,
+    provenance_row,
+    rewrite_services,
+)
 from directory.listings.taxonomy import resolve_needs
 
-BATCH = 5000  # queued rows of new listings written per round of bulk INSERTs
+BATCH = 5000  # queued rows (or rewritten listings x 10) per round of bulk writes
 Progress = Callable[[int], None]
 
 
@@ -35,6 +47,33 @@ class Link:
     id: uuid.UUID
     service_id: uuid.UUID
     content_hash: str | None
+
+
+@dataclass
+class Batch:
+    """Writes waiting for the next bulk round."""
+
+    rows: Rows = field(default_factory=Rows)
+    link_updates: list[dict[str, Any]] = field(default_factory=list)
+    rewrite: set[uuid.UUID] = field(default_factory=set)
+
+    def full(self) -> bool:
+        return len(self.rows) + 10 * len(self.rewrite) >= BATCH
+
+    def write(self, session: Session) -> None:
+        self.rows.write(session)
+        if self.link_updates:
+            table: Any = Provenance.__table__
+            columns: dict[str, Any] = {
+                k[1:]: bindparam(k) for k in self.link_updates[0] if k != "_id"
+            }
+            session.execute(
+                update(table).where(table.c.id == bindparam("_id")).values(**columns),
+                self.link_updates,
+            )
+            self.link_updates.clear()
+        rewrite_services(session, composed_documents(session, self.rewrite))
+        self.rewrite.clear()
 
 
 def run_import(
@@ -52,7 +91,7 @@ def run_import(
     links = _links(session, source)
     merger = Merger.for_import(session, source, fmt.name)
     seen: set[str] = set()
-    rows = Rows()
+    batch = Batch()
     for item in fmt.read(path):
         if isinstance(item, Rejection):
             report.reject(item)
@@ -70,13 +109,11 @@ def run_import(
             continue
         seen.add(item.external_id)
         origin = Origin(raw=item.raw, format=fmt.name, content_hash=content_hash(doc))
-        outcome = _load(
-            session, doc, origin, links.get(item.external_id), merger, item, rows, report
-        )
-        report.count(outcome)
-        if len(rows) >= BATCH:
-            rows.write(session)
-    rows.write(session)
+        link = links.get(item.external_id)
+        report.count(_load(session, doc, origin, link, merger, item, batch, report))
+        if batch.full():
+            batch.write(session)
+    batch.write(session)
     if full:
         _deactivate_missing(session, source, set(links) - seen, report)
     return report
@@ -146,22 +183,42 @@ def _load(
     link: Link | None,
     merger: Merger,
     item: SourceRecord,
-    rows: Rows,
+    batch: Batch,
     report: ImportReport,
 ) -> str:
-    """Create, update, merge or skip one listing; returns the outcome."""
+    """Queue the creation, update or merge of one listing (or skip it); returns the outcome."""
     if link is not None:
         if link.content_hash == origin.content_hash:
             return "unchanged"
-        provenance = session.get(Provenance, link.id)
-        assert provenance is not None
-        merger.apply(session, provenance, doc, origin)
+        row = provenance_row(link.service_id, doc, origin)
+        batch.link_updates.append(
+            {
+                "_id": link.id,
+                "_content_hash": row["content_hash"],
+                "_raw": row["raw"],
+                "_format": row["format"],
+                "_retrieved_at": dt.datetime.now(dt.UTC),
+            }
+        )
+        batch.rewrite.add(link.service_id)
         return "updated"
     match = merger.find(doc)
     if match is not None:
-        report.merges.append(merger.link(session, match, doc, origin, item))
+        service_id, rule = match
+        batch.rows.add(Provenance, **provenance_row(service_id, doc, origin))
+        batch.rewrite.add(service_id)
+        report.merges.append(
+            {
+                "file": item.file,
+                "row": item.row,
+                "name": doc.name,
+                "external_id": item.external_id,
+                "service_id": str(service_id),
+                "rule": rule,
+            }
+        )
         return "merged"
-    create_service(session, doc, origin=origin, rows=rows)
+    create_service(session, doc, origin=origin, rows=batch.rows)
     return "created"
 
 

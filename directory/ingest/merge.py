@@ -13,13 +13,11 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from directory.ingest.records import SourceRecord
 from directory.listings.models import (
     Address,
     Location,
@@ -30,7 +28,6 @@ from directory.listings.models import (
 )
 from directory.listings.phones import parse_phone
 from directory.listings.schemas import ServiceCreate
-from directory.listings.service import Origin, apply_document, link_source, record_origin
 
 FAMILIES = {"samhsa-locator": "samhsa", "samhsa-directory": "samhsa"}
 NAME_THRESHOLD = 90
@@ -123,50 +120,6 @@ class Merger:
                 if rule and (best is None or score > best[0]):
                     best = (score, candidate.service_id, f"name {score:.0f} + ZIP + {rule}")
         return (best[1], best[2]) if best else None
-
-    def link(
-        self,
-        session: Session,
-        match: tuple[uuid.UUID, str],
-        doc: ServiceCreate,
-        origin: Origin,
-        item: SourceRecord,
-    ) -> dict[str, Any]:
-        """Attach the record to the matched listing and recompose it; returns the merge entry."""
-        service_id, rule = match
-        link_source(session, service_id, doc, origin)
-        session.flush()
-        self.recompose(session, service_id)
-        return {
-            "file": item.file,
-            "row": item.row,
-            "external_id": item.external_id,
-            "service_id": str(service_id),
-            "name": doc.name,
-            "rule": rule,
-        }
-
-    def apply(self, session: Session, link: Provenance, doc: ServiceCreate, origin: Origin) -> None:
-        """A changed record: keep it on its link and rewrite the listing."""
-        record_origin(link, doc, origin)
-        session.flush()
-        self.recompose(session, link.service_id, single=doc)
-
-    def recompose(
-        self, session: Session, service_id: uuid.UUID, *, single: ServiceCreate | None = None
-    ) -> None:
-        """Rewrite a listing from every source's document (or from ``single`` if it has one)."""
-        from directory.ingest.compose import composed_document
-
-        links = list(
-            session.scalars(
-                select(Provenance)
-                .where(Provenance.service_id == service_id)
-                .order_by(Provenance.created_at, Provenance.source)
-            )
-        )
-        doc = single if single is not None and len(links) == 1 else composed_document(links)
-        apply_document(session, service_id, doc)
 
 
 def _e164(number: str, country: str) -> str | None:

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory.ingest import mappings
-from directory.ingest.compose import composed_document
+from directory.ingest.compose import composed_documents
 from directory.ingest.formats import formats
 from directory.ingest.load import approximate_places
 from directory.ingest.records import RowRejected
 from directory.listings.models import Provenance
 from directory.listings.schemas import ServiceCreate
-from directory.listings.service import apply_document, content_hash
+from directory.listings.service import content_hash, rewrite_services
 
 
 def remap(session: Session, *, source: str | None = None) -> Counter[str]:
@@ -47,8 +47,6 @@ def remap(session: Session, *, source: str | None = None) -> Counter[str]:
             continue
         link.content_hash = digest
         changed.add(link.service_id)
-    for service_id in changed:
-        links = session.scalars(select(Provenance).where(Provenance.service_id == service_id))
-        apply_document(session, service_id, composed_document(links))
+    rewrite_services(session, composed_documents(session, changed))
     counts["updated"] += len(changed)
     return counts

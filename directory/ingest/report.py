@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -12,8 +13,9 @@ OUTCOMES = ("created", "updated", "unchanged", "merged", "deactivated")
 
 
 def _kind(reason: str) -> str:
-    """The reason without the value it quotes ("not a valid phone number in US: '12'" -> ...)."""
-    return reason.split(":")[0].strip()
+    """The reason without the value it quotes, for counting: "not a valid phone number in US:
+    '12'" -> "not a valid phone number in US"; "duplicate of row 12" -> "duplicate of row N"."""
+    return re.sub(r"\d+", "N", reason.split(":")[0].strip())
 
 
 @dataclass

@@ -123,8 +123,12 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([Jsonb(row[c]) if c in json_columns and row[c] is not None
-                            else row[c] for c in columns])
+            copy.write_row(
+                [
+                    Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def service_lists(
@@ -157,23 +161,24 @@ def service_lists(
                 _child(rows, name, item, position, service_id)
 
 
-def delete_lists(session: Session, service_id: uuid.UUID, fields: Iterable[str]) -> None:
-    """Delete the stored rows of the named child lists of a service (before replacing them)."""
+def delete_lists(session: Session, service_ids: list[uuid.UUID], fields: Iterable[str]) -> None:
+    """Delete the stored rows of the named child lists of services (before replacing them)."""
+    session.flush()
     for name in fields:
         if name == "needs":
             session.execute(
                 delete(Attribute).where(
-                    Attribute.link_entity == "service", Attribute.link_id == service_id
+                    Attribute.link_entity == "service", Attribute.link_id.in_(service_ids)
                 )
             )
         elif name == "locations":
             sites = select(ServiceAtLocation.location_id).where(
-                ServiceAtLocation.service_id == service_id
+                ServiceAtLocation.service_id.in_(service_ids)
             )
             session.execute(delete(Location).where(Location.id.in_(sites)))
         else:
-            model = LIST_TABLES[name]
-            session.execute(delete(model).where(model.service_id == service_id))  # type: ignore[attr-defined]
+            model: Any = LIST_TABLES[name]
+            session.execute(delete(model).where(model.service_id.in_(service_ids)))
 
 
 def _child(rows: Rows, name: str, item: Any, position: int, service_id: uuid.UUID) -> None:

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
@@ -78,7 +78,7 @@ def create_service(
     queue.add(Service, **_service_row(service_id, organization_id, doc, origin))
     service_lists(queue, service_id, organization_id, doc, LIST_FIELDS, need_ids)
     if doc.provenance:
-        queue.add(Provenance, **_provenance_row(service_id, doc.provenance, origin))
+        queue.add(Provenance, **provenance_row(service_id, doc, origin))
     queue.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
     if rows is None:
         queue.write(session)
@@ -139,39 +139,54 @@ def apply_document(
     doc: ServiceCreate,
     *,
     verified: Verification | None = None,
-) -> Service:
-    """Rewrite a listing from a whole document (a re-import); provenance links are untouched.
+) -> None:
+    """Rewrite one listing from a whole document (a re-import); see ``rewrite_services``."""
+    rewrite_services(session, {service_id: doc}, verified=verified)
 
-    A curator's curation status stays unless the document sets one itself.
+
+def rewrite_services(
+    session: Session, docs: dict[uuid.UUID, ServiceCreate], *, verified: Verification | None = None
+) -> None:
+    """Rewrite listings from whole documents in bulk; provenance links are left as they are.
+
+    Each listing's version moves by one. The curation status stays as curators set it.
     """
-    service = _claim(session, service_id, None)
+    if not docs:
+        return
+    ids = list(docs)
+    session.flush()
+    session.execute(select(Service.id).where(Service.id.in_(ids)).with_for_update())
+    need_ids = resolve_needs(session, {code for doc in docs.values() for code in doc.needs})
     rows = Rows()
-    organization_id = _organization(session, doc, rows)
-    rows.write(session)  # the organization exists before the service points at it
-    service.organization_id = organization_id
-    _replace_lists(session, service, doc, LIST_FIELDS)
-    kept = {"curation_status"} - doc.model_fields_set
-    _set_scalars(service, doc.model_dump(include=set(SCALAR_FIELDS) - kept))
-    if verified:
-        service.last_verified_at, service.verified_by = verified
-    return _touch(session, service)
+    updates = []
+    for service_id, doc in docs.items():
+        organization_id = _organization(session, doc, rows)
+        service_lists(rows, service_id, organization_id, doc, LIST_FIELDS, need_ids)
+        rows.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
+        row = _service_row(service_id, organization_id, doc, Origin(verified=verified))
+        row.pop("curation_status")
+        row.pop("version")
+        updates.append({"_" + k: v for k, v in row.items()})
+    delete_lists(session, ids, LIST_FIELDS)
+    rows.write(session)
+    if verified is None:
+        for update_row in updates:
+            update_row.pop("_last_verified_at"), update_row.pop("_verified_by")
+    table: Any = Service.__table__
+    columns: dict[str, Any] = {k[1:]: bindparam(k) for k in updates[0] if k != "_id"}
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values(**columns, version=table.c.version + 1, updated_at=func.now()),
+        updates,
+    )
 
 
 def record_origin(link: Provenance, doc: ServiceCreate, origin: Origin) -> None:
     """Keep what a provenance link now says: digest, raw record, format, URL, time."""
-    values = _provenance_row(link.service_id, doc.provenance, origin) if doc.provenance else {}
+    values = provenance_row(link.service_id, doc, origin) if doc.provenance else {}
     for name in ("content_hash", "raw", "format", "source_url", "retrieved_at"):
         setattr(link, name, values.get(name))
-
-
-def link_source(
-    session: Session, service_id: uuid.UUID, doc: ServiceCreate, origin: Origin
-) -> None:
-    """Add a provenance link from another source to an existing listing (a merge)."""
-    assert doc.provenance is not None
-    rows = Rows()
-    rows.add(Provenance, **_provenance_row(service_id, doc.provenance, origin))
-    rows.write(session)
 
 
 def content_hash(doc: ServiceCreate) -> str:
@@ -198,7 +213,7 @@ def _replace_lists(
     if not fields:
         return
     need_ids = resolve_needs(session, doc.needs or []) if "needs" in fields else {}
-    delete_lists(session, service.id, fields)
+    delete_lists(session, [service.id], fields)
     rows = Rows()
     service_lists(rows, service.id, service.organization_id, doc, fields, need_ids)
     rows.write(session)
@@ -233,7 +248,13 @@ def _service_row(
     }
 
 
-def _provenance_row(service_id: uuid.UUID, doc: ProvenanceIn, origin: Origin) -> dict[str, Any]:
+def provenance_row(service_id: uuid.UUID, doc: ServiceCreate, origin: Origin) -> dict[str, Any]:
+    """The provenance row linking a document's source record to a listing."""
+    assert doc.provenance is not None
+    return _provenance_fields(service_id, doc.provenance, origin)
+
+
+def _provenance_fields(service_id: uuid.UUID, doc: ProvenanceIn, origin: Origin) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
         "service_id": service_id,
