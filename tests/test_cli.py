@@ -80,3 +80,36 @@ def test_database_lifecycle_keeps_data(cli_env: dict[str, str]) -> None:
     assert emails == [("coord@example.org",)]
     assert token not in str(stored)  # stored hashed only
     run(cli_env, "db", "stop")
+
+
+def test_ingest_from_the_command_line(
+    cli_env: dict[str, str], datasets_dir: Path, tmp_path: Path
+) -> None:
+    run(cli_env, "db", "start")
+    run(cli_env, "db", "migrate")
+    run(cli_env, "seed")
+    package = str(datasets_dir / "hsds1-sample-package")
+    dry = run(cli_env, "ingest", "auto", package, "--dry-run").stdout
+    assert "dry run, nothing written: 13 created" in dry
+
+    report_file = tmp_path / "report.json"
+    first = run(
+        cli_env, "ingest", "hsds", package, "--source", "sample", "--report", str(report_file)
+    )
+    assert "13 created" in first.stdout
+    import json
+
+    report = json.loads(report_file.read_text())
+    assert (report["created"], report["read"], report["source"]) == (13, 13, "sample")
+    again = run(cli_env, "ingest", "hsds", package, "--source", "sample").stdout
+    assert "0 created, 0 updated, 13 unchanged" in again
+    assert "nothing changed" in again
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": ')
+    failed = run(cli_env, "ingest", "hsds", str(broken), ok=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("error: ") and "broken.json" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert "unchanged" in run(cli_env, "ingest", "remap").stdout
+    run(cli_env, "db", "stop")

@@ -101,8 +101,8 @@ def _sites(locations: list[dict[str, Any]]) -> list[dict[str, Any]]:
             and location.get("latitude") is not None
             and not location.get("coordinates_approximate")
         ):
-            for name in ("latitude", "longitude", "coordinates_approximate"):
-                kept[name] = location.get(name)
+            kept["latitude"], kept["longitude"] = location["latitude"], location["longitude"]
+            kept["coordinates_approximate"] = False
         for name in ("accessibility", "phones", "schedules"):
             kept[name] = _united(name, (kept.get(name) or []) + (location.get(name) or []))
     return list(by_key.values())

@@ -64,9 +64,9 @@ class ImportReport:
 
     def summary(self) -> list[str]:
         """The lines printed at the end of an import."""
-        verb = "would be" if self.dry_run else ""
         lines = [f"{self.path} ({self.format}, source {self.source}): read {self.read}"]
-        lines.append(", ".join(f"{self.counts[o]} {o}" for o in OUTCOMES) + f" {verb}".rstrip())
+        counts = ", ".join(f"{self.counts[o]} {o}" for o in OUTCOMES)
+        lines.append(f"dry run, nothing written: {counts}" if self.dry_run else counts)
         if not self.counts["created"] and not self.counts["updated"] and self.read:
             lines.append("nothing changed: every record is already up to date")
         lines.append(f"{len(self.rejected)} rejected")
