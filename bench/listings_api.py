@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import statistics
-import tempfile
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from database import with_database
 
 from directory import migrate
 from directory.accounts.service import create_user
@@ -21,7 +25,6 @@ from directory.api.app import create_app
 from directory.config import PROJECT_ROOT, Settings
 from directory.db import make_engine, make_sessionmaker, unit_of_work
 from directory.listings.seed import seed_all
-from directory.pgcluster import PrivateCluster
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
 
@@ -74,16 +77,7 @@ def run(url: str) -> None:
 
 
 def main() -> None:
-    given = os.environ.get("DIRECTORY_DATABASE_URL")
-    if given:
-        run(given)
-        return
-    cluster = PrivateCluster(root=Path(tempfile.mkdtemp(prefix="directory-bench-")), port=55434)
-    cluster.start()
-    try:
-        run(cluster.url)
-    finally:
-        cluster.destroy()
+    with_database(run, port=55434)
 
 
 if __name__ == "__main__":

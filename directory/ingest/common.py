@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Any
-
-import phonenumbers
 
 from directory.ingest.records import Normalised
 from directory.listings.phones import parse_phone
@@ -53,21 +52,29 @@ def phone_entry(
     number = clean(text)
     if number is None:
         return None
-    try:
-        parsed = phonenumbers.parse(number, country)
-        extension = parsed.extension
-        if extension:
-            number = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$", number)[0].strip()
-        parse_phone(number, country)
-    except (phonenumbers.NumberParseException, ValueError):
+    split = _split_extension(number, country)
+    if split is None:
         result.warn(field, f"not a valid phone number in {country}: {number!r}")
         return None
+    number, extension = split
     entry: dict[str, Any] = {"number": number, "country": country, "type": type_}
     if extension:
         entry["extension"] = extension
     if description:
         entry["description"] = description
     return entry
+
+
+@lru_cache(maxsize=65_536)
+def _split_extension(number: str, country: str) -> tuple[str, str | None] | None:
+    """(number, extension) when the number is dialable in the country, else None."""
+    try:
+        extension = parse_phone(number, country).extension
+    except ValueError:
+        return None
+    if extension:
+        number = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$", number)[0].strip()
+    return number, extension
 
 
 def url(value: Any) -> str | None:

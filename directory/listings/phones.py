@@ -20,6 +20,7 @@ class DialableNumber:
     display: str
     tel_uri: str
     short_code: bool
+    extension: str | None = None  # "x301" printed after the number, split off
 
 
 @lru_cache(maxsize=65_536)  # imports parse the same numbers several times over
@@ -32,20 +33,27 @@ def parse_phone(number: str, country: str) -> DialableNumber:
         parsed = phonenumbers.parse(text, country.upper())
     except phonenumbers.NumberParseException as error:
         raise ValueError(f"not a phone number: {text!r} ({error})") from None
-    if phonenumbers.is_valid_number(parsed):
-        e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-        region = phonenumbers.region_code_for_number(parsed)
-        style = (
-            PhoneNumberFormat.NATIONAL
-            if region == country.upper()
-            else (PhoneNumberFormat.INTERNATIONAL)
-        )
-        # How a phone in the country dials it: +E.164 where that works, the national form
-        # where it does not (Australian 13 numbers, Irish 1800 numbers).
-        dialled = phonenumbers.format_number_for_mobile_dialing(parsed, country.upper(), False)
-        display = phonenumbers.format_number(parsed, style)
-        return DialableNumber(e164, display, f"tel:{dialled or e164}", False)
+    region = country.upper()
+    if phonenumbers.is_valid_number_for_region(parsed, region):  # the common case, checked first
+        return _dialable(parsed, region, international=False)
+    if phonenumbers.is_valid_number(parsed):  # a foreign number (+44 ... printed in a US list)
+        return _dialable(parsed, region, international=True)
     if shortnumberinfo.is_valid_short_number_for_region(parsed, country.upper()):
         digits = phonenumbers.national_significant_number(parsed)
         return DialableNumber(None, text, f"tel:{digits}", True)
     raise ValueError(f"not a valid phone number in {country.upper()}: {text!r}")
+
+
+def _dialable(
+    parsed: phonenumbers.PhoneNumber, region: str, *, international: bool
+) -> DialableNumber:
+    e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+    style = PhoneNumberFormat.INTERNATIONAL if international else PhoneNumberFormat.NATIONAL
+    display = phonenumbers.format_number(parsed, style)
+    extension = parsed.extension or None
+    # How a phone in the country dials it: +E.164 where that works, the national form where
+    # it does not (Australian 13 numbers, Irish 1800 numbers).
+    if international or parsed.country_code == 1:  # every valid NANP number dials as +1...
+        return DialableNumber(e164, display, f"tel:{e164}", False, extension)
+    dialled = phonenumbers.format_number_for_mobile_dialing(parsed, region, False)
+    return DialableNumber(e164, display, f"tel:{dialled or e164}", False, extension)

@@ -21,8 +21,14 @@ from pydantic import (
 from directory.listings import vocabularies
 from directory.listings.phones import parse_phone
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# PostgreSQL text cannot hold NUL: text fields refuse it here rather than fail at the write.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000, pattern=NO_NUL)
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
+]
 CountryCode = Annotated[str, AfterValidator(vocabularies.country)]
 RegionCode = Annotated[str, AfterValidator(vocabularies.region)]
 NeedCode = Annotated[
@@ -38,15 +44,6 @@ PhoneType = Literal["voice", "text", "fax", "cell", "video", "pager", "textphone
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it here rather than fail at the write.
-        items = value if isinstance(value, list) else [value]
-        if any(isinstance(item, str) and "\x00" in item for item in items):
-            raise ValueError("text must not contain NUL characters")
-        return value
 
 
 class OrganizationIn(Strict):
@@ -109,9 +106,9 @@ class ScheduleIn(Strict):
     freq: Literal["WEEKLY", "MONTHLY", "DAILY", "YEARLY"] | None = None
     interval: int | None = Field(default=None, ge=1, le=366)
     byday: str | None = None
-    bymonthday: str | None = None
-    byweekno: str | None = None
-    byyearday: str | None = None
+    bymonthday: ShortText | None = None
+    byweekno: ShortText | None = None
+    byyearday: ShortText | None = None
     wkst: Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"] | None = None
     dtstart: dt.date | None = None
     until: dt.date | None = None

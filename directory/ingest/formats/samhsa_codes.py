@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from directory.ingest.common import derived_id, zip5
 from directory.ingest.mappings import mapping
 from directory.ingest.records import Normalised
 
@@ -32,6 +33,19 @@ VIRTUAL_LOCATIONS = {
         "description": "Telemedicine/telehealth therapy",
     },
 }
+
+
+def facility_id(raw: dict[str, Any]) -> str:
+    """A facility's stable id in SAMHSA's files, which carry none: its name and full address."""
+    return derived_id(
+        raw["name1"],
+        raw.get("name2"),
+        raw["street1"],
+        raw.get("street2"),
+        raw["city"],
+        raw["state"],
+        zip5(raw["zip"]),
+    )
 
 
 def code_table() -> dict[str, dict[str, Any] | None]:

@@ -20,9 +20,9 @@ import openpyxl
 import phonenumbers
 from openpyxl.utils.exceptions import InvalidFileException
 
-from directory.ingest.common import clean, derived_id, phone_entry, zip5
+from directory.ingest.common import clean, phone_entry, zip5
 from directory.ingest.formats import Format
-from directory.ingest.formats.samhsa_codes import expand, split_codes
+from directory.ingest.formats.samhsa_codes import expand, facility_id, split_codes
 from directory.ingest.records import (
     FormatError,
     Normalised,
@@ -78,14 +78,7 @@ def read(path: Path) -> Iterator[SourceRecord | Rejection]:
         if clean(raw["name1"]) is None:
             yield Rejection(path.name, row, "name1", "missing name")
             continue
-        external_id = derived_id(
-            raw["name1"],
-            raw.get("name2"),
-            raw["street1"],
-            raw["city"],
-            raw["state"],
-            zip5(raw["zip"]),
-        )
+        external_id = facility_id(raw)
         if external_id in seen:
             yield Rejection(
                 path.name, row, None, f"duplicate of row {seen[external_id]}", external_id

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from directory.ingest.common import clean, derived_id, phone_entry, url, zip5
+from directory.ingest.common import clean, phone_entry, url, zip5
 from directory.ingest.formats import Format
-from directory.ingest.formats.samhsa_codes import expand
+from directory.ingest.formats.samhsa_codes import expand, facility_id
 from directory.ingest.records import (
     FormatError,
     Normalised,
@@ -85,14 +85,7 @@ def _records(
             )
             continue
         raw = {k: v for k, v in zip(header, values, strict=True) if k in COLUMNS}
-        external_id = derived_id(
-            raw["name1"],
-            raw.get("name2"),
-            raw["street1"],
-            raw["city"],
-            raw["state"],
-            zip5(raw["zip"]),
-        )
+        external_id = facility_id(raw)
         if external_id in seen:
             yield Rejection(name, line, None, f"duplicate of line {seen[external_id]}", external_id)
             continue
