@@ -132,3 +132,40 @@ def test_a_broken_file_fails_clearly_and_changes_nothing(
             savepoint.rollback()
     assert path.name in str(raised.value.detail)
     assert table_counts(session) == before
+
+
+def test_remap_applies_edited_mappings_without_the_file(
+    session: Session, datasets_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from directory.ingest import mappings
+    from directory.ingest.remap import remap
+
+    report = load(session, sample(datasets_dir, tmp_path, 10))
+    assert report.counts["created"] == 10
+    assert remap(session, source="test:locator")["updated"] == 0  # nothing changed yet
+
+    edited = tmp_path / "mappings"
+    shutil.copytree(mappings.MAPPINGS_DIR, edited)
+    table = (edited / "samhsa.yaml").read_text()
+    assert "\n  MH: {needs: [mental-health]}" in table
+    (edited / "samhsa.yaml").write_text(
+        table.replace(
+            "\n  MH: {needs: [mental-health]}", "\n  MH: {needs: [mental-health, peer-support]}"
+        )
+    )
+    monkeypatch.setattr(mappings, "MAPPINGS_DIR", edited)
+    (tmp_path / "sample.csv").unlink()  # remap never reads the file again
+    counts = remap(session, source="test:locator")
+    assert counts["updated"] == 10
+    peer = session.scalar(
+        text(
+            "SELECT count(DISTINCT a.link_id) FROM attribute a JOIN taxonomy_term t "
+            "ON t.id = a.taxonomy_term_id JOIN provenance p ON p.service_id = a.link_id "
+            "WHERE t.code = 'peer-support' AND p.source = 'test:locator'"
+        )
+    )
+    assert peer == 10
+    monkeypatch.undo()
+    mappings.reload()
