@@ -2,4 +2,5 @@
 
 from directory.cli import app
 
-app()
+if __name__ == "__main__":  # the ingest's worker process imports this module again
+    app()

@@ -46,7 +46,7 @@ def composed_documents(
 
 def composed_document(links: Iterable[Provenance]) -> ServiceCreate:
     """Re-normalise each link's raw record with its format and compose the documents in order."""
-    from directory.ingest.load import approximate_places
+    from directory.ingest.prepare import approximate_places
 
     known = formats()
     docs = []

@@ -13,23 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInput
-from directory.geo import zip_centroid
 from directory.ingest.compose import composed_documents
 from directory.ingest.formats import Format
 from directory.ingest.merge import Merger
-from directory.ingest.records import Rejection, RowRejected, SourceRecord
+from directory.ingest.parallel import prepared
+from directory.ingest.prepare import Prepared
+from directory.ingest.records import Rejection, SourceRecord
 from directory.ingest.report import ImportReport
 from directory.listings.models import Provenance, SearchOutbox, Service
 from directory.listings.rows import Rows
 from directory.listings.schemas import ServiceCreate
 from directory.listings.service import (
     Origin,
-    content_hash,
     create_service,
     provenance_row,
     rewrite_services,
@@ -92,7 +91,7 @@ def run_import(
     merger = Merger.for_import(session, source, fmt.name)
     seen: set[str] = set()
     batch = Batch()
-    for item in fmt.read(path):
+    for item, ready in prepared(fmt, fmt.read(path), source):
         if isinstance(item, Rejection):
             report.reject(item)
             continue
@@ -104,11 +103,12 @@ def run_import(
                 Rejection(item.file, item.row, None, "duplicate record id", item.external_id)
             )
             continue
-        doc = _document(session, item, fmt, source, report)
+        assert ready is not None
+        doc = _checked(session, item, ready, report)
         if doc is None:
             continue
         seen.add(item.external_id)
-        origin = Origin(raw=item.raw, format=fmt.name, content_hash=content_hash(doc))
+        origin = Origin(raw=item.raw, format=fmt.name, content_hash=ready.content_hash)
         link = links.get(item.external_id)
         report.count(_load(session, doc, origin, link, merger, item, batch, report))
         if batch.full():
@@ -126,54 +126,22 @@ def _links(session: Session, source: str) -> dict[str, Link]:
     return {row[0]: Link(row[1], row[2], row[3]) for row in session.execute(query)}
 
 
-def _document(
-    session: Session, item: SourceRecord, fmt: Format, source: str, report: ImportReport
+def _checked(
+    session: Session, item: SourceRecord, ready: Prepared, report: ImportReport
 ) -> ServiceCreate | None:
-    """The validated listing document of a record, or None after recording why not."""
-    try:
-        normalised = fmt.normalise(item.raw)
-    except RowRejected as rejected:
-        report.reject(
-            Rejection(item.file, item.row, rejected.field, rejected.reason, item.external_id)
-        )
-        return None
-    for field_name, reason in normalised.warnings:
+    """The prepared document once its needs are known codes, or None after recording why not."""
+    for field_name, reason in ready.warnings:
         report.warn(field_name, reason)
-    body = {**normalised.doc, "provenance": {"source": source, "external_id": item.external_id}}
-    for field_name, reason in approximate_places(body):
-        report.warn(field_name, reason)
-    try:
-        doc = ServiceCreate.model_validate(body)
-        resolve_needs(session, doc.needs)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or None
-        report.reject(Rejection(item.file, item.row, where, first["msg"], item.external_id))
+    if ready.rejection is not None or ready.doc is None:
+        where, reason = ready.rejection or (None, "not prepared")
+        report.reject(Rejection(item.file, item.row, where, reason, item.external_id))
         return None
+    try:
+        resolve_needs(session, ready.doc.needs)
     except InvalidInput as error:
         report.reject(Rejection(item.file, item.row, error.field, error.detail, item.external_id))
         return None
-    return doc
-
-
-def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """Give sites without coordinates their US ZIP's centroid, marked approximate.
-
-    Returns warnings for physical sites that stay without a point.
-    """
-    warnings = []
-    for location in body.get("locations") or []:
-        address = location.get("address") or {}
-        if location.get("latitude") is not None or address.get("country", "US") != "US":
-            continue
-        centroid = zip_centroid(address.get("postal_code"))
-        if centroid is None:
-            if location.get("location_type", "physical") == "physical":
-                warnings.append(("postal_code", "no coordinates and no known ZIP"))
-            continue
-        location["latitude"], location["longitude"] = centroid
-        location["coordinates_approximate"] = True
-    return warnings
+    return ready.doc
 
 
 def _load(

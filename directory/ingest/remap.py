@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from directory.ingest import mappings
 from directory.ingest.compose import composed_documents
 from directory.ingest.formats import formats
-from directory.ingest.load import approximate_places
+from directory.ingest.prepare import approximate_places
 from directory.ingest.records import RowRejected
 from directory.listings.models import Provenance
 from directory.listings.schemas import ServiceCreate

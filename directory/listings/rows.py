@@ -35,7 +35,6 @@ from directory.listings.models import (
     ServiceArea,
     ServiceAtLocation,
 )
-from directory.listings.phones import parse_phone
 from directory.listings.schemas import (
     CrisisChannelIn,
     LocationIn,
@@ -269,7 +268,7 @@ def _location(
 
 
 def _phone(item: PhoneIn, position: int) -> dict[str, Any]:
-    dialable = parse_phone(item.number, item.country)
+    dialable = item.dialable
     return {
         "id": uuid.uuid4(),
         "number": item.number,
@@ -285,7 +284,7 @@ def _phone(item: PhoneIn, position: int) -> dict[str, Any]:
 
 
 def _channel(item: CrisisChannelIn, position: int) -> dict[str, Any]:
-    dialable = parse_phone(item.number, item.country) if item.number and item.country else None
+    dialable = item.dialable
     return {
         "id": uuid.uuid4(),
         "channel": item.channel,

@@ -13,13 +13,14 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
 )
 
 from directory.listings import vocabularies
-from directory.listings.phones import parse_phone
+from directory.listings.phones import DialableNumber, parse_phone
 
 # PostgreSQL text cannot hold NUL: text fields refuse it here rather than fail at the write.
 NO_NUL = r"^[^\x00]*$"
@@ -72,10 +73,18 @@ class PhoneIn(Strict):
     type: PhoneType = "voice"
     description: ShortText | None = None
 
+    # The parsed number travels with the document (an import validates in a worker process).
+    _dialable: DialableNumber | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
-    def _dialable(self) -> Self:
-        parse_phone(self.number, self.country)
+    def _parse(self) -> Self:
+        self._dialable = parse_phone(self.number, self.country)
         return self
+
+    @property
+    def dialable(self) -> DialableNumber:
+        """The number's E.164, display and ``tel:`` forms."""
+        return self._dialable or parse_phone(self.number, self.country)
 
 
 class LanguageIn(Strict):
@@ -192,6 +201,7 @@ class CrisisChannelIn(Strict):
     hours: ShortText | None = None
     open_24_7: bool = False
     description: ShortText | None = None
+    _dialable: DialableNumber | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _reachable(self) -> Self:
@@ -200,8 +210,15 @@ class CrisisChannelIn(Strict):
         if self.channel != "chat":
             if self.number is None or self.country is None:
                 raise ValueError(f"a {self.channel} channel needs a number and its country")
-            parse_phone(self.number, self.country)
+            self._dialable = parse_phone(self.number, self.country)
         return self
+
+    @property
+    def dialable(self) -> DialableNumber | None:
+        """The call or text number's forms (None for chat)."""
+        if self.number is None or self.country is None:
+            return None
+        return self._dialable or parse_phone(self.number, self.country)
 
 
 class ProvenanceIn(Strict):

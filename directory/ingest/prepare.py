@@ -1,0 +1,65 @@
+"""From a raw record to a validated listing document: pure work, no database.
+
+It runs in the loader's worker process on big files (see ``parallel``), so it must not touch the
+session; what it finds wrong comes back as a rejection or as warnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from directory.geo import zip_centroid
+from directory.ingest.formats import Format
+from directory.ingest.records import RowRejected, SourceRecord
+from directory.listings.schemas import ServiceCreate
+from directory.listings.service import content_hash
+
+
+@dataclass
+class Prepared:
+    """A record's validated document and digest, or why it was rejected; and dropped values."""
+
+    doc: ServiceCreate | None = None
+    content_hash: str | None = None
+    rejection: tuple[str | None, str] | None = None  # (field, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def prepare(fmt: Format, item: SourceRecord, source: str) -> Prepared:
+    """Normalise, place and validate one record."""
+    try:
+        normalised = fmt.normalise(item.raw)
+    except RowRejected as rejected:
+        return Prepared(rejection=(rejected.field, rejected.reason))
+    body = {**normalised.doc, "provenance": {"source": source, "external_id": item.external_id}}
+    warnings = [*normalised.warnings, *approximate_places(body)]
+    try:
+        doc = ServiceCreate.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        return Prepared(rejection=(where, first["msg"]), warnings=warnings)
+    return Prepared(doc, content_hash(doc), warnings=warnings)
+
+
+def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """Give sites without coordinates their US ZIP's centroid, marked approximate.
+
+    Returns warnings for physical sites that stay without a point.
+    """
+    warnings = []
+    for location in body.get("locations") or []:
+        address = location.get("address") or {}
+        if location.get("latitude") is not None or address.get("country", "US") != "US":
+            continue
+        centroid = zip_centroid(address.get("postal_code"))
+        if centroid is None:
+            if location.get("location_type", "physical") == "physical":
+                warnings.append(("postal_code", "no coordinates and no known ZIP"))
+            continue
+        location["latitude"], location["longitude"] = centroid
+        location["coordinates_approximate"] = True
+    return warnings
