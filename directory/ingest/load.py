@@ -1,7 +1,8 @@
 """Load a file: read, normalise, validate, merge and upsert, in one transaction, with a report.
 
 Writes are batched: new listings are queued as rows and written with COPY; changed and merged
-listings are rewritten in bulk from their composed documents at each batch boundary.
+listings are rewritten in bulk from their composed documents at each batch boundary. Records are
+prepared in a worker process on big files, so that both cores work.
 """
 
 from __future__ import annotations
@@ -87,36 +88,95 @@ def run_import(
 ) -> ImportReport:
     """Import one file into the session's transaction; the caller commits (or not, dry run)."""
     report = ImportReport(fmt.name, source, str(path), dry_run=dry_run, full=full)
-    links = _links(session, source)
-    merger = Merger.for_import(session, source, fmt.name)
-    seen: set[str] = set()
-    batch = Batch()
-    for item, ready in prepared(fmt, fmt.read(path), source):
+    loader = _Import(session, fmt, source, report, progress)
+    loader.run(path)
+    if full:
+        _deactivate_missing(session, source, set(loader.links) - loader.seen, report)
+    return report
+
+
+class _Import:
+    """The state of one import: what the database already has, the batch, the report."""
+
+    def __init__(
+        self,
+        session: Session,
+        fmt: Format,
+        source: str,
+        report: ImportReport,
+        progress: Progress | None,
+    ) -> None:
+        self.session, self.fmt, self.source = session, fmt, source
+        self.report, self.progress = report, progress
+        self.links = _links(session, source)
+        self.merger = Merger.for_import(session, source, fmt.name)
+        self.seen: set[str] = set()
+        self.batch = Batch()
+
+    def run(self, path: Path) -> None:
+        for item, ready in prepared(self.fmt, self.fmt.read(path), self.source):
+            self._item(item, ready)
+            if self.batch.full():
+                self.batch.write(self.session)
+        self.batch.write(self.session)
+
+    def _item(self, item: SourceRecord | Rejection, ready: Prepared | None) -> None:
+        report = self.report
         if isinstance(item, Rejection):
             report.reject(item)
-            continue
+            return
         report.read += 1
-        if progress:
-            progress(report.read)
-        if item.external_id in seen:
+        if self.progress:
+            self.progress(report.read)
+        if item.external_id in self.seen:
             report.reject(
                 Rejection(item.file, item.row, None, "duplicate record id", item.external_id)
             )
-            continue
+            return
         assert ready is not None
-        doc = _checked(session, item, ready, report)
+        doc = _checked(self.session, item, ready, report)
         if doc is None:
-            continue
-        seen.add(item.external_id)
-        origin = Origin(raw=item.raw, format=fmt.name, content_hash=ready.content_hash)
-        link = links.get(item.external_id)
-        report.count(_load(session, doc, origin, link, merger, item, batch, report))
-        if batch.full():
-            batch.write(session)
-    batch.write(session)
-    if full:
-        _deactivate_missing(session, source, set(links) - seen, report)
-    return report
+            return
+        self.seen.add(item.external_id)
+        origin = Origin(raw=item.raw, format=self.fmt.name, content_hash=ready.content_hash)
+        report.count(self._load(doc, origin, item))
+
+    def _load(self, doc: ServiceCreate, origin: Origin, item: SourceRecord) -> str:
+        """Queue the creation, update or merge of one listing (or skip it); the outcome."""
+        link, batch = self.links.get(item.external_id), self.batch
+        if link is not None:
+            if link.content_hash == origin.content_hash:
+                return "unchanged"
+            row = provenance_row(link.service_id, doc, origin)
+            batch.link_updates.append(
+                {
+                    "_id": link.id,
+                    "_content_hash": row["content_hash"],
+                    "_raw": row["raw"],
+                    "_format": row["format"],
+                    "_retrieved_at": dt.datetime.now(dt.UTC),
+                }
+            )
+            batch.rewrite.add(link.service_id)
+            return "updated"
+        match = self.merger.find(doc)
+        if match is not None:
+            service_id, rule = match
+            batch.rows.add(Provenance, **provenance_row(service_id, doc, origin))
+            batch.rewrite.add(service_id)
+            self.report.merges.append(
+                {
+                    "file": item.file,
+                    "row": item.row,
+                    "name": doc.name,
+                    "external_id": item.external_id,
+                    "service_id": str(service_id),
+                    "rule": rule,
+                }
+            )
+            return "merged"
+        create_service(self.session, doc, origin=origin, rows=batch.rows)
+        return "created"
 
 
 def _links(session: Session, source: str) -> dict[str, Link]:
@@ -142,52 +202,6 @@ def _checked(
         report.reject(Rejection(item.file, item.row, error.field, error.detail, item.external_id))
         return None
     return ready.doc
-
-
-def _load(
-    session: Session,
-    doc: ServiceCreate,
-    origin: Origin,
-    link: Link | None,
-    merger: Merger,
-    item: SourceRecord,
-    batch: Batch,
-    report: ImportReport,
-) -> str:
-    """Queue the creation, update or merge of one listing (or skip it); returns the outcome."""
-    if link is not None:
-        if link.content_hash == origin.content_hash:
-            return "unchanged"
-        row = provenance_row(link.service_id, doc, origin)
-        batch.link_updates.append(
-            {
-                "_id": link.id,
-                "_content_hash": row["content_hash"],
-                "_raw": row["raw"],
-                "_format": row["format"],
-                "_retrieved_at": dt.datetime.now(dt.UTC),
-            }
-        )
-        batch.rewrite.add(link.service_id)
-        return "updated"
-    match = merger.find(doc)
-    if match is not None:
-        service_id, rule = match
-        batch.rows.add(Provenance, **provenance_row(service_id, doc, origin))
-        batch.rewrite.add(service_id)
-        report.merges.append(
-            {
-                "file": item.file,
-                "row": item.row,
-                "name": doc.name,
-                "external_id": item.external_id,
-                "service_id": str(service_id),
-                "rule": rule,
-            }
-        )
-        return "merged"
-    create_service(session, doc, origin=origin, rows=batch.rows)
-    return "created"
 
 
 def _deactivate_missing(
