@@ -6,10 +6,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory.ingest.formats import formats
+from directory.ingest.records import RowRejected
 from directory.listings.models import Provenance
 from directory.listings.schemas import LIST_FIELDS, ServiceCreate
 
@@ -21,7 +23,11 @@ KEYS: dict[str, Callable[[Any], Any]] = {
         "".join(c for c in item["number"] if c.isdigit()),
         item.get("extension"),
     ),
-    "cost_options": lambda item: item.get("option"),
+    "cost_options": lambda item: (
+        item.get("option"),
+        str(item.get("amount")),
+        item.get("description") or item.get("amount_description"),
+    ),
     "service_areas": lambda item: tuple(item.get("regions") or [item.get("name")]),
     "crisis_channels": lambda item: (item.get("channel"), item.get("number"), item.get("url")),
     "schedules": lambda item: tuple(sorted((k, str(v)) for k, v in item.items())),
@@ -41,7 +47,13 @@ def composed_documents(
     by_service: dict[uuid.UUID, list[Provenance]] = {}
     for link in links:
         by_service.setdefault(link.service_id, []).append(link)
-    return {sid: composed_document(found) for sid, found in by_service.items()}
+    composed = {}
+    for service_id, found in by_service.items():
+        try:
+            composed[service_id] = composed_document(found)
+        except (RowRejected, ValidationError, ValueError):
+            continue  # a source no longer normalises: the listing stays as it is
+    return composed
 
 
 def composed_document(links: Iterable[Provenance]) -> ServiceCreate:
@@ -49,20 +61,28 @@ def composed_document(links: Iterable[Provenance]) -> ServiceCreate:
     from directory.ingest.prepare import approximate_places
 
     known = formats()
-    docs = []
+    docs, first = [], None
     for link in links:
         if link.raw is None or link.format not in known:
             continue
         body = known[link.format].normalise(link.raw).doc
         approximate_places(body)
         docs.append(body)
-    if not docs:
+        first = first or link
+    if first is None:
         raise ValueError("no source document to compose")
-    return ServiceCreate.model_validate(compose(docs))
+    # The first source's provenance keeps the listing's organization (its id derives from it).
+    provenance = {"source": first.source, "external_id": first.external_id}
+    return ServiceCreate.model_validate({**compose(docs), "provenance": provenance})
 
 
 def compose(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Scalars from the first document that has them; lists united; one site per ZIP."""
+    """Scalars from the first document that has them; lists united; one site per ZIP.
+
+    A single document is returned as it is: uniting only ever happens across sources.
+    """
+    if len(docs) == 1:
+        return dict(docs[0])
     result: dict[str, Any] = {}
     for doc in docs:
         for name, value in doc.items():

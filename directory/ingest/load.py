@@ -124,6 +124,8 @@ class _Import:
         report = self.report
         if isinstance(item, Rejection):
             report.reject(item)
+            if item.external_id:  # still in the file: --full must not deactivate it
+                self.seen.add(item.external_id)
             return
         report.read += 1
         if self.progress:
@@ -133,11 +135,11 @@ class _Import:
                 Rejection(item.file, item.row, None, "duplicate record id", item.external_id)
             )
             return
+        self.seen.add(item.external_id)
         assert ready is not None
         doc = _checked(self.session, item, ready, report)
         if doc is None:
             return
-        self.seen.add(item.external_id)
         origin = Origin(raw=item.raw, format=self.fmt.name, content_hash=ready.content_hash)
         report.count(self._load(doc, origin, item))
 
@@ -234,5 +236,11 @@ def _deactivate_missing(
     )
     session.add_all(
         SearchOutbox(entity="service", entity_id=i, operation="upsert") for i in changed
+    )
+    # Forget their digests: when a record comes back, it is a change and reactivates its listing.
+    session.execute(
+        update(Provenance)
+        .where(Provenance.source == source, Provenance.external_id.in_(missing))
+        .values(content_hash=None)
     )
     report.counts["deactivated"] += len(changed)

@@ -2,8 +2,10 @@
 
 The rule: two records from different sources of one family (the SAMHSA files) are the same
 facility when their names are near-identical (token-sorted similarity >= 90, case, punctuation
-and "Inc"/"LLC" aside) AND they share a ZIP code AND one more fact: a phone number or the street
-address. Two different names at one address are never merged. A merged listing's content is
+and "Inc"/"LLC" aside) AND they share a ZIP code AND one more fact: the street address, or else a
+phone number when neither street contradicts the other. Two different names at one address are
+never merged; an ambiguous match (two listings fit equally) is not merged; a listing takes at
+most one record of each import. A merged listing's content is
 composed from every source's document: scalars from the first source that has them, lists
 united, one site per ZIP keeping exact coordinates over approximate ones.
 """
@@ -26,7 +28,6 @@ from directory.listings.models import (
     Service,
     ServiceAtLocation,
 )
-from directory.listings.phones import parse_phone
 from directory.listings.schemas import ServiceCreate
 
 FAMILIES = {"samhsa-locator": "samhsa", "samhsa-directory": "samhsa"}
@@ -58,6 +59,7 @@ class Merger:
     source: str
     family: str | None
     by_zip: dict[str, list[Candidate]] = field(default_factory=dict)
+    claimed: set[uuid.UUID] = field(default_factory=set)
 
     @classmethod
     def for_import(cls, session: Session, source: str, format_name: str) -> Merger:
@@ -96,34 +98,44 @@ class Merger:
             self.by_zip.setdefault(postal_code, []).append(candidate)
 
     def find(self, doc: ServiceCreate) -> tuple[uuid.UUID, str] | None:
-        """The listing this document is the same facility as, with the rule that matched."""
+        """The listing this document is the same facility as, with the rule that matched.
+
+        Streets that both sides give must agree; a street match outranks a shared phone (sister
+        sites share intake lines); a tie between listings is ambiguous and merges nothing; a
+        listing is claimed at most once per import.
+        """
         if not self.by_zip:
             return None
         name = comparable(doc.name)
-        phones = {p for p in (_e164(x.number, x.country) for x in doc.phones) if p}
-        best: tuple[float, uuid.UUID, str] | None = None
+        phones = {p for p in (x.dialable.e164 for x in doc.phones) if p}
+        found: dict[uuid.UUID, tuple[tuple[bool, float], str]] = {}
         for location in doc.locations:
             address = location.address
             if address is None or not address.postal_code:
                 continue
             for candidate in self.by_zip.get(address.postal_code, []):
-                score = fuzz.token_sort_ratio(name, candidate.name)
-                if score < NAME_THRESHOLD:
-                    continue
-                rule = (
-                    "phone"
-                    if phones & candidate.phones
-                    else "address"
-                    if street(address.address_1) in candidate.streets
-                    else None
-                )
-                if rule and (best is None or score > best[0]):
-                    best = (score, candidate.service_id, f"name {score:.0f} + ZIP + {rule}")
-        return (best[1], best[2]) if best else None
+                match = self._match(name, street(address.address_1), phones, candidate)
+                if match is not None and candidate.service_id not in self.claimed:
+                    found[candidate.service_id] = max(found.get(candidate.service_id, match), match)
+        if not found:
+            return None
+        ranked = sorted(found.items(), key=lambda entry: entry[1][0], reverse=True)
+        if len(ranked) > 1 and ranked[0][1][0] == ranked[1][1][0]:
+            return None  # two listings fit equally well: merging either could be wrong
+        service_id, (_, rule) = ranked[0]
+        self.claimed.add(service_id)
+        return service_id, rule
 
-
-def _e164(number: str, country: str) -> str | None:
-    try:
-        return parse_phone(number, country).e164
-    except ValueError:
+    @staticmethod
+    def _match(
+        name: str, place: str, phones: set[str], candidate: Candidate
+    ) -> tuple[tuple[bool, float], str] | None:
+        score = fuzz.token_sort_ratio(name, candidate.name)
+        known_streets = candidate.streets - {""}
+        if score < NAME_THRESHOLD or (place and known_streets and place not in known_streets):
+            return None
+        if place and place in known_streets:
+            return (True, score), f"name {score:.0f} + ZIP + street"
+        if phones & candidate.phones:
+            return (False, score), f"name {score:.0f} + ZIP + phone"
         return None

@@ -30,6 +30,9 @@ class Prepared:
 
 def prepare(fmt: Format, item: SourceRecord, source: str) -> Prepared:
     """Normalise, place and validate one record."""
+    nul = _field_with_nul(item.raw)
+    if nul is not None:  # PostgreSQL stores no NUL characters, not even in the raw record
+        return Prepared(rejection=(nul, "text contains a NUL character"))
     try:
         normalised = fmt.normalise(item.raw)
     except RowRejected as rejected:
@@ -63,3 +66,19 @@ def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
         location["latitude"], location["longitude"] = centroid
         location["coordinates_approximate"] = True
     return warnings
+
+
+def _field_with_nul(value: Any, path: str = "") -> str | None:
+    """The path of the first string holding a NUL character, or None."""
+    if isinstance(value, str):
+        return (path or "row") if "\x00" in value else None
+    children: Any = (
+        value.items()
+        if isinstance(value, dict)
+        else (enumerate(value) if isinstance(value, list) else ())
+    )
+    for key, child in children:
+        found = _field_with_nul(child, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None

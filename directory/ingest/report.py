@@ -67,7 +67,8 @@ class ImportReport:
         lines = [f"{self.path} ({self.format}, source {self.source}): read {self.read}"]
         counts = ", ".join(f"{self.counts[o]} {o}" for o in OUTCOMES)
         lines.append(f"dry run, nothing written: {counts}" if self.dry_run else counts)
-        if not self.counts["created"] and not self.counts["updated"] and self.read:
+        changed = ("created", "updated", "merged", "deactivated")
+        if self.read and not any(self.counts[outcome] for outcome in changed):
             lines.append("nothing changed: every record is already up to date")
         lines.append(f"{len(self.rejected)} rejected")
         lines += [f"  {n} x {reason}" for reason, n in self.rejected_by_reason().most_common(15)]

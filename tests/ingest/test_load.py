@@ -169,3 +169,36 @@ def test_remap_applies_edited_mappings_without_the_file(
     assert peer == 10
     monkeypatch.undo()
     mappings.reload()
+
+
+def test_a_returning_record_reactivates_its_listing(
+    session: Session, datasets_dir: Path, tmp_path: Path
+) -> None:
+    load(session, sample(datasets_dir, tmp_path, 6))
+    load(session, sample(datasets_dir, tmp_path, 4), full=True)
+    back = load(session, sample(datasets_dir, tmp_path, 6), full=True)
+    assert (back.counts["updated"], back.counts["deactivated"]) == (2, 0)
+    statuses = (
+        session.execute(
+            select(Service.status).join(Provenance).where(Provenance.source == "test:locator")
+        )
+        .scalars()
+        .all()
+    )
+    assert set(statuses) == {"active"}
+
+
+def test_an_update_keeps_the_organization_and_a_nul_is_a_rejection(
+    session: Session, datasets_dir: Path, tmp_path: Path
+) -> None:
+    path = sample(datasets_dir, tmp_path, 3)
+    load(session, path)
+    organizations = session.scalar(text("SELECT count(*) FROM organization"))
+    path.write_text(path.read_text().replace("860-276-3000", "860-276-3999", 1))
+    assert load(session, path).counts["updated"] == 1
+    assert session.scalar(text("SELECT count(*) FROM organization")) == organizations
+    path.write_text(path.read_text().replace("New Haven", "New\x00Haven", 1))
+    report = load(session, path)
+    assert [(r.field, r.reason) for r in report.rejected] == [
+        ("county", "text contains a NUL character")
+    ]
