@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from directory.ingest.formats import resolve
 from directory.ingest.load import run_import
@@ -104,34 +106,62 @@ def test_every_write_records_an_outbox_row(
     assert after - before == report.counts["created"] == 10
 
 
-@pytest.mark.parametrize("breakage", ["truncated", "latin-1", "wrong columns", "empty"])
-def test_a_broken_file_fails_clearly_and_changes_nothing(
-    session: Session, datasets_dir: Path, tmp_path: Path, breakage: str
+@pytest.mark.parametrize("breakage", ["latin-1", "wrong columns", "empty"])
+def test_a_broken_file_fails_with_one_clear_message(
+    datasets_dir: Path, tmp_path: Path, breakage: str
 ) -> None:
     path = sample(datasets_dir, tmp_path, 30)
     data = path.read_bytes()
-    if breakage == "truncated":
-        path.write_bytes(data[: len(data) // 2])  # cut mid-row: that row is rejected, not lost
-    elif breakage == "latin-1":
+    if breakage == "latin-1":
         path.write_bytes(data.replace(b"Perspectives", "Perspectivés".encode("latin-1")))
     elif breakage == "wrong columns":
         path.write_bytes(b"a,b,c\n1,2,3\n")
     else:
         path.write_bytes(b"")
-    before = table_counts(session)
-    if breakage == "truncated":
-        report = load(session, path, source="test:truncated", dry_run=True)
-        assert report.rejected and "fields" in report.rejected[-1].reason
-        return
     with pytest.raises(FormatError) as raised:
-        fmt = resolve("samhsa-locator", path)
-        savepoint = session.begin_nested()
-        try:
-            run_import(session, fmt, path, source="test:broken")
-        finally:
-            savepoint.rollback()
-    assert path.name in str(raised.value.detail)
-    assert table_counts(session) == before
+        list(resolve("samhsa-locator", path).read(path))
+    assert raised.value.detail.startswith(path.name)
+
+
+def test_a_row_cut_short_is_rejected_and_the_rest_loads(
+    session: Session, datasets_dir: Path, tmp_path: Path
+) -> None:
+    path = sample(datasets_dir, tmp_path, 30)
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rindex(b",")])  # the last row loses its last field
+    report = load(session, path, source="test:truncated")
+    assert [(r.row, r.reason) for r in report.rejected] == [
+        (31, "17 fields where the header has 18")
+    ]
+    assert report.counts["created"] == 29
+
+
+def test_a_file_that_breaks_late_commits_nothing(
+    engine: Engine, datasets_dir: Path, tmp_path: Path
+) -> None:
+    """A decoding error after the first batches were written still leaves the database as it was:
+    the import is one transaction. Runs on committed sessions, as the command does."""
+    from directory.ingest.cli import run_ingest
+
+    path = sample(datasets_dir, tmp_path, 2_000)
+    path.write_bytes(path.read_bytes() + "Caf\xe9,x\n".encode("latin-1"))
+    factory = sessionmaker(engine)
+    source = f"test:late-{uuid.uuid4()}"
+    with pytest.raises(FormatError):
+        run_ingest(
+            factory,
+            "samhsa-locator",
+            path,
+            source=source,
+            dry_run=False,
+            full=False,
+            report_file=None,
+        )
+    with engine.connect() as connection:
+        stored = connection.scalar(
+            text("SELECT count(*) FROM provenance WHERE source = :s"), {"s": source}
+        )
+    assert stored == 0
 
 
 def test_remap_applies_edited_mappings_without_the_file(
