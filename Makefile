@@ -50,6 +50,7 @@ db-stop: setup
 
 bench: setup
 	$(BIN)/python bench/listings_api.py
+	$(BIN)/python bench/ingest.py
 
 clean: db-stop
 	rm -rf $(VENV) .directory
