@@ -1,9 +1,10 @@
 """Preparing records in a worker process while the loader writes.
 
 Normalising and validating is pure Python and CPU-bound; on a big file it runs in a second
-process so that both cores work. The first ``INLINE`` records are prepared inline: starting a
-worker costs about a second, more than a small file takes. Order is kept, and at most ``AHEAD``
-chunks are in flight, so memory stays bounded however big the file.
+process so that both cores work. Handing records over costs (a process start, pickling both
+ways), so the first ``INLINE`` records are prepared inline and only bigger files use the worker:
+measured, the 11,375-row SAMHSA locator is faster inline, a 100,000-service package faster with
+the worker. Order is kept, and at most ``AHEAD`` chunks are in flight, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from directory.ingest.formats import Format, formats
 from directory.ingest.prepare import Prepared, prepare
 from directory.ingest.records import Rejection, SourceRecord
 
-INLINE = 2_000
+INLINE = 20_000
 CHUNK = 500
 AHEAD = 3
 Item = SourceRecord | Rejection
