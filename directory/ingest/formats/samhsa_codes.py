@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from directory.ingest.common import derived_id, zip5
+from directory.ingest.common import clean, derived_id, zip5
 from directory.ingest.mappings import mapping
-from directory.ingest.records import Normalised
+from directory.ingest.records import Normalised, RowRejected
 
 BASELINE_LANGUAGE = "en"
 SEPARATOR = "*"  # between groups of codes in ``service_code_info``
@@ -46,6 +46,16 @@ def facility_id(raw: dict[str, Any]) -> str:
         raw["state"],
         zip5(raw["zip"]),
     )
+
+
+def facility(raw: dict[str, Any]) -> Normalised:
+    """The start of a facility's document, named alike in both SAMHSA files (merging compares
+    these names): "name1 - name2", organization name1."""
+    name1, name2 = clean(raw.get("name1")), clean(raw.get("name2"))
+    if name1 is None:
+        raise RowRejected("name1", "missing name")
+    name = f"{name1} - {name2}" if name2 else name1
+    return Normalised({"name": name, "organization": {"name": name1}})
 
 
 def code_table() -> dict[str, dict[str, Any] | None]:

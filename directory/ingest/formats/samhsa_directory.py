@@ -22,12 +22,11 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from directory.ingest.common import clean, phone_entry, zip5
 from directory.ingest.formats import Format
-from directory.ingest.formats.samhsa_codes import expand, facility_id, split_codes
+from directory.ingest.formats.samhsa_codes import expand, facility, facility_id, split_codes
 from directory.ingest.records import (
     FormatError,
     Normalised,
     Rejection,
-    RowRejected,
     SourceRecord,
 )
 
@@ -167,15 +166,7 @@ def _text(value: Any) -> str | None:
 
 def normalise(raw: dict[str, Any]) -> Normalised:
     """One facility: its site, phones and everything its service codes say."""
-    name1, name2 = clean(raw.get("name1")), clean(raw.get("name2"))
-    if name1 is None:
-        raise RowRejected("name1", "missing name")
-    result = Normalised(
-        {
-            "name": f"{name1} - {name2}" if name2 else name1,
-            "organization": {"name": name1},
-        }
-    )
+    result = facility(raw)
     location = _location(raw, result)
     result.doc["locations"] = [location] if location else []
     result.doc["phones"] = _phones(raw, result)

@@ -13,12 +13,11 @@ from typing import Any
 
 from directory.ingest.common import clean, phone_entry, url, zip5
 from directory.ingest.formats import Format
-from directory.ingest.formats.samhsa_codes import expand, facility_id
+from directory.ingest.formats.samhsa_codes import expand, facility, facility_id
 from directory.ingest.records import (
     FormatError,
     Normalised,
     Rejection,
-    RowRejected,
     SourceRecord,
 )
 
@@ -95,16 +94,8 @@ def _records(
 
 def normalise(raw: dict[str, Any]) -> Normalised:
     """One facility: a physical site at its geocoded point, its phones and facility type."""
-    name1, name2 = clean(raw.get("name1")), clean(raw.get("name2"))
-    if name1 is None:
-        raise RowRejected("name1", "missing name")
-    result = Normalised(
-        {
-            "name": f"{name1} - {name2}" if name2 else name1,
-            "organization": {"name": name1},
-            "url": url(raw.get("website")),
-        }
-    )
+    result = facility(raw)
+    result.doc["url"] = url(raw.get("website"))
     result.doc["locations"] = [_location(raw, result)]
     phones = [phone_entry(raw.get("phone"), result, "phone")]
     for column in ("intake1", "intake2"):
