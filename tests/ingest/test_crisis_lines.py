@@ -13,7 +13,8 @@ from phonenumbers import shortnumberinfo
 
 from directory.config import PROJECT_ROOT
 from directory.ingest.formats import resolve
-from directory.ingest.formats.crisis_lines import FORMAT, country
+from directory.ingest.formats.crisis_lines import FORMAT
+from directory.ingest.formats.wikipedia_lines import country
 from directory.ingest.records import FormatError, Rejection, RowRejected, SourceRecord
 from directory.listings.phones import parse_phone
 from directory.listings.schemas import ServiceCreate
