@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from directory.ingest import mappings
-from directory.ingest.formats.hsds import FORMAT, accessibility_codes, language_entries, regions
+from directory.ingest.formats.hsds import FORMAT
+from directory.ingest.mappings import accessibility_codes, language_entries, regions
 from directory.ingest.records import FormatError, Rejection, RowRejected, SourceRecord
 from directory.listings import vocabularies
 from directory.listings.schemas import ServiceCreate

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import phonenumbers
 import pycountry
 from pydantic import BaseModel, HttpUrl, TypeAdapter, ValidationError
 
-from directory.ingest import common, hours, mappings
+from directory.ingest import common, hours
 from directory.ingest.formats import Format
 from directory.ingest.formats.hsds_json import (
     JSON_SUFFIXES,
@@ -30,6 +29,7 @@ from directory.ingest.formats.hsds_json import (
     read_json,
 )
 from directory.ingest.formats.hsds_tabular import detect_package, package_folder, read_package
+from directory.ingest.mappings import accessibility_codes, language_entries, regions, term_need
 from directory.ingest.records import FormatError, Normalised, Rejection, RowRejected, SourceRecord
 from directory.listings import vocabularies
 from directory.listings.schemas import (
@@ -45,7 +45,6 @@ from directory.listings.schemas import (
 SHORT, LONG = 500, 20_000
 STATUSES = {"active", "inactive", "defunct", "temporarily closed"}
 PHONE_TYPES = {"voice", "text", "fax", "cell", "video", "pager", "textphone"}
-_AIRS_CODE = re.compile(r"^[A-Z]{1,2}(?:-\d{4}(?:\.\d{4}(?:-\d{3}(?:\.\d{2})?)?)?)?$")
 _URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
 
@@ -322,20 +321,6 @@ def _accessibility(loc: dict[str, Any], result: Normalised) -> list[dict[str, An
     return list(found.values())
 
 
-def accessibility_codes(text: str) -> tuple[list[str], bool]:
-    """Our accessibility codes for a value or a sentence, and whether it was read as a sentence."""
-    table = mappings.mapping("accessibility")
-    value = re.sub(r"[\s_-]+", " ", text.casefold()).strip()
-    if value in table["values"]:
-        return [table["values"][value]], False
-    codes = [code for phrase, code in table["phrases"].items() if _contains(text, phrase)]
-    return list(dict.fromkeys(codes)), True
-
-
-def _contains(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
-
-
 # --- phones, schedules, languages ---------------------------------------------------------------
 
 
@@ -406,37 +391,6 @@ def _languages(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str,
     return list(found.values())
 
 
-def language_entries(text: str) -> list[dict[str, Any]] | None:
-    """Language documents for a name or code ("Spanish (limited)" -> es, note "limited"), or for
-    a list of them ("English, Spanish"); None when any part is unknown."""
-    single = _language(text)
-    if single is not None:
-        return [single]
-    parts = [p for p in re.split(r"\s*(?:[,;/]|\band\b|&)\s*", text) if p]
-    entries = [_language(part) for part in parts] if len(parts) > 1 else [None]
-    return None if None in entries else [e for e in entries if e is not None]
-
-
-def _language(text: str) -> dict[str, Any] | None:
-    found = re.fullmatch(r"(.*?)\s*\((.*)\)\s*", text)
-    base, qualifier = (found.group(1), found.group(2).strip()) if found else (text, "")
-    value = mappings.mapping("languages")["names"].get(base.strip().casefold())
-    code, note = (
-        (value.get("code"), value.get("note")) if isinstance(value, dict) else (value, None)
-    )
-    try:
-        if code is None and len(base.strip()) in (2, 3):
-            code = vocabularies.language(base)[0]
-        elif code is None:
-            record = pycountry.languages.lookup(base.strip())
-            code = getattr(record, "alpha_2", None) or record.alpha_3
-        code = vocabularies.language(str(code))[0]
-    except (LookupError, ValueError):
-        return None
-    notes = ", ".join(n for n in (note, qualifier) if n)
-    return {"code": code} | ({"note": notes[:SHORT]} if notes else {})
-
-
 # --- service areas, cost options, needs ---------------------------------------------------------
 
 
@@ -452,25 +406,6 @@ def _service_areas(rows: list[dict[str, Any]], result: Normalised) -> list[dict[
         if entry not in found and _valid(ServiceAreaIn, entry, result, "service_areas"):
             found.append(entry)
     return found
-
-
-def regions(text: str) -> list[str]:
-    """ISO 3166 codes for an area named as US states or the whole country ("Illinois",
-    "IL and IN", "Nationwide"); [] for anything else (a county, a city, a description)."""
-    named = re.sub(r"^(the )?state of |\(?\bstatewide\)?$|\bstate$", "", text.casefold().strip())
-    parts = [p.strip(" .") for p in re.split(r"\s*(?:[,;/&]|\band\b)\s*", named.strip())]
-    codes = [_regions_by_name().get(p) for p in parts if p]
-    return list(dict.fromkeys(c for c in codes if c)) if codes and None not in codes else []
-
-
-@lru_cache
-def _regions_by_name() -> dict[str, str]:
-    states = pycountry.subdivisions.get(country_code="US")  # type: ignore[no-untyped-call]
-    found = {s.name.casefold(): s.code for s in states} | {
-        s.code[3:].lower(): s.code for s in states
-    }
-    country = ("united states", "united states of america", "usa", "us", "u.s", "u.s.a")
-    return found | dict.fromkeys((*country, "nationwide", "national"), "US")
 
 
 def _cost_options(raw: dict[str, Any], result: Normalised) -> list[dict[str, Any]]:
@@ -528,18 +463,3 @@ def _needs(raw: dict[str, Any], result: Normalised) -> list[str]:
         elif need not in found:
             found.append(need)
     return found
-
-
-def term_need(term: dict[str, Any]) -> str | None:
-    """Our need for an HSDS taxonomy term: its AIRS code (3.0 ``code``, 1.x ``id``), else its
-    name in the ``text:`` table of airs.yaml."""
-    for candidate in (term.get("code"), term.get("id")):
-        code = (common.clean(candidate) or "").upper()
-        if _AIRS_CODE.match(code) and (need := mappings.airs_need(code)):
-            return need
-    table: dict[str, str] = mappings.mapping("airs")["text"]
-    for candidate in (term.get("name"), term.get("code")):
-        key = re.sub(r"[^\w\s-]", "", (common.clean(candidate) or "").replace("&", " and "))
-        if need := table.get(re.sub(r"\s+", " ", key).strip().casefold()):
-            return need
-    return None
