@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from directory.ingest.records import Normalised
@@ -123,6 +124,11 @@ def clock(value: Any) -> str | None:
 
     A UTC offset is dropped: schedules carry their time zone separately.
     """
+    return _clock(str(value or ""))
+
+
+@lru_cache(maxsize=4096)  # a file repeats the same few times thousands of times
+def _clock(value: str) -> str | None:
     text = re.sub(r"(?:z|[+-]\d{2}:?\d{2})$", "", str(value or "").strip().lower()).strip()
     text = text.replace(".", "")
     if text in ("noon", "midnight"):

@@ -140,7 +140,12 @@ class _Import:
         doc = _checked(self.session, item, ready, report)
         if doc is None:
             return
-        origin = Origin(raw=item.raw, format=self.fmt.name, content_hash=ready.content_hash)
+        origin = Origin(
+            raw=item.raw,
+            raw_json=ready.raw_json,
+            format=self.fmt.name,
+            content_hash=ready.content_hash,
+        )
         report.count(self._load(doc, origin, item))
 
     def _load(self, doc: ServiceCreate, origin: Origin, item: SourceRecord) -> str:
@@ -154,7 +159,7 @@ class _Import:
                 {
                     "_id": link.id,
                     "_content_hash": row["content_hash"],
-                    "_raw": row["raw"],
+                    "_raw": origin.raw,
                     "_format": row["format"],
                     "_retrieved_at": dt.datetime.now(dt.UTC),
                 }

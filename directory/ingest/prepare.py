@@ -6,6 +6,7 @@ session; what it finds wrong comes back as a rejection or as warnings.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,14 +25,17 @@ class Prepared:
 
     doc: ServiceCreate | None = None
     content_hash: str | None = None
+    raw_json: str | None = None  # the raw record serialised once, for its provenance row
     rejection: tuple[str | None, str] | None = None  # (field, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 def prepare(fmt: Format, item: SourceRecord, source: str) -> Prepared:
     """Normalise, place and validate one record."""
-    nul = _field_with_nul(item.raw)
-    if nul is not None:  # PostgreSQL stores no NUL characters, not even in the raw record
+    raw_json = json.dumps(item.raw, default=str, ensure_ascii=False)
+    # PostgreSQL stores no NUL characters, not even in the raw record ("\\u0000" in the JSON is
+    # either one, or a backslash written in the text).
+    if "\\u0000" in raw_json and (nul := _field_with_nul(item.raw)) is not None:
         return Prepared(rejection=(nul, "text contains a NUL character"))
     try:
         normalised = fmt.normalise(item.raw)
@@ -45,7 +49,7 @@ def prepare(fmt: Format, item: SourceRecord, source: str) -> Prepared:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or None
         return Prepared(rejection=(where, first["msg"]), warnings=warnings)
-    return Prepared(doc, content_hash(doc), warnings=warnings)
+    return Prepared(doc, content_hash(doc), raw_json=raw_json, warnings=warnings)
 
 
 def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
@@ -78,7 +82,8 @@ def _field_with_nul(value: Any, path: str = "") -> str | None:
         else (enumerate(value) if isinstance(value, list) else ())
     )
     for key, child in children:
-        found = _field_with_nul(child, f"{path}.{key}" if path else str(key))
+        where = f"{path}.{key}" if path else str(key)
+        found = where if "\x00" in str(key) else _field_with_nul(child, where)
         if found is not None:
             return found
     return None

@@ -76,6 +76,10 @@ LIST_TABLES = {
 }
 
 
+class JsonText(str):
+    """A JSON value already serialised: written to a JSON column as it is, not encoded again."""
+
+
 class Rows:
     """Rows waiting to be written, by table; organizations are upserted, the rest inserted."""
 
@@ -119,15 +123,15 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
             raise KeyError(f"{table.name} has no column {column}")
     names = ", ".join(f'"{c}"' for c in columns)
     json_columns = {c for c in columns if isinstance(table.c[c].type, JSONB)}
+    encode = _json_value
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
-                    for c in columns
-                ]
-            )
+            copy.write_row([encode(row[c]) if c in json_columns else row[c] for c in columns])
+
+
+def _json_value(value: Any) -> Any:
+    return value if value is None or isinstance(value, JsonText) else Jsonb(value)
 
 
 def service_lists(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
 from directory.listings import queries
 from directory.listings.models import Organization, Provenance, SearchOutbox, Service
-from directory.listings.rows import Rows, delete_lists, service_lists
+from directory.listings.rows import JsonText, Rows, delete_lists, service_lists
 from directory.listings.schemas import LIST_FIELDS, ProvenanceIn, ServiceCreate, ServiceUpdate
 from directory.listings.taxonomy import resolve_needs
 
@@ -46,6 +46,7 @@ class Origin:
     it, its digest, and when a curator last checked it."""
 
     raw: dict[str, Any] | None = None
+    raw_json: str | None = None  # ``raw`` already serialised, when the caller has it
     format: str | None = None
     content_hash: str | None = None
     verified: Verification | None = None
@@ -263,7 +264,7 @@ def _provenance_fields(service_id: uuid.UUID, doc: ProvenanceIn, origin: Origin)
         "source_url": str(doc.source_url) if doc.source_url else None,
         "retrieved_at": dt.datetime.now(dt.UTC),
         "content_hash": origin.content_hash,
-        "raw": origin.raw,
+        "raw": JsonText(origin.raw_json) if origin.raw_json else origin.raw,
         "format": origin.format,
     }
 

@@ -20,6 +20,7 @@ def accessibility_codes() -> dict[str, str]:
     return {row["code"]: row["label"] for row in rows}
 
 
+@lru_cache(maxsize=4096)
 def language(code: str) -> tuple[str, str]:
     """(canonical code, English name) of an ISO 639 code: 639-1 where one exists, else 639-3."""
     text = code.strip().lower()
@@ -33,6 +34,7 @@ def language(code: str) -> tuple[str, str]:
     return getattr(found, "alpha_2", None) or found.alpha_3, found.name
 
 
+@lru_cache(maxsize=4096)
 def region(code: str) -> str:
     """A canonical ISO 3166-1 alpha-2 or ISO 3166-2 code (``US``, ``US-FL``)."""
     text = code.strip().upper()
@@ -44,6 +46,7 @@ def region(code: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def country(code: str) -> str:
     """A canonical ISO 3166-1 alpha-2 country code."""
     text = region(code)

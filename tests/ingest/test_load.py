@@ -232,3 +232,14 @@ def test_an_update_keeps_the_organization_and_a_nul_is_a_rejection(
     assert [(r.field, r.reason) for r in report.rejected] == [
         ("county", "text contains a NUL character")
     ]
+
+
+def test_a_written_backslash_u0000_is_text_not_a_nul(
+    session: Session, datasets_dir: Path, tmp_path: Path
+) -> None:
+    path = sample(datasets_dir, tmp_path, 3)
+    path.write_text(path.read_text().replace("New Haven", "New \\u0000 Haven", 1))
+    report = load(session, path)
+    assert report.rejected == [] and report.counts["created"] == 3
+    raw = session.scalars(text("SELECT raw::text FROM provenance WHERE raw::text LIKE '%u0000%'"))
+    assert len(raw.all()) == 1
