@@ -2,16 +2,21 @@
 
 Ordinary numbers get their E.164 form and a ``tel:`` URI as a phone in that country
 dials them. Short codes such as 988, 741741 or
-116 123 have no E.164 form, but phones dial them: they get ``tel:988``.
+116 123 have no E.164 form, but phones dial them: they get ``tel:988``. A few real short codes
+missing from phonenumbers' data are listed per country in ``seed_data/short_codes.yaml``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
+import yaml
 from phonenumbers import PhoneNumberFormat, shortnumberinfo
+
+from directory.listings.vocabularies import SEED_DIR
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,20 @@ def parse_phone(number: str, country: str) -> DialableNumber:
     if shortnumberinfo.is_valid_short_number_for_region(parsed, country.upper()):
         digits = phonenumbers.national_significant_number(parsed)
         return DialableNumber(None, text, f"tel:{digits}", True)
+    digits = re.sub(r"[\s.()-]", "", text)
+    if digits in known_short_codes().get(region, {}):
+        return DialableNumber(None, text, f"tel:{digits}", True)
     raise ValueError(f"not a valid phone number in {country.upper()}: {text!r}")
+
+
+@lru_cache
+def known_short_codes() -> dict[str, dict[str, str]]:
+    """Short codes phonenumbers does not know, by country: ``seed_data/short_codes.yaml``."""
+    data = yaml.safe_load((SEED_DIR / "short_codes.yaml").read_text(encoding="utf-8")) or {}
+    return {
+        str(country).upper(): {str(k): str(v) for k, v in codes.items()}
+        for country, codes in data.items()
+    }
 
 
 def _dialable(

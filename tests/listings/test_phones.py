@@ -31,3 +31,18 @@ def test_dialable_forms(
 def test_unparseable_numbers_are_refused(number: str) -> None:
     with pytest.raises(ValueError, match="phone number"):
         parse_phone(number, "US")
+
+
+@pytest.mark.parametrize(
+    ("number", "country"), [("1018", "GR"), ("113", "NL"), ("45645", "CA"), ("1925", "TW")]
+)
+def test_listed_short_codes_missing_from_phonenumbers_are_dialable(
+    number: str, country: str
+) -> None:
+    parsed = parse_phone(number, country)
+    assert parsed.short_code and parsed.tel_uri == f"tel:{number}" and parsed.e164 is None
+
+
+def test_a_listed_short_code_holds_only_in_its_own_country() -> None:
+    with pytest.raises(ValueError, match="not a valid phone number in GR"):
+        parse_phone("113", "GR")

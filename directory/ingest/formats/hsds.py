@@ -16,10 +16,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
-import pycountry
-from pydantic import BaseModel, HttpUrl, TypeAdapter, ValidationError
-
 from directory.ingest import common, hours
 from directory.ingest.formats import Format
 from directory.ingest.formats.hsds_json import (
@@ -29,9 +25,20 @@ from directory.ingest.formats.hsds_json import (
     read_json,
 )
 from directory.ingest.formats.hsds_tabular import detect_package, package_folder, read_package
+from directory.ingest.formats.hsds_values import (
+    SHORT,
+    _cap,
+    _country,
+    _email,
+    _list,
+    _long,
+    _phone_country,
+    _short,
+    _url,
+    _valid,
+)
 from directory.ingest.mappings import accessibility_codes, language_entries, regions, term_need
 from directory.ingest.records import FormatError, Normalised, Rejection, RowRejected, SourceRecord
-from directory.listings import vocabularies
 from directory.listings.schemas import (
     AccessibilityIn,
     AddressIn,
@@ -42,10 +49,8 @@ from directory.listings.schemas import (
     ServiceAreaIn,
 )
 
-SHORT, LONG = 500, 20_000
 STATUSES = {"active", "inactive", "defunct", "temporarily closed"}
 PHONE_TYPES = {"voice", "text", "fax", "cell", "video", "pager", "textphone"}
-_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
 
 def detect(path: Path) -> bool:
@@ -92,73 +97,6 @@ def normalise(raw: dict[str, Any]) -> Normalised:
 
 
 FORMAT = Format(name="hsds", detect=detect, read=read, normalise=normalise)
-
-
-# --- plain values -------------------------------------------------------------------------------
-
-
-def _list(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _short(value: Any, result: Normalised | None = None, field: str = "") -> str | None:
-    text = common.clean(value)
-    if text is not None and len(text) > SHORT:
-        if result is not None:
-            result.warn(field, f"cut to {SHORT} characters")
-        text = text[: SHORT - 1].rstrip() + "…"
-    return text
-
-
-def _long(value: Any) -> str | None:
-    """Free text with its paragraphs kept (``clean`` would fold the line breaks)."""
-    if value is None:
-        return None
-    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in str(value).splitlines()]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    if common.clean(text) is None:
-        return None
-    return text if len(text) <= LONG else text[: LONG - 1].rstrip() + "…"
-
-
-def _url(value: Any, result: Normalised, field: str) -> str | None:
-    text = common.url(value)
-    if text is None:
-        if common.clean(value):
-            result.warn(field, f"not a URL: {common.clean(value)!r}")
-        return None
-    try:
-        _URL.validate_python(text)
-    except ValidationError:
-        result.warn(field, f"not a URL: {text!r}")
-        return None
-    return text
-
-
-def _email(value: Any, result: Normalised, field: str) -> str | None:
-    text = _short(value)
-    if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
-        result.warn(field, f"not an email address: {text!r}")
-        return None
-    return text
-
-
-def _valid(model: type[BaseModel], doc: dict[str, Any], result: Normalised, field: str) -> bool:
-    """Whether a part validates; a part that does not is dropped with the reason as a warning."""
-    try:
-        model.model_validate(doc)
-    except (ValidationError, ValueError) as error:
-        reason = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
-        result.warn(field, f"dropped as invalid: {reason} in {doc!r:.120}")
-        return False
-    return True
-
-
-def _cap(items: list[Any], limit: int, result: Normalised, field: str) -> list[Any]:
-    kept = [item for item in items if item]
-    if len(kept) > limit:
-        result.warn(field, f"kept the first {limit}: {len(kept)} given")
-    return kept[:limit]
 
 
 # --- the service and its organization -----------------------------------------------------------
@@ -287,20 +225,6 @@ def _address(loc: dict[str, Any], result: Normalised) -> dict[str, Any] | None:
     return None
 
 
-def _country(value: Any, result: Normalised) -> str:
-    text = common.clean(value)
-    if text is None:
-        return "US"
-    try:
-        return vocabularies.country(text)
-    except ValueError:
-        try:
-            return str(pycountry.countries.lookup(text).alpha_2)
-        except LookupError:
-            result.warn("locations.address", f"unknown country, read as US: {text!r}")
-            return "US"
-
-
 def _accessibility(loc: dict[str, Any], result: Normalised) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     rows = _list(loc.get("accessibility")) + _list(loc.get("accessibility_for_disabilities"))
@@ -351,17 +275,6 @@ def _phones(
         key = (entry["number"], entry.get("extension"), entry["type"])
         found.setdefault(key, entry)  # phone_entry has checked that the number dials
     return list(found.values())
-
-
-def _phone_country(number: str, default: str) -> str:
-    """The country an international number (+44 ...) belongs to, else the default."""
-    if not number.startswith("+"):
-        return default
-    try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
-    except phonenumbers.NumberParseException:
-        return default
-    return region if region and region != "ZZ" else default
 
 
 def _schedules(rows: list[dict[str, Any]], result: Normalised, field: str) -> list[dict[str, Any]]:
