@@ -17,6 +17,7 @@ from directory.db import database_url, make_engine, make_sessionmaker, unit_of_w
 from directory.errors import DirectoryError
 from directory.listings.seed import seed_all
 from directory.pgcluster import ClusterError, PrivateCluster
+from directory.search import sync
 
 app = typer.Typer(
     help="Referral and resource directory for peer-mentoring programs.", no_args_is_help=True
@@ -25,6 +26,8 @@ db_app = typer.Typer(help="The database: private cluster and migrations.", no_ar
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+index_app = typer.Typer(help="The search index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -118,6 +121,33 @@ def seed(
     for name, counts in report.items():
         summary = ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
         typer.echo(f"{name}: {summary}")
+    typer.echo(f"search index: {sync.drain(factory)} change(s) indexed")
+
+
+@index_app.command("sync")
+def index_sync(
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep draining the outbox until interrupted")
+    ] = False,
+) -> None:
+    """Index the pending listing changes (the outbox), batch by batch."""
+    factory = make_sessionmaker(_engine())
+    typer.echo(f"search index: {sync.drain(factory)} change(s) indexed")
+    if follow:
+        follower = sync.Follower(factory, interval=get_settings().index_sync_interval or 1.0)
+        try:
+            follower.run()
+        except KeyboardInterrupt:
+            follower.stopping.set()
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Rebuild the search index from every listing, in one transaction (search never empties)."""
+    factory = make_sessionmaker(_engine())
+    with unit_of_work(factory) as session:
+        written = sync.rebuild(session)
+    typer.echo(f"search index rebuilt: {written} document(s)")
 
 
 @app.command("ingest")

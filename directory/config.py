@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         default=None, description="initdb/pg_ctl folder; unset = newest /usr/lib/postgresql/*/bin"
     )
     search_backend: Literal["postgres", "meilisearch"] = "postgres"
+    default_country: str = Field(
+        default="US", description="whose crisis lines show when a searcher's country is unknown"
+    )
+    index_sync_interval: float = Field(
+        default=1.0, ge=0, description="seconds between outbox drains in `serve`; 0 = off"
+    )
     meili_url: str = "http://127.0.0.1:7700"
     meili_key: str | None = None
     secret_key: str = DEVELOPMENT_SECRET

@@ -3,7 +3,8 @@
 from directory.accounts import models as accounts_models
 from directory.db import Base
 from directory.listings import models as listings_models
+from directory.search import models as search_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "listings_models", "metadata"]
+__all__ = ["accounts_models", "listings_models", "metadata", "search_models"]

@@ -21,6 +21,7 @@ from directory.config import PROJECT_ROOT, Settings
 from directory.db import make_engine, unit_of_work
 from directory.listings.seed import seed_all
 from directory.pgcluster import PrivateCluster
+from directory.search import sync
 
 SEED_DIR = PROJECT_ROOT / "seed_data"
 
@@ -62,6 +63,7 @@ def engine(database_url: str) -> Iterator[Engine]:
         migrate.upgrade(engine)
         with unit_of_work(sessionmaker(engine)) as session:
             seed_all(session, SEED_DIR)
+        sync.drain(sessionmaker(engine))  # the seed listings are searchable in every test
         yield engine
     finally:
         engine.dispose()

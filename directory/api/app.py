@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory import __version__
 from directory.api import errors
-from directory.api.routes import meta, services
+from directory.api.routes import meta, search, services
 from directory.config import Settings, get_settings
 from directory.db import database_url, make_engine, make_sessionmaker
+from directory.search.sync import Follower
 
 
 def create_app(
@@ -29,9 +30,14 @@ def create_app(
             return
         engine = make_engine(database_url(settings), pool_size=10)
         app.state.sessionmaker = make_sessionmaker(engine)
+        follower = Follower(app.state.sessionmaker, interval=settings.index_sync_interval)
+        if settings.index_sync_interval > 0:
+            follower.start()
         try:
             yield
         finally:
+            if settings.index_sync_interval > 0:
+                follower.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -40,9 +46,11 @@ def create_app(
         description="Mental-health services and crisis lines for peer mentors, with HSDS 3.0 data.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     if session_factory is not None:
         app.state.sessionmaker = session_factory
     errors.install(app)
     app.include_router(services.router)
     app.include_router(meta.router)
+    app.include_router(search.router)
     return app

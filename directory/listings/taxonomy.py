@@ -85,3 +85,22 @@ def need_tree(session: Session) -> list[NeedRead]:
         parent = nodes.get(term.parent_id) if term.parent_id else None
         (parent.children if parent else roots).append(nodes[term.id])
     return roots
+
+
+def need_lineage(session: Session) -> dict[str, tuple[str, ...]]:
+    """Each need code with the codes above it (``detox`` -> detox, substance-use)."""
+    cached: dict[str, tuple[str, ...]] | None = session.info.get("need_lineage")
+    if cached is None:
+        terms = _terms(session)
+        parent = {t.id: t.parent_id for t in terms}
+        code = {t.id: t.code for t in terms}
+        cached = {}
+        for term in terms:
+            chain: list[str] = []
+            at: uuid.UUID | None = term.id
+            while at is not None and at in code and len(chain) < 10:
+                chain.append(code[at])
+                at = parent[at]
+            cached[term.code] = tuple(chain)
+        session.info["need_lineage"] = cached
+    return cached

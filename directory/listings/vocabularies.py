@@ -35,6 +35,19 @@ def language(code: str) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=4096)
+def language_code(text: str) -> str:
+    """The canonical code of a language given by code or English name ("Spanish" -> "es")."""
+    try:
+        return language(text)[0]
+    except ValueError:
+        try:
+            found = pycountry.languages.lookup(text.strip())
+        except LookupError:
+            raise ValueError(f"not an ISO 639 language code or name: {text!r}") from None
+        return language(getattr(found, "alpha_2", None) or found.alpha_3)[0]
+
+
+@lru_cache(maxsize=4096)
 def region(code: str) -> str:
     """A canonical ISO 3166-1 alpha-2 or ISO 3166-2 code (``US``, ``US-FL``)."""
     text = code.strip().upper()

@@ -1,0 +1,79 @@
+"""Search (GET with a query string, or POST with the same fields as JSON) and crisis lines."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from directory.api.deps import CurrentUser, SessionDep
+from directory.search import service
+from directory.search.query import CrisisBlock, SearchQuery, SearchResponse
+
+router = APIRouter(tags=["search"])
+LISTS = {"need", "language", "accessibility", "cost"}
+
+
+def _query_from_url(request: Request) -> SearchQuery:
+    fields: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in LISTS:
+            fields.setdefault(key, []).extend(v for v in value.split(",") if v.strip())
+        else:
+            fields[key] = value
+    try:
+        return SearchQuery.model_validate(fields)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in error.errors(include_context=False)]
+        ) from None
+
+
+@router.get("/v1/search", response_model=SearchResponse, response_model_exclude_none=False)
+def search_get(request: Request, session: SessionDep, user: CurrentUser) -> SearchResponse:
+    """Search; list fields repeat (``need=anxiety&need=depression``) or take commas."""
+    settings = request.app.state.settings
+    query = _query_from_url(request)
+    return service.search(session, query, default_country=settings.default_country)
+
+
+@router.post("/v1/search", response_model=SearchResponse)
+def search_post(
+    request: Request, session: SessionDep, user: CurrentUser, query: SearchQuery
+) -> SearchResponse:
+    """Search with the fields in a JSON body, so that nothing about a mentee is in a URL."""
+    settings = request.app.state.settings
+    return service.search(session, query, default_country=settings.default_country)
+
+
+@router.get("/v1/crisis-lines", response_model=CrisisBlock)
+def crisis_lines(
+    request: Request,
+    session: SessionDep,
+    near: Annotated[str | None, Query(max_length=64)] = None,
+    postcode: Annotated[str | None, Query(max_length=10)] = None,
+    country: Annotated[str | None, Query(max_length=2)] = None,
+    language: Annotated[str | None, Query(max_length=8)] = None,
+) -> CrisisBlock:
+    """The crisis lines for a place or country and a language. Public: no sign-in needed."""
+    fields: dict[str, Any] = {
+        k: v for k, v in (("near", near), ("postcode", postcode), ("country", country)) if v
+    }
+    if language:
+        fields["language"] = [language]
+    try:
+        query = SearchQuery.model_validate(fields)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in error.errors(include_context=False)]
+        ) from None
+    return service.crisis_lines(
+        session,
+        near=query.near,
+        postcode=query.postcode,
+        country=query.country,
+        language=query.language[0] if query.language else None,
+        default_country=request.app.state.settings.default_country,
+    )

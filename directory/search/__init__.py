@@ -1,0 +1,1 @@
+"""Search: documents derived from listings, two backends, the crisis rule."""

@@ -1,0 +1,140 @@
+"""The search contract: what a searcher may ask, and what every backend answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from directory.listings import vocabularies
+
+NO_NUL = r"^[^\x00]*$"
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+MAX_PAGE = 500  # deep pages cost; nobody pages past 10,000 results during a session
+
+
+class SearchQuery(BaseModel):
+    """A search, from a query string or a JSON body (the same fields)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    q: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] | None = None
+    near: tuple[float, float] | None = None  # (latitude, longitude); "lat,lng" in a URL
+    postcode: Annotated[str, StringConstraints(pattern=r"^\d{5}(-\d{4})?$")] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None
+    radius_km: float = Field(default=25.0, gt=0, le=500)
+    need: list[Code] = Field(default_factory=list, max_length=20)
+    language: list[Code] = Field(default_factory=list, max_length=10)
+    accessibility: list[Code] = Field(default_factory=list, max_length=10)
+    mode: Literal["in_person", "virtual", "any"] = "any"
+    open_now: bool | None = None
+    cost: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]] = Field(
+        default_factory=list, max_length=10
+    )
+    age: int | None = Field(default=None, ge=0, le=130)
+    sort: Literal["relevance", "distance"] = "relevance"
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+    @field_validator("near", mode="before")
+    @classmethod
+    def _near(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = value.split(",")
+            if len(parts) != 2:
+                raise ValueError("near must be 'latitude,longitude'")
+            try:
+                value = (float(parts[0]), float(parts[1]))
+            except ValueError:
+                raise ValueError("near must be 'latitude,longitude' in decimal degrees") from None
+        if isinstance(value, list | tuple) and len(value) == 2:
+            lat, lng = value
+            if not (-90 <= float(lat) <= 90 and -180 <= float(lng) <= 180):
+                raise ValueError("near: latitude must be -90..90 and longitude -180..180")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        return [vocabularies.language_code(code) for code in value]
+
+    @field_validator("accessibility")
+    @classmethod
+    def _accessibility(cls, value: list[str]) -> list[str]:
+        known = vocabularies.accessibility_codes()
+        unknown = [code for code in value if code not in known]
+        if unknown:
+            raise ValueError(f"unknown accessibility code(s): {', '.join(unknown)}")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        return None if value is None else vocabularies.country(value)
+
+
+class Facets(BaseModel):
+    needs: dict[str, int]
+    languages: dict[str, int]
+    accessibility: dict[str, int]
+
+
+class PhoneOut(BaseModel):
+    display: str
+    tel_uri: str
+    type: str
+    extension: str | None = None
+    description: str | None = None
+
+
+class SearchResult(BaseModel):
+    service_id: uuid.UUID
+    location_id: uuid.UUID | None
+    name: str
+    organization: str
+    snippet: str
+    needs: list[dict[str, str]]
+    languages: list[str]
+    accessibility: list[str]
+    address: dict[str, Any] | None
+    distance_km: float | None = None  # absent for remote services
+    match: Literal["near", "serves_area"] | None = None  # None when no place was given
+    phones: list[PhoneOut]
+    website: str | None
+    open_now: bool | None  # None: hours unknown
+    hours: str | None
+    last_verified_at: dt.datetime | None
+
+
+class CrisisLine(BaseModel):
+    service_id: uuid.UUID
+    name: str
+    organization: str
+    phones: list[PhoneOut]
+    channels: list[dict[str, Any]]
+    languages: list[str]
+    website: str | None
+    hours: str | None
+    serves: list[str]
+
+
+class CrisisBlock(BaseModel):
+    reason: Literal["query", "need", "requested"]
+    country: str | None
+    region: str | None
+    language: str | None
+    lines: list[CrisisLine]
+
+
+class SearchResponse(BaseModel):
+    items: list[SearchResult]
+    total: int
+    page: int
+    per_page: int
+    facets: Facets
+    crisis: CrisisBlock | None
+    backend: str
+    degraded: bool = False
+    took_ms: float

@@ -1,0 +1,203 @@
+"""Search on the postgres backend over the seed data (50 demo listings in Tampa Bay and the
+national crisis lines), through the service function the API calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from directory.errors import InvalidInput
+from directory.listings.schemas import ServiceCreate
+from directory.listings.service import create_service
+from directory.search import service
+from directory.search.query import SearchQuery, SearchResponse
+from directory.search.sync import sync_batch
+
+TAMPA = (27.9506, -82.4572)  # downtown Tampa
+SUNDAY_NOON_TAMPA = dt.datetime(2026, 11, 29, 17, 0, tzinfo=dt.UTC)
+TUESDAY_10AM_TAMPA = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
+
+
+def find(session: Session, now: dt.datetime | None = None, **fields: Any) -> SearchResponse:
+    return service.search(session, SearchQuery.model_validate(fields), now=now)
+
+
+def names(response: SearchResponse) -> list[str]:
+    return [item.name for item in response.items]
+
+
+def test_near_a_point_results_are_within_the_radius_and_distances_are_postgis_ones(
+    session: Session,
+) -> None:
+    found = find(session, near=TAMPA, radius_km=10, mode="in_person", sort="distance", per_page=100)
+    assert found.total > 5 and len(found.items) == found.total
+    distances = [item.distance_km for item in found.items]
+    assert all(d is not None and d <= 10 for d in distances)
+    assert distances == sorted(distances)  # type: ignore[type-var]
+    for item in found.items:
+        expected = session.scalar(
+            text(
+                "SELECT ST_Distance(point, ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography)"
+                " FROM location WHERE id = :id"
+            ),
+            {"lat": TAMPA[0], "lng": TAMPA[1], "id": item.location_id},
+        )
+        assert item.distance_km == pytest.approx(expected / 1000, abs=0.001)
+        assert item.match == "near"
+
+
+def test_typos_and_spanish_find_what_the_right_word_finds(session: Session) -> None:
+    right = find(session, q="anxiety", near=TAMPA)
+    assert right.total > 0
+    assert all(any(n["code"] == "anxiety" for n in item.needs) for item in right.items[:3])
+    assert names(find(session, q="anxeity", near=TAMPA))[:3] == names(right)[:3]
+    assert find(session, q="ansiedad", near=TAMPA).total > 0
+    counseling = find(session, q="counseling", near=TAMPA)
+    assert counseling.total > 0
+    assert find(session, q="councelling", near=TAMPA).total == counseling.total
+    assert find(session, q="therapy", near=TAMPA).total >= counseling.total  # a synonym
+
+
+def test_query_syntax_is_text(session: Session) -> None:
+    for q in ['"', "' OR 1=1 --", "anxiety AND OR NOT", "(anxiety", "a:*", "\\", "&|!"]:
+        found = find(session, q=q, near=TAMPA)
+        assert found.total >= 0
+    quoted = find(session, q='"anxiety"', near=TAMPA)
+    assert quoted.total == find(session, q="anxiety", near=TAMPA).total > 0
+
+
+def test_a_need_includes_its_children_and_languages_must_all_be_offered(
+    session: Session,
+) -> None:
+    parent = find(session, need=["mental-health"], per_page=100)
+    child = find(session, need=["anxiety"], per_page=100)
+    assert child.total > 0 and {i.location_id for i in child.items} <= {
+        i.location_id for i in parent.items
+    }
+    both = find(session, language=["es", "ht"], per_page=100)
+    assert both.total > 0
+    assert all({"es", "ht"} <= set(item.languages) for item in both.items)
+    assert find(session, language=["spanish"]).total == find(session, language=["es"]).total
+
+
+def test_accessibility_mode_cost_and_age(session: Session) -> None:
+    signing = find(session, accessibility=["sign-language-interpreter", "tty"], per_page=100)
+    assert "Deaf & Hard of Hearing Counseling (demo)" in names(signing)
+    assert all({"sign-language-interpreter", "tty"} <= set(i.accessibility) for i in signing.items)
+    virtual = find(session, mode="virtual", near=TAMPA, per_page=100)
+    assert virtual.total > 0
+    assert all(i.distance_km is None and i.match == "serves_area" for i in virtual.items)
+    assert all(i.location_id is None for i in virtual.items)
+    in_person = find(session, mode="in_person", near=TAMPA, per_page=100)
+    assert all(i.match == "near" and i.distance_km is not None for i in in_person.items)
+    assert find(session, cost=["free"], near=TAMPA).total > 0
+    assert find(session, cost=["no-such-cost"]).total == 0
+
+
+def test_open_now_is_in_the_listing_time_zone(session: Session) -> None:
+    sunday = find(session, now=SUNDAY_NOON_TAMPA, near=TAMPA, open_now=True, per_page=100)
+    tuesday = find(session, now=TUESDAY_10AM_TAMPA, near=TAMPA, open_now=True, per_page=100)
+    assert "988 Suicide & Crisis Lifeline" in names(sunday)  # 24/7
+    assert "Telepsychiatry Clinic (demo)" not in names(sunday)  # weekdays 8-20
+    assert "Telepsychiatry Clinic (demo)" in names(tuesday)
+    assert all(item.open_now for item in sunday.items + tuesday.items)
+
+
+def test_facets_count_the_whole_match_set(session: Session) -> None:
+    found = find(session, near=TAMPA, q="counseling", per_page=1)
+    assert len(found.items) == 1
+    for code, count in list(found.facets.needs.items())[:6]:
+        assert find(session, near=TAMPA, q="counseling", need=[code]).total == count
+    for code, count in found.facets.languages.items():
+        assert find(session, near=TAMPA, q="counseling", language=[code]).total == count
+
+
+def test_relevance_first_then_distance_bands(session: Session) -> None:
+    """A better match is not pushed down by a closer one; equal matches go nearest first."""
+    km = 1 / 111.2  # degrees of latitude per km
+    far_better = listing(session, "zx-3", "Zebrafinch Zebrafinch group", TAMPA[0] + 20 * km)
+    near = listing(session, "zx-1", "Zebrafinch group", TAMPA[0] + 1 * km)
+    farther = listing(session, "zx-2", "Zebrafinch group", TAMPA[0] + 8 * km)
+    sync_batch(session)
+    found = find(session, q="zebrafinch", near=TAMPA, radius_km=50)
+    assert [i.service_id for i in found.items] == [far_better, near, farther]
+    by_distance = find(session, q="zebrafinch", near=TAMPA, radius_km=50, sort="distance")
+    assert [i.service_id for i in by_distance.items] == [near, farther, far_better]
+    without_words = find(session, near=TAMPA, mode="in_person", per_page=100)
+    distances = [i.distance_km or 0 for i in without_words.items]
+    assert distances == sorted(distances)
+
+
+def listing(session: Session, key: str, name: str, latitude: float) -> uuid.UUID:
+    doc = ServiceCreate.model_validate(
+        {
+            "name": name,
+            "description": "A test listing.",
+            "organization": {"name": f"Org {key}"},
+            "locations": [{"latitude": latitude, "longitude": TAMPA[1]}],
+            "needs": ["peer-support"],
+            "provenance": {"source": "test", "external_id": key},
+        }
+    )
+    return create_service(session, doc)
+
+
+def test_pages_do_not_overlap(session: Session) -> None:
+    first = find(session, near=TAMPA, per_page=5, page=1)
+    second = find(session, near=TAMPA, per_page=5, page=2)
+    assert first.total == second.total > 10
+    keys = [(i.service_id, i.location_id) for i in first.items + second.items]
+    assert len(set(keys)) == 10
+
+
+def test_unknown_need_and_zip_are_422(session: Session) -> None:
+    with pytest.raises(InvalidInput) as need:
+        find(session, need=["no-such-need"])
+    assert need.value.field == "need"
+    with pytest.raises(InvalidInput) as postcode:
+        find(session, postcode="00000")
+    assert postcode.value.field == "postcode"
+
+
+# --- the crisis rule ----------------------------------------------------------------------------
+
+
+def test_a_risk_phrase_brings_the_crisis_lines_988_first(session: Session) -> None:
+    found = find(session, q="my friend wants to kill himself, I want to die", postcode="33602")
+    assert found.crisis is not None and found.crisis.reason == "query"
+    assert found.crisis.lines[0].name == "988 Suicide & Crisis Lifeline"
+    assert found.crisis.country == "US" and found.crisis.region == "US-FL"
+    assert found.crisis.lines[0].phones[0].tel_uri == "tel:988"
+
+
+def test_the_crisis_need_brings_the_lines_whatever_the_page_and_filters(
+    session: Session,
+) -> None:
+    found = find(session, need=["suicide-prevention"], page=3, language=["es"], near=TAMPA)
+    assert found.crisis is not None and found.crisis.reason == "need"
+    assert found.crisis.lines[0].name == "988 Suicide & Crisis Lifeline"
+    assert all("es" in line.languages for line in found.crisis.lines)
+    assert find(session, q="skills group", near=TAMPA).crisis is None
+    assert find(session, need=["food"], near=TAMPA).crisis is None
+
+
+def test_crisis_lines_follow_the_country(session: Session) -> None:
+    canada = service.crisis_lines(session, country="CA")
+    assert canada.lines and "CA" in canada.lines[0].serves
+    assert "988" in canada.lines[0].name or canada.lines[0].phones[0].tel_uri == "tel:988"
+    assert all("CA" in line.serves for line in canada.lines)
+    britain = service.crisis_lines(session, country="GB")
+    assert any("Samaritans" in line.name for line in britain.lines)
+
+
+def test_a_state_line_serves_only_its_state(session: Session) -> None:
+    florida = {line.name for line in service.crisis_lines(session, postcode="33602").lines}
+    new_york = {line.name for line in service.crisis_lines(session, postcode="10001").lines}
+    local = florida - new_york
+    assert local, "the demo region's own crisis line serves Florida only"
+    assert "988 Suicide & Crisis Lifeline" in florida & new_york
