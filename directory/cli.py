@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from directory import migrate
+from directory.accounts.keys import DEFAULT_RATE, create_key, revoke_key
 from directory.accounts.models import ROLES
 from directory.accounts.service import create_user
 from directory.config import get_settings
@@ -28,6 +29,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 index_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+keys_app = typer.Typer(help="Partner keys for embedded search.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -207,6 +210,41 @@ def users_create(
         raise _fail(error.detail) from None
     typer.echo(f"created {user.role} {user.email} ({user.id}); bearer token (shown once):")
     typer.echo(token)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="The partner site")],
+    origin: Annotated[
+        list[str], typer.Option(help="An origin the key may be used from (repeatable)")
+    ],
+    rate: Annotated[str, typer.Option(help="Requests allowed: N/second|minute|hour")] = (
+        DEFAULT_RATE
+    ),
+) -> None:
+    """Create a publishable partner key; prints it alone on the last line, once."""
+    factory = make_sessionmaker(_engine())
+    try:
+        with unit_of_work(factory) as session:
+            key, raw = create_key(session, name=name, origins=origin, rate_text=rate)
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
+    typer.echo(f"created key {key.prefix}... for {key.name}: {', '.join(key.origins)}, {key.rate}")
+    typer.echo(raw)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key, or the prefix `keys create` printed")],
+) -> None:
+    """Revoke a partner key at once."""
+    factory = make_sessionmaker(_engine())
+    try:
+        with unit_of_work(factory) as session:
+            revoked = revoke_key(session, key)
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
+    typer.echo(f"revoked key {revoked.prefix}... of {revoked.name}")
 
 
 @app.command("serve")

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     default_country: str = Field(
         default="US", description="whose crisis lines show when a searcher's country is unknown"
     )
+    rate_limit_storage: str = Field(
+        default="memory://", description="where partner-key rates are counted (limits storage)"
+    )
     index_sync_interval: float = Field(
         default=1.0, ge=0, description="seconds between outbox drains in `serve`; 0 = off"
     )

@@ -60,3 +60,13 @@ class Forbidden(DirectoryError):
 
 class Unavailable(DirectoryError):
     status_code = 503
+
+
+class TooManyRequests(DirectoryError):
+    """A partner key went over its rate; ``retry_after`` seconds until it may try again."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

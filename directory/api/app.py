@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory import __version__
 from directory.api import errors
+from directory.api.callers import make_limiter
+from directory.api.cors import PartnerCors
 from directory.api.routes import meta, search, services
 from directory.config import Settings, get_settings
 from directory.db import database_url, make_engine, make_sessionmaker
@@ -47,6 +49,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.limiter = make_limiter(settings.rate_limit_storage)
+    app.add_middleware(PartnerCors)
     if session_factory is not None:
         app.state.sessionmaker = session_factory
     errors.install(app)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
-from directory.errors import DirectoryError
+from directory.errors import DirectoryError, TooManyRequests
 
 log = logging.getLogger(__name__)
 HTTP_CODES = {
@@ -52,7 +52,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DirectoryError)
     async def directory_error(_: Request, error: DirectoryError) -> JSONResponse:
-        return error_response(error.status_code, error.code, error.detail, field=error.field)
+        response = error_response(error.status_code, error.code, error.detail, field=error.field)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:

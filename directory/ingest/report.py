@@ -15,7 +15,7 @@ OUTCOMES = ("created", "updated", "unchanged", "merged", "deactivated")
 def _kind(reason: str) -> str:
     """The reason without the value it quotes, for counting: "not a valid phone number in US:
     '12'" -> "not a valid phone number in US"; "duplicate of row 12" -> "duplicate of row N"."""
-    return re.sub(r"\d+", "N", reason.split(":")[0].strip())
+    return re.sub(r"(?<![\w-])\d+(?![\w-])", "N", reason.split(":")[0].strip())  # not "3166-1"
 
 
 @dataclass

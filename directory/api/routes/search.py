@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from directory.api.deps import CurrentUser, SessionDep
+from directory.api.caching import cached_json
+from directory.api.callers import Reader
+from directory.api.deps import SessionDep
 from directory.search import service
 from directory.search.query import CrisisBlock, SearchQuery, SearchResponse
 
 router = APIRouter(tags=["search"])
 LISTS = {"need", "language", "accessibility", "cost"}
+NOT_FIELDS = {"key"}  # a partner key in the URL is not a search field
+SEARCH_MAX_AGE = 30
+CRISIS_MAX_AGE = 300
 
 
-def _query_from_url(request: Request) -> SearchQuery:
-    fields: dict[str, Any] = {}
-    for key, value in request.query_params.multi_items():
-        if key in LISTS:
-            fields.setdefault(key, []).extend(v for v in value.split(",") if v.strip())
-        else:
-            fields[key] = value
+def _validated(fields: dict[str, Any]) -> SearchQuery:
     try:
         return SearchQuery.model_validate(fields)
     except ValidationError as error:
@@ -31,17 +30,29 @@ def _query_from_url(request: Request) -> SearchQuery:
         ) from None
 
 
-@router.get("/v1/search", response_model=SearchResponse, response_model_exclude_none=False)
-def search_get(request: Request, session: SessionDep, user: CurrentUser) -> SearchResponse:
+def _query_from_url(request: Request) -> SearchQuery:
+    fields: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in LISTS:
+            fields.setdefault(key, []).extend(v for v in value.split(",") if v.strip())
+        elif key not in NOT_FIELDS:
+            fields[key] = value
+    return _validated(fields)
+
+
+@router.get("/v1/search", response_model=SearchResponse)
+def search_get(request: Request, session: SessionDep, caller: Reader) -> Response:
     """Search; list fields repeat (``need=anxiety&need=depression``) or take commas."""
     settings = request.app.state.settings
-    query = _query_from_url(request)
-    return service.search(session, query, default_country=settings.default_country)
+    found = service.search(
+        session, _query_from_url(request), default_country=settings.default_country
+    )
+    return cached_json(request, found, max_age=SEARCH_MAX_AGE, volatile={"took_ms"})
 
 
 @router.post("/v1/search", response_model=SearchResponse)
 def search_post(
-    request: Request, session: SessionDep, user: CurrentUser, query: SearchQuery
+    request: Request, session: SessionDep, caller: Reader, query: SearchQuery
 ) -> SearchResponse:
     """Search with the fields in a JSON body, so that nothing about a mentee is in a URL."""
     settings = request.app.state.settings
@@ -55,21 +66,14 @@ def crisis_lines(
     near: Annotated[str | None, Query(max_length=64)] = None,
     postcode: Annotated[str | None, Query(max_length=10)] = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
-    language: Annotated[str | None, Query(max_length=8)] = None,
-) -> CrisisBlock:
+    language: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
     """The crisis lines for a place or country and a language. Public: no sign-in needed."""
     fields: dict[str, Any] = {
         k: v for k, v in (("near", near), ("postcode", postcode), ("country", country)) if v
     }
-    if language:
-        fields["language"] = [language]
-    try:
-        query = SearchQuery.model_validate(fields)
-    except ValidationError as error:
-        raise RequestValidationError(
-            [{**e, "loc": ("query", *e["loc"])} for e in error.errors(include_context=False)]
-        ) from None
-    return service.crisis_lines(
+    query = _validated(fields | ({"language": [language]} if language else {}))
+    block = service.crisis_lines(
         session,
         near=query.near,
         postcode=query.postcode,
@@ -77,3 +81,4 @@ def crisis_lines(
         language=query.language[0] if query.language else None,
         default_country=request.app.state.settings.default_country,
     )
+    return cached_json(request, block, max_age=CRISIS_MAX_AGE, public=True, volatile=set())

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from directory.api.callers import Reader
 from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
 from directory.listings import queries, service
 from directory.listings.read_schemas import ServicePage, ServiceRead
@@ -27,10 +28,13 @@ def _readable(
 
 @router.get("/{service_id}", response_model=ServiceRead)
 def get_service(
-    session: SessionDep, user: CurrentUser, service_id: uuid.UUID, response: Response
+    session: SessionDep, caller: Reader, service_id: uuid.UUID, response: Response
 ) -> ServiceRead:
-    """The whole listing; mentors see published listings only."""
-    return _readable(session, user, service_id, response)
+    """The whole listing; mentors and partner keys see published listings only."""
+    found = queries.read_service(session, service_id, published_only=caller.published_only)
+    response.headers["ETag"] = f'"{found.version}"'  # the version If-Match takes
+    response.headers["Cache-Control"] = "private, max-age=30"
+    return found
 
 
 @router.get("", response_model=ServicePage)
