@@ -19,6 +19,7 @@ from directory.errors import DirectoryError
 from directory.listings.seed import seed_all
 from directory.pgcluster import ClusterError, PrivateCluster
 from directory.search import sync
+from directory.search.backends import Backends
 
 app = typer.Typer(
     help="Referral and resource directory for peer-mentoring programs.", no_args_is_help=True
@@ -124,7 +125,14 @@ def seed(
     for name, counts in report.items():
         summary = ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
         typer.echo(f"{name}: {summary}")
-    typer.echo(f"search index: {sync.drain(factory)} change(s) indexed")
+    typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
+
+
+def _backends() -> Backends:
+    """The configured search backends, with Meilisearch's settings applied (idempotent)."""
+    backends = Backends.from_settings(get_settings())
+    backends.prepare()
+    return backends
 
 
 @index_app.command("sync")
@@ -135,9 +143,10 @@ def index_sync(
 ) -> None:
     """Index the pending listing changes (the outbox), batch by batch."""
     factory = make_sessionmaker(_engine())
-    typer.echo(f"search index: {sync.drain(factory)} change(s) indexed")
+    typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
     if follow:
-        follower = sync.Follower(factory, interval=get_settings().index_sync_interval or 1.0)
+        interval = get_settings().index_sync_interval or 1.0
+        follower = sync.Follower(factory, backends=_backends(), interval=interval)
         try:
             follower.run()
         except KeyboardInterrupt:
@@ -149,7 +158,7 @@ def index_rebuild() -> None:
     """Rebuild the search index from every listing, in one transaction (search never empties)."""
     factory = make_sessionmaker(_engine())
     with unit_of_work(factory) as session:
-        written = sync.rebuild(session)
+        written = sync.rebuild(session, backends=_backends())
     typer.echo(f"search index rebuilt: {written} document(s)")
 
 
@@ -251,6 +260,9 @@ def keys_revoke(
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=32, help="Processes (default DIRECTORY_WORKERS)")
+    ] = None,
 ) -> None:
     """Serve the API (OpenAPI at /docs)."""
     import uvicorn
@@ -259,4 +271,9 @@ def serve(
 
     settings = get_settings()
     _engine().dispose()  # fail early and clearly when the database is not there
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    host, port, count = host or settings.host, port or settings.port, workers or settings.workers
+    if count == 1:
+        uvicorn.run(create_app(settings), host=host, port=port)
+    else:  # each process builds its own app from the same environment
+        app_factory = "directory.api.app:create_app"
+        uvicorn.run(app_factory, factory=True, workers=count, host=host, port=port)

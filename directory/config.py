@@ -35,11 +35,13 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         default="memory://", description="where partner-key rates are counted (limits storage)"
     )
+    workers: int = Field(default=1, ge=1, le=32, description="API processes of `serve`")
     index_sync_interval: float = Field(
         default=1.0, ge=0, description="seconds between outbox drains in `serve`; 0 = off"
     )
     meili_url: str = "http://127.0.0.1:7700"
     meili_key: str | None = None
+    meili_index: str = Field(default="services", description="the Meilisearch index name")
     secret_key: str = DEVELOPMENT_SECRET
     seed_dir: Path = PROJECT_ROOT / "seed_data"
     datasets_dir: Path | None = None

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import __version__
@@ -15,6 +16,8 @@ from directory.api.cors import PartnerCors
 from directory.api.routes import meta, search, services
 from directory.config import Settings, get_settings
 from directory.db import database_url, make_engine, make_sessionmaker
+from directory.search import service as search_service
+from directory.search.backends import Backends
 from directory.search.sync import Follower
 
 
@@ -31,8 +34,15 @@ def create_app(
             yield
             return
         engine = make_engine(database_url(settings), pool_size=10)
+        event.listen(engine, "connect", search_service.prepare_connection)
+        search_service.warm_up()
         app.state.sessionmaker = make_sessionmaker(engine)
-        follower = Follower(app.state.sessionmaker, interval=settings.index_sync_interval)
+        app.state.backends.prepare()
+        follower = Follower(
+            app.state.sessionmaker,
+            backends=app.state.backends,
+            interval=settings.index_sync_interval,
+        )
         if settings.index_sync_interval > 0:
             follower.start()
         try:
@@ -50,6 +60,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.limiter = make_limiter(settings.rate_limit_storage)
+    app.state.backends = Backends.from_settings(settings)
     app.add_middleware(PartnerCors)
     if session_factory is not None:
         app.state.sessionmaker = session_factory

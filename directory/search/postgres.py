@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import delete, text
@@ -76,7 +76,7 @@ def clear(session: Session) -> None:
 
 
 def _row(doc: Document) -> dict[str, Any]:
-    row = asdict(doc)
+    row = {f.name: getattr(doc, f.name) for f in fields(doc)}  # asdict() deep-copies: slow
     spans = row.pop("open_minutes")
     row["open_minutes"] = "{" + ",".join(f"[{a},{b})" for a, b in spans) + "}" if spans else None
     row.update({k.lower(): v for k, v in row.pop("text").items()})
@@ -99,28 +99,31 @@ def search(
     params: dict[str, Any] = {"now": now, "limit": query.per_page}
     params["offset"] = (query.page - 1) * query.per_page
     where, ts = _filters(session, query, place, need_codes, params)
-    rank = f"ts_rank_cd(d.tsv, {ts}, 32)" if ts else "0.0"
+    rank = f"ts_rank(d.tsv, {ts}, 32)" if ts else "0.0"  # ts_rank_cd: 3x the cost
     distance = "ST_Distance(d.point, CAST(:origin AS geography))" if place else "NULL::float8"
     order = _order(query)
     statement = text(
         f"""
-        WITH matched AS (
-            SELECT d.id, d.kind, d.needs, d.languages, d.accessibility, d.body,
-                d.last_verified_at, {rank} AS rank, {distance} AS distance_m,
-                d.open_minutes @> week_minute(:now, d.timezone) AS open_now
+        WITH matched AS MATERIALIZED (
+            SELECT d.id, d.kind, d.needs, d.languages, d.accessibility, d.last_verified_at,
+                {rank} AS rank, {distance} AS distance_m
             FROM search_document d
             WHERE {" AND ".join(where) or "TRUE"}
         ),
         page AS (
-            SELECT * FROM matched
+            SELECT id, kind, last_verified_at, rank, distance_m FROM matched
             ORDER BY {order}
             LIMIT :limit OFFSET :offset
         )
         SELECT
             (SELECT count(*) FROM matched) AS total,
-            (SELECT coalesce(json_agg(p ORDER BY p.position), '[]') FROM (
-                SELECT page.*, row_number() OVER (ORDER BY {order}) AS position FROM page
-            ) p) AS items,
+            (SELECT coalesce(json_agg(json_build_object(
+                    'kind', p.kind, 'body', d.body, 'distance_m', p.distance_m,
+                    'last_verified_at', p.last_verified_at,
+                    'open_now', d.open_minutes @> week_minute(:now, d.timezone)
+                ) ORDER BY p.position), '[]')
+             FROM (SELECT page.*, row_number() OVER (ORDER BY {order}) AS position FROM page) p
+             JOIN search_document d ON d.id = p.id) AS items,
             (SELECT coalesce(json_object_agg(code, n), '{{}}') FROM (
                 SELECT unnest(needs) AS code, count(*) AS n FROM matched GROUP BY 1) f) AS needs,
             (SELECT coalesce(json_object_agg(code, n), '{{}}') FROM (
@@ -198,10 +201,13 @@ def _tsquery(session: Session, q: str, params: dict[str, Any]) -> str | None:
             SELECT w.q,
                 numnode(plainto_tsquery('english', w.q)) = 0
                     OR numnode(plainto_tsquery('spanish', w.q)) = 0 AS stop,
-                EXISTS (SELECT 1 FROM search_word s WHERE s.word = w.q) AS known,
-                (SELECT s.word FROM search_word s WHERE length(w.q) >= 4 AND s.word % w.q
-                 ORDER BY similarity(s.word, w.q) DESC, s.word LIMIT 1) AS nearest
+                k.known,
+                CASE WHEN NOT k.known AND length(w.q) >= 4 THEN (
+                    SELECT s.word FROM search_word s WHERE s.word % w.q
+                    ORDER BY similarity(s.word, w.q) DESC, s.word LIMIT 1) END AS nearest
             FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(q, n)
+            CROSS JOIN LATERAL (
+                SELECT EXISTS (SELECT 1 FROM search_word s WHERE s.word = w.q) AS known) k
             ORDER BY w.n
             """
         ),

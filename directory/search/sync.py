@@ -1,15 +1,17 @@
-"""Index sync: drain the outbox into the search index, and rebuild the index from the listings.
+"""Index sync: drain the outbox into the search indexes, and rebuild them from the listings.
 
-Each batch is read, indexed and marked done in one transaction, so a row is done only once the
-index holds its change; a failure leaves the batch pending for the next run.
+The postgres index: each batch is read, indexed and marked done in one transaction, so a row is
+done only once the index holds its change. Meilisearch: a cursor per backend moves past a batch
+only once Meilisearch confirmed it (its tasks succeeded); while it is unreachable, rows wait.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +21,10 @@ from directory.listings.models import SearchOutbox, Service
 from directory.listings.queries import read_services
 from directory.listings.taxonomy import need_lineage
 from directory.search import postgres
+from directory.search.backends import Backends
 from directory.search.documents import Document, documents
+from directory.search.meilisearch import MeiliBackend, SearchBackendError
+from directory.search.models import SearchCursor
 
 BATCH = 500
 log = logging.getLogger(__name__)
@@ -53,34 +58,74 @@ def documents_of(session: Session, service_ids: Sequence[uuid.UUID]) -> list[Doc
     return [doc for read in read_services(session, present) for doc in documents(read, lineage)]
 
 
-def rebuild(session: Session, *, batch: int = BATCH) -> int:
-    """Refill the index from every listing in one transaction; the number of documents."""
+def sync_external(session: Session, backend: MeiliBackend, *, limit: int = BATCH) -> int:
+    """Send the next outbox rows past the backend's cursor; the cursor moves only once the
+    backend confirmed them. How many rows it handled (0: the backend is up to date)."""
+    cursor = session.get(SearchCursor, backend.name, with_for_update=True)
+    if cursor is None:
+        cursor = SearchCursor(backend=backend.name, last_id=0)
+        session.add(cursor)
+    rows = session.execute(
+        select(SearchOutbox.id, SearchOutbox.entity_id)
+        .where(SearchOutbox.id > cursor.last_id, SearchOutbox.entity == "service")
+        .order_by(SearchOutbox.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    service_ids = list(dict.fromkeys(row.entity_id for row in rows))
+    backend.replace(service_ids, documents_of(session, service_ids))
+    cursor.last_id = rows[-1].id
+    cursor.updated_at = dt.datetime.now(dt.UTC)
+    return len(rows)
+
+
+def rebuild(session: Session, *, backends: Backends | None = None, batch: int = BATCH) -> int:
+    """Refill the postgres index from every listing in one transaction, and Meilisearch's (a new
+    index swapped in) when configured; the number of documents."""
+    upto = session.scalar(select(func.max(SearchOutbox.id))) or 0
     postgres.clear(session)
+    batches = _all_documents(session, batch)  # written to postgres as they are read
+    meili = backends.meili if backends else None
+    written = meili.rebuild(batches) if meili else sum(len(docs) for docs in batches)
+    session.execute(
+        update(SearchOutbox)
+        .where(SearchOutbox.processed_at.is_(None), SearchOutbox.id <= upto)
+        .values(processed_at=func.now())
+    )
+    if meili is not None:
+        cursor = session.get(SearchCursor, meili.name, with_for_update=True)
+        if cursor is None:
+            session.add(SearchCursor(backend=meili.name, last_id=upto))
+        else:
+            cursor.last_id, cursor.updated_at = upto, dt.datetime.now(dt.UTC)
+    return written
+
+
+def _all_documents(session: Session, batch: int) -> Iterator[list[Document]]:
     query = select(Service.id).where(
         Service.curation_status == "published", Service.status == "active"
     )
     ids = list(session.scalars(query.order_by(Service.id)))
-    written = 0
     for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
-        docs = documents_of(session, chunk)
+        docs = documents_of(session, ids[start : start + batch])
         postgres.replace(session, [], docs)
-        written += len(docs)
         session.expunge_all()  # keep memory flat over a large rebuild
-    session.execute(
-        update(SearchOutbox)
-        .where(SearchOutbox.processed_at.is_(None))
-        .values(processed_at=func.now())
-    )
-    return written
+        yield docs
 
 
 class Follower:
     """Drains the outbox every ``interval`` seconds in a background thread (``directory serve``,
     ``directory index sync --follow``) until stopped."""
 
-    def __init__(self, factory: sessionmaker[Session], *, interval: float = 1.0) -> None:
-        self.factory, self.interval = factory, interval
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        backends: Backends | None = None,
+        interval: float = 1.0,
+    ) -> None:
+        self.factory, self.backends, self.interval = factory, backends, interval
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name="index-sync", daemon=True)
 
@@ -94,18 +139,39 @@ class Follower:
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                drain(self.factory, stop=self.stopping)
+                drain(self.factory, backends=self.backends, stop=self.stopping)
             except Exception:  # the database may be restarting: log, wait, try again
                 log.exception("index sync failed; retrying in %.0f s", self.interval)
             self.stopping.wait(self.interval)
 
 
-def drain(factory: sessionmaker[Session], *, stop: threading.Event | None = None) -> int:
-    """Sync batch after batch, each in its own transaction, until nothing is pending."""
+def drain(
+    factory: sessionmaker[Session],
+    *,
+    backends: Backends | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Sync batch after batch, each in its own transaction, until nothing is pending: the
+    postgres index, then Meilisearch's (which, when unreachable, waits for the next run)."""
+    total = _drain(factory, sync_batch, stop)
+    meili = backends.meili if backends else None
+    if meili is not None:
+        try:
+            _drain(factory, lambda session: sync_external(session, meili), stop)
+        except SearchBackendError as error:
+            log.warning("Meilisearch not synced, the outbox waits: %s", error)
+    return total
+
+
+def _drain(
+    factory: sessionmaker[Session],
+    step: Callable[[Session], int],
+    stop: threading.Event | None,
+) -> int:
     total = 0
     while stop is None or not stop.is_set():
         with unit_of_work(factory) as session:
-            done = sync_batch(session)
+            done = step(session)
         if not done:
             break
         total += done

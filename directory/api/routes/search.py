@@ -45,7 +45,10 @@ def search_get(request: Request, session: SessionDep, caller: Reader) -> Respons
     """Search; list fields repeat (``need=anxiety&need=depression``) or take commas."""
     settings = request.app.state.settings
     found = service.search(
-        session, _query_from_url(request), default_country=settings.default_country
+        session,
+        _query_from_url(request),
+        backends=request.app.state.backends,
+        default_country=settings.default_country,
     )
     return cached_json(request, found, max_age=SEARCH_MAX_AGE, volatile={"took_ms"})
 
@@ -53,10 +56,16 @@ def search_get(request: Request, session: SessionDep, caller: Reader) -> Respons
 @router.post("/v1/search", response_model=SearchResponse)
 def search_post(
     request: Request, session: SessionDep, caller: Reader, query: SearchQuery
-) -> SearchResponse:
+) -> Response:
     """Search with the fields in a JSON body, so that nothing about a mentee is in a URL."""
     settings = request.app.state.settings
-    return service.search(session, query, default_country=settings.default_country)
+    found = service.search(
+        session,
+        query,
+        backends=request.app.state.backends,
+        default_country=settings.default_country,
+    )
+    return Response(found.model_dump_json(), media_type="application/json")  # validated once
 
 
 @router.get("/v1/crisis-lines", response_model=CrisisBlock)
