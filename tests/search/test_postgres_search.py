@@ -143,3 +143,32 @@ def test_a_state_line_serves_only_its_state(session: Session) -> None:
     local = florida - new_york
     assert local, "the demo region's own crisis line serves Florida only"
     assert "988 Suicide & Crisis Lifeline" in florida & new_york
+
+
+def test_the_search_statement_can_use_its_indexes(session: Session) -> None:
+    """With sequential scans priced out, the plan must reach the GIN and GiST indexes: a query
+    shape that cannot use them would still show a sequential scan."""
+    plans: list[str] = []
+    real = session.execute
+
+    def explain(statement: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if "WITH matched" in str(statement):
+            rows = real(text("EXPLAIN " + str(statement)), params).scalars().all()
+            plans.append("\n".join(rows))
+        return real(statement, params, *args, **kwargs)
+
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    session.execute = explain  # type: ignore[method-assign]
+    try:
+        find(session, near=TAMPA)
+        find(session, q="counseling", near=TAMPA, language=["es"])
+        find(session, need=["anxiety"], accessibility=["wheelchair"])
+        find(session, q="counseling")
+    finally:
+        del session.execute
+    near, words_only = plans[0], plans[3]
+    assert "ix_search_document_point" in near and "ix_search_document_regions" in near
+    assert "ix_search_document_tsv" in words_only
+    for plan in plans:
+        assert "Seq Scan on search_document" not in plan
+        assert "Index Scan on ix_search_document_" in plan
