@@ -156,9 +156,7 @@ def index_sync(
 @index_app.command("rebuild")
 def index_rebuild() -> None:
     """Rebuild the search index from every listing, in one transaction (search never empties)."""
-    factory = make_sessionmaker(_engine())
-    with unit_of_work(factory) as session:
-        written = sync.rebuild(session, backends=_backends())
+    written = sync.rebuild(make_sessionmaker(_engine()), backends=_backends())
     typer.echo(f"search index rebuilt: {written} document(s)")
 
 

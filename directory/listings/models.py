@@ -382,6 +382,9 @@ class SearchOutbox(Base):
     __tablename__ = "search_outbox"
     __table_args__ = (
         Index("ix_search_outbox_pending", "id", postgresql_where=text("processed_at IS NULL")),
+        Index(
+            "ix_search_outbox_meili_pending", "id", postgresql_where=text("meili_synced_at IS NULL")
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -391,4 +394,5 @@ class SearchOutbox(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
-    processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # postgres
+    meili_synced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -2,23 +2,35 @@
 
 It talks to Meilisearch (v1.14 API) through the official client. Every write is a task that is
 waited for, and only a ``succeeded`` task counts, so the outbox marks rows done only once the
-index holds them. Filters come from :mod:`directory.search.meili_filters` (escaped values only).
+index holds them. Filters come from :mod:`directory.search.meili_filters` (escaped values only),
+documents, query words and results from :mod:`directory.search.meili_documents`.
 
-Ranking: the relevance rules first and ``sort`` last, so "nearest" (``_geoPoint``) only breaks
-ties of relevance. Sorting by distance a search with words therefore orders the ids and distances
-of the whole match set here, then fetches that page (:meth:`MeiliBackend._nearest_first`).
+Ranking: ``sort`` is the first ranking rule (Meilisearch ranks by bucket sort: each rule only
+breaks the ties of the rules before it), and a search sends ``sort`` only to sort by distance
+(``_geoPoint``), so "distance" is nearest first, relevance breaking ties, as on postgres; without
+a ``sort`` parameter the rule does nothing. "relevance" is the relevance rules, then the most
+recently verified; unlike postgres it has no distance bands (distance never reorders a relevance
+ranking here), and ``distance_km`` is then computed from the hit's ``_geo`` (haversine), as
+Meilisearch returns ``_geoDistance`` only when it sorts by ``_geoPoint``.
+
+Limits: ``total`` counts at most ``MAX_TOTAL_HITS`` (10,000) matches, and Meilisearch only uses
+the first 10 words of a query (stop words are left out before, and each word is sent once).
+
+Availability: searches use a short timeout (``search_timeout``), writes a longer one. When a
+search finds Meilisearch unavailable, further searches raise :class:`SearchUnavailable` at once,
+without a request, for ``cooldown`` seconds, so the fallback to postgres costs nothing; the first
+search after that tries again. (The official client sends each request with ``requests.get`` and
+the like, so it cannot share one ``requests.Session``.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
+import logging
 import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Any
 
 import meilisearch
@@ -35,20 +47,30 @@ from meilisearch.models.task import TaskInfo
 from directory.errors import Unavailable
 from directory.search import meili_filters as mf
 from directory.search.documents import Document
+from directory.search.meili_documents import (
+    TEXT_FIELDS,
+    Encoder,
+    meili_document,
+    query_words,
+    result,
+    stop_words,
+    synonyms,
+)
 from directory.search.places import Place
-from directory.search.query import Facets, SearchQuery, SearchResponse, SearchResult
-from directory.search.vocabulary import vocabulary, words
+from directory.search.query import Facets, SearchQuery, SearchResponse
+from directory.search.vocabulary import words
 
 NAME = "meilisearch"
 FACETS = ["needs", "languages", "accessibility"]
-TEXT_FIELDS = {"A": "name_text", "B": "needs_text", "C": "description_text", "D": "place_text"}
-RETRIEVE = ["id", "kind", "body", "open_minutes", "timezone", "_geo"]  # _geo: for _geoDistance
+RETRIEVE = ["id", "kind", "body", "open_minutes", "timezone", "_geo"]  # _geo: for distance_km
 MAX_TOTAL_HITS = 10_000  # deeper than anyone pages; ``total`` counts up to this many
 ZONES_TTL_S = 60.0  # how long the list of time zones in the index is trusted (open_now)
-# Words a query may leave out, as the postgres backend drops English and Spanish stop words.
-ENGLISH_STOP = "a an and are as at be by for from i in is it me my of on or our the this to we with"
-SPANISH_STOP = "al con de del el en es la las los mi mis o para por que su sus un una unas unos y"
-STOP_WORDS = sorted({*ENGLISH_STOP.split(), *SPANISH_STOP.split()})
+# "sort" first: a search that sends ``sort`` (by distance) is ordered by it before relevance.
+RANKING_RULES = [
+    *("sort", "words", "typo", "proximity", "attribute", "exactness"),
+    "last_verified_at:desc",  # the last tie-break, as on postgres
+]
+log = logging.getLogger(__name__)
 
 
 class SearchBackendError(Unavailable):
@@ -74,17 +96,6 @@ def _guard() -> Iterator[None]:
         raise SearchBackendError(f"Meilisearch error: {e.message}") from e
 
 
-class _Encoder(json.JSONEncoder):
-    """JSON for document bodies: dates in ISO 8601, ids and decimals as text."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, dt.date | dt.time):
-            return o.isoformat()
-        if isinstance(o, uuid.UUID | Decimal):
-            return str(o)
-        return super().default(o)
-
-
 def settings() -> dict[str, Any]:
     """The index settings; the same body every time, so applying them again changes nothing."""
     return {
@@ -94,50 +105,18 @@ def settings() -> dict[str, Any]:
             *("regions", "minimum_age", "maximum_age", "open_quarters", "timezone", "_geo"),
         ],
         "sortableAttributes": ["_geo", "last_verified_at"],
-        "rankingRules": ["words", "typo", "proximity", "attribute", "exactness", "sort"],
+        "rankingRules": RANKING_RULES,
         "synonyms": synonyms(),
-        "stopWords": STOP_WORDS,
+        "stopWords": list(stop_words()),
         "typoTolerance": {"enabled": True},
         "pagination": {"maxTotalHits": MAX_TOTAL_HITS},
         "faceting": {"maxValuesPerFacet": 500},
     }
 
 
-def synonyms() -> dict[str, list[str]]:
-    """Each word of a synonym group mapped to the group's other words (merged across groups)."""
-    table: dict[str, list[str]] = {}
-    for group in vocabulary().synonyms:
-        for word in group:
-            others = table.setdefault(word, [])
-            others.extend(o for o in group if o != word and o not in others)
-    return {word: table[word] for word in sorted(table)}
-
-
-def meili_document(doc: Document) -> dict[str, Any]:
-    """A document as Meilisearch holds it: filter arrays, searchable texts, the result body."""
-    out: dict[str, Any] = {
-        "id": str(doc.id),
-        "service_id": str(doc.service_id),
-        "kind": doc.kind,
-        "needs": doc.needs,
-        "languages": doc.languages,
-        "accessibility": doc.accessibility,
-        "costs": doc.costs,
-        "regions": doc.regions,
-        "minimum_age": mf.AGE_FLOOR if doc.minimum_age is None else doc.minimum_age,
-        "maximum_age": mf.AGE_CEILING if doc.maximum_age is None else doc.maximum_age,
-        "timezone": doc.timezone,
-        "open_minutes": [list(span) for span in doc.open_minutes] if doc.open_minutes else None,
-        "body": doc.body,
-        **{TEXT_FIELDS[weight]: text for weight, text in doc.text.items() if weight in TEXT_FIELDS},
-    }
-    if doc.open_minutes is not None:  # absent when the hours are unknown (open_now: neither)
-        out["open_quarters"] = mf.open_quarters(doc.open_minutes)
-    if doc.last_verified_at is not None:
-        out["last_verified_at"] = doc.last_verified_at.timestamp()
-    if doc.kind == "site" and doc.latitude is not None and doc.longitude is not None:
-        out["_geo"] = {"lat": doc.latitude, "lng": doc.longitude}
-    return out
+def _client(url: str, key: str | None, timeout: float) -> meilisearch.Client:
+    # requests takes float seconds; the client annotates its timeout as int
+    return meilisearch.Client(url, key, timeout=timeout)  # type: ignore[arg-type]
 
 
 class MeiliBackend:
@@ -153,11 +132,18 @@ class MeiliBackend:
         *,
         index: str = "services",
         timeout: float = 5.0,
+        search_timeout: float = 2.0,
+        cooldown: float = 30.0,
         client: meilisearch.Client | None = None,
     ) -> None:
-        # requests takes float seconds; the client annotates its timeout as int
-        self.client = client or meilisearch.Client(url, key, timeout=timeout)  # type: ignore[arg-type]
+        """``timeout`` (seconds) for writes, ``search_timeout`` for searches; after a search found
+        Meilisearch unavailable, searches fail at once for ``cooldown`` seconds. A ``client``
+        given is used for both."""
+        self.client = client or _client(url, key, timeout)
+        self.search_client = client or _client(url, key, search_timeout)
         self.uid = index
+        self.cooldown = cooldown
+        self._down_until: float | None = None  # searches fail at once until then
         self._zones: list[str] = []
         self._zones_read_at: float | None = None
 
@@ -167,7 +153,7 @@ class MeiliBackend:
     def health(self) -> bool:
         """Whether Meilisearch answers ``GET /health`` with ``available``."""
         try:
-            return self.client.health().get("status") == "available"
+            return self.search_client.health().get("status") == "available"
         except (MeilisearchError, requests.RequestException):
             return False
 
@@ -177,6 +163,18 @@ class MeiliBackend:
         """Create the index when missing and apply the settings (idempotent)."""
         self._ensure_index(self.uid)
         self._apply_settings(self.uid)
+
+    def recover(self) -> bool:
+        """Apply the settings again, creating the index when it is missing (after a failed batch:
+        a lost index or lost settings heal without a restart); whether that succeeded."""
+        try:
+            self.ensure_settings()
+        except SearchBackendError as error:
+            log.warning("Meilisearch settings not re-applied: %s", error)
+            return False
+        self._down_until = None  # it answers again
+        self._zones_read_at = None
+        return True
 
     def replace(self, service_ids: Sequence[uuid.UUID], docs: list[Document]) -> None:
         """Make the index hold exactly ``docs`` for these services; return once it does."""
@@ -220,7 +218,7 @@ class MeiliBackend:
 
     def _add(self, uid: str, docs: list[Document]) -> TaskInfo:
         payload = [meili_document(doc) for doc in docs]
-        return self._index(uid).add_documents(payload, primary_key="id", serializer=_Encoder)
+        return self._index(uid).add_documents(payload, primary_key="id", serializer=Encoder)
 
     def _ensure_index(self, uid: str) -> None:
         with _guard():
@@ -230,12 +228,12 @@ class MeiliBackend:
             except MeilisearchApiError as error:
                 if error.code != "index_not_found":
                     raise
-        self._create_index(uid)
+        self._create_index(uid, tolerate={"index_already_exists"})  # created meanwhile: fine
 
-    def _create_index(self, uid: str) -> None:
+    def _create_index(self, uid: str, *, tolerate: Collection[str] = ()) -> None:
         with _guard():
             info = self.client.create_index(uid, {"primaryKey": "id"})
-        self._wait(info)
+        self._wait(info, tolerate=tolerate)
 
     def _apply_settings(self, uid: str) -> None:
         with _guard():
@@ -287,20 +285,19 @@ class MeiliBackend:
         need_codes: list[str],
         now: dt.datetime,
     ) -> SearchResponse:
-        """One page of results with the facets of the whole match set."""
+        """One page of results with the facets of the whole match set, in one request (and one
+        more, at most every minute, for the time zones of ``open_now``)."""
         started = time.perf_counter()
-        zones = self._time_zones() if query.open_now is not None else []
-        expression = mf.query_filter(query, place, need_codes, now, zones)
-        text = " ".join(words(query.q or ""))  # query syntax is text, as on postgres
-        sort = _sort(place)
-        if query.sort == "distance" and place is not None and text:
-            found, hits = self._nearest_first(text, expression, sort, query)
-        else:
-            found = self._search(text, _params(expression, sort, query.page, query.per_page))
-            hits = found["hits"]
+        self._check_up()
+        try:
+            found = self._find(query, place, need_codes, now)
+        except SearchUnavailable:
+            self._down_until = time.monotonic() + self.cooldown
+            raise
+        self._down_until = None
         distribution = found.get("facetDistribution") or {}
         return SearchResponse(
-            items=[_result(hit, place, now) for hit in hits],
+            items=[result(hit, place, now) for hit in found.get("hits", [])],
             total=found.get("totalHits", 0),
             page=query.page,
             per_page=query.per_page,
@@ -314,27 +311,28 @@ class MeiliBackend:
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
+    def _check_up(self) -> None:
+        """Raise at once while a recent search found Meilisearch unavailable."""
+        down_until = self._down_until
+        if down_until is not None and time.monotonic() < down_until:
+            wait = down_until - time.monotonic()
+            raise SearchUnavailable(f"Meilisearch was unavailable; not retried for {wait:.0f} s")
+
+    def _find(
+        self, query: SearchQuery, place: Place | None, need_codes: list[str], now: dt.datetime
+    ) -> dict[str, Any]:
+        """Meilisearch's answer to a search (nothing, without asking, for only stop words)."""
+        terms = query_words(query.q)
+        if not terms and words(query.q or ""):  # postgres: only stop words match nothing
+            return {"hits": [], "totalHits": 0}
+        zones = self._time_zones() if query.open_now is not None else []
+        expression = mf.query_filter(query, place, need_codes, now, zones)
+        params = _params(expression, _sort(query, place), query.page, query.per_page)
+        return self._search(" ".join(terms), params)
+
     def _search(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
         with _guard():
-            return self._index().search(text, params)
-
-    def _nearest_first(
-        self, text: str, expression: str | None, sort: list[str], query: SearchQuery
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Text matches in distance order alone: the ids and distances of the whole match set
-        (Meilisearch would rank relevance first), ordered here; then the page's documents."""
-        params = _params(expression, sort, 1, MAX_TOTAL_HITS)
-        found = self._search(text, {**params, "attributesToRetrieve": ["id", "_geo"]})
-        ranked = sorted(
-            enumerate(found["hits"]), key=lambda p: (p[1].get("_geoDistance", math.inf), p[0])
-        )
-        start = (query.page - 1) * query.per_page
-        ids = [hit["id"] for _, hit in ranked[start : start + query.per_page]]
-        if not ids:
-            return found, []
-        page = self._search("", _params(mf.any_of("id", ids), sort, 1, len(ids), facets=False))
-        by_id = {hit["id"]: hit for hit in page["hits"]}
-        return found, [by_id[i] for i in ids if i in by_id]
+            return self.search_client.index(self.uid).search(text, params)
 
     def _time_zones(self) -> list[str]:
         """The time zones the index holds (for open_now), re-read at most every minute."""
@@ -346,37 +344,25 @@ class MeiliBackend:
         return self._zones
 
 
-def _sort(place: Place | None) -> list[str]:
-    """Tie-breaks after relevance: nearest first, then the most recently verified."""
-    recent = ["last_verified_at:desc"]
-    return recent if place is None else [mf.geo_point(place.latitude, place.longitude), *recent]
+def _sort(query: SearchQuery, place: Place | None) -> list[str] | None:
+    """Nearest first when sorting by distance from a place; else none (relevance)."""
+    if query.sort == "distance" and place is not None:
+        return [mf.geo_point(place.latitude, place.longitude)]
+    return None
 
 
 def _params(
-    expression: str | None, sort: list[str], page: int, per_page: int, *, facets: bool = True
+    expression: str | None, sort: list[str] | None, page: int, per_page: int
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
         "matchingStrategy": "all",  # every word must match, as on postgres
-        "sort": sort,
         "page": page,
         "hitsPerPage": per_page,
         "attributesToRetrieve": RETRIEVE,
+        "facets": FACETS,
     }
+    if sort:
+        params["sort"] = sort
     if expression:
         params["filter"] = expression
-    if facets:
-        params["facets"] = FACETS
     return params
-
-
-def _result(hit: dict[str, Any], place: Place | None, now: dt.datetime) -> SearchResult:
-    remote = hit["kind"] == "area"
-    meters = hit.get("_geoDistance")
-    return SearchResult.model_validate(
-        {
-            **hit["body"],
-            "distance_km": None if remote or meters is None else round(meters / 1000, 3),
-            "match": None if place is None else ("serves_area" if remote else "near"),
-            "open_now": mf.open_at(hit.get("open_minutes"), hit.get("timezone"), now),
-        }
-    )

@@ -12,7 +12,6 @@ from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -86,20 +85,3 @@ class SearchWord(Base):
     )
 
     word: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
-class SearchCursor(Base):
-    """How far an external index (Meilisearch) has confirmed the outbox: the last row's id.
-
-    The postgres index marks rows ``processed_at`` in its own transaction; an external index
-    keeps its own position, so that it can lag (while unreachable) without holding back the
-    postgres index that search falls back to.
-    """
-
-    __tablename__ = "search_cursor"
-
-    backend: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )

@@ -1,17 +1,17 @@
 """Index sync: drain the outbox into the search indexes, and rebuild them from the listings.
 
 The postgres index: each batch is read, indexed and marked done in one transaction, so a row is
-done only once the index holds its change. Meilisearch: a cursor per backend moves past a batch
-only once Meilisearch confirmed it (its tasks succeeded); while it is unreachable, rows wait.
+done only once the index holds its change. Meilisearch: rows are marked ``meili_synced_at`` only
+once Meilisearch confirmed them (its tasks succeeded); while it is unreachable, they wait.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +24,6 @@ from directory.search import postgres
 from directory.search.backends import Backends
 from directory.search.documents import Document, documents
 from directory.search.meilisearch import MeiliBackend, SearchBackendError
-from directory.search.models import SearchCursor
 
 BATCH = 500
 log = logging.getLogger(__name__)
@@ -59,57 +58,63 @@ def documents_of(session: Session, service_ids: Sequence[uuid.UUID]) -> list[Doc
 
 
 def sync_external(session: Session, backend: MeiliBackend, *, limit: int = BATCH) -> int:
-    """Send the next outbox rows past the backend's cursor; the cursor moves only once the
-    backend confirmed them. How many rows it handled (0: the backend is up to date)."""
-    cursor = session.get(SearchCursor, backend.name, with_for_update=True)
-    if cursor is None:
-        cursor = SearchCursor(backend=backend.name, last_id=0)
-        session.add(cursor)
-    rows = session.execute(
+    """Send the next batch of changes Meilisearch has not confirmed; each row is marked only once
+    its tasks succeeded. How many rows it handled (0: Meilisearch is up to date)."""
+    pending = session.execute(
         select(SearchOutbox.id, SearchOutbox.entity_id)
-        .where(SearchOutbox.id > cursor.last_id, SearchOutbox.entity == "service")
+        .where(SearchOutbox.meili_synced_at.is_(None), SearchOutbox.entity == "service")
         .order_by(SearchOutbox.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
-    if not rows:
+    if not pending:
         return 0
-    service_ids = list(dict.fromkeys(row.entity_id for row in rows))
+    service_ids = list(dict.fromkeys(row.entity_id for row in pending))
     backend.replace(service_ids, documents_of(session, service_ids))
-    cursor.last_id = rows[-1].id
-    cursor.updated_at = dt.datetime.now(dt.UTC)
-    return len(rows)
-
-
-def rebuild(session: Session, *, backends: Backends | None = None, batch: int = BATCH) -> int:
-    """Refill the postgres index from every listing in one transaction, and Meilisearch's (a new
-    index swapped in) when configured; the number of documents."""
-    upto = session.scalar(select(func.max(SearchOutbox.id))) or 0
-    postgres.clear(session)
-    batches = _all_documents(session, batch)  # written to postgres as they are read
-    meili = backends.meili if backends else None
-    written = meili.rebuild(batches) if meili else sum(len(docs) for docs in batches)
     session.execute(
         update(SearchOutbox)
-        .where(SearchOutbox.processed_at.is_(None), SearchOutbox.id <= upto)
-        .values(processed_at=func.now())
+        .where(SearchOutbox.id.in_([row.id for row in pending]))
+        .values(meili_synced_at=func.now())
     )
+    return len(pending)
+
+
+def rebuild(factory: sessionmaker[Session], *, backends: Backends | None = None) -> int:
+    """Refill the postgres index from every listing in one transaction (search never sees it
+    empty), then, when configured, Meilisearch's: a fresh index swapped in. The number of
+    documents. A Meilisearch failure leaves the new postgres index in place."""
+    with unit_of_work(factory) as session:
+        upto = session.scalar(select(func.max(SearchOutbox.id))) or 0
+        postgres.clear(session)
+        written = sum(len(docs) for docs in _all_documents(session, postgres_too=True))
+        _mark(session, SearchOutbox.processed_at, upto)
+    meili = backends.meili if backends else None
     if meili is not None:
-        cursor = session.get(SearchCursor, meili.name, with_for_update=True)
-        if cursor is None:
-            session.add(SearchCursor(backend=meili.name, last_id=upto))
-        else:
-            cursor.last_id, cursor.updated_at = upto, dt.datetime.now(dt.UTC)
+        with unit_of_work(factory) as session:
+            upto = session.scalar(select(func.max(SearchOutbox.id))) or 0
+            meili.rebuild(_all_documents(session, postgres_too=False))
+            _mark(session, SearchOutbox.meili_synced_at, upto)
     return written
 
 
-def _all_documents(session: Session, batch: int) -> Iterator[list[Document]]:
+def _mark(session: Session, column: Any, upto: int) -> None:
+    """Rows up to ``upto`` are in the rebuilt index (later ones are synced as usual)."""
+    session.execute(
+        update(SearchOutbox)
+        .where(column.is_(None), SearchOutbox.id <= upto)
+        .values({column: func.now()})
+    )
+
+
+def _all_documents(session: Session, *, postgres_too: bool) -> Iterator[list[Document]]:
     query = select(Service.id).where(
         Service.curation_status == "published", Service.status == "active"
     )
     ids = list(session.scalars(query.order_by(Service.id)))
-    for start in range(0, len(ids), batch):
-        docs = documents_of(session, ids[start : start + batch])
-        postgres.replace(session, [], docs)
+    for start in range(0, len(ids), BATCH):
+        docs = documents_of(session, ids[start : start + BATCH])
+        if postgres_too:
+            postgres.replace(session, [], docs)
         session.expunge_all()  # keep memory flat over a large rebuild
         yield docs
 
@@ -160,6 +165,7 @@ def drain(
             _drain(factory, lambda session: sync_external(session, meili), stop)
         except SearchBackendError as error:
             log.warning("Meilisearch not synced, the outbox waits: %s", error)
+            meili.recover()  # a lost index or lost settings heal before the next run
     return total
 
 

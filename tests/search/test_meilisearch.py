@@ -9,12 +9,15 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from directory.geo import distance_km
 from directory.listings.read_schemas import (
     AddressRead,
     LocationRead,
@@ -23,17 +26,14 @@ from directory.listings.read_schemas import (
     ScheduleRead,
     ServiceRead,
 )
+from directory.listings.vocabularies import SEED_DIR
 from directory.search import meili_filters as mf
 from directory.search.documents import Document, documents
-from directory.search.meilisearch import (
-    MeiliBackend,
-    SearchBackendError,
-    SearchUnavailable,
-    meili_document,
-)
+from directory.search.meili_documents import meili_document, query_words, stop_words
+from directory.search.meilisearch import MeiliBackend, SearchBackendError, SearchUnavailable
 from directory.search.places import Place
 from directory.search.query import SearchQuery
-from directory.search.vocabulary import vocabulary
+from directory.search.vocabulary import fold, vocabulary
 
 AT = "2026-11-24T15:00:00.000000Z"
 TAMPA = Place(27.9506, -82.4572, "US", "US-FL")
@@ -332,7 +332,12 @@ def test_settings_create_the_index_once_and_are_the_same_every_time(
         *("maximum_age", "open_quarters", "timezone", "service_id", "_geo"),
     }
     assert first["sortableAttributes"] == ["_geo", "last_verified_at"]
-    assert first["rankingRules"][-1] == "sort" and first["typoTolerance"] == {"enabled": True}
+    assert first["rankingRules"] == [
+        *("sort", "words", "typo", "proximity", "attribute", "exactness"),
+        "last_verified_at:desc",
+    ]
+    assert first["typoTolerance"] == {"enabled": True}
+    assert first["stopWords"] == list(stop_words()) and "ourselves" in first["stopWords"]
     for group in vocabulary().synonyms:
         for word in group:
             assert set(first["synonyms"][word]) >= set(group) - {word}
@@ -429,8 +434,9 @@ def test_a_refused_request_is_an_error_and_a_failing_server_is_unavailable(
     with pytest.raises(SearchBackendError, match="invalid_search_filter") as error:
         backend.search(SearchQuery(), None, need_codes=[], now=TUESDAY_10AM_TAMPA)
     assert not isinstance(error.value, SearchUnavailable)
-    with pytest.raises(SearchUnavailable):
+    with pytest.raises(SearchUnavailable):  # a refusal does not hold the next search back
         backend.search(SearchQuery(), None, need_codes=[], now=TUESDAY_10AM_TAMPA)
+    assert len(httpserver.log) == 2
 
 
 def test_a_closed_port_is_unavailable_at_once() -> None:
@@ -451,13 +457,72 @@ def test_health(httpserver: HTTPServer, backend: MeiliBackend) -> None:
     assert backend.health() is False
 
 
+def test_stop_words_are_the_snowball_lists_folded_and_left_out_of_queries() -> None:
+    listed: set[str] = set()
+    for name in ("english", "spanish"):
+        lines = (SEED_DIR / "stop_words" / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+        listed |= {fold(line.strip()) for line in lines if line.strip() and line[0] != "#"}
+    assert list(stop_words()) == sorted(listed)
+    assert {"ourselves", "itself", "nosotras", "mas", "esta", "el", "s"} <= listed
+    assert query_words("It's THERAPY for the family, therapy!") == ["therapy", "family"]
+    assert query_words("Más ayuda para mí") == ["ayuda"]
+
+
+def test_an_index_created_meanwhile_is_tolerated(
+    httpserver: HTTPServer, meili: FakeMeili, backend: MeiliBackend
+) -> None:
+    missing = api_error("index_not_found", "Index `services` not found.")
+    httpserver.expect_oneshot_request("/indexes/services").respond_with_json(missing, status=404)
+    meili.accepts("/indexes", "POST", "indexCreation")
+    meili.accepts("/indexes/services/settings", "PATCH", "settingsUpdate")
+    exists = api_error("index_already_exists", "Index `services` already exists.")
+    meili.fail_next("indexCreation", exists)  # another process created it after our GET
+    backend.ensure_settings()
+    assert meili.calls() == [
+        ("GET", "/indexes/services"),
+        ("POST", "/indexes"),
+        ("PATCH", "/indexes/services/settings"),
+    ]
+    meili.accepts("/indexes/services_rebuild", "DELETE", "indexDeletion", "services_rebuild")
+    meili.fail_next("indexCreation", exists)  # a rebuild's fresh index must be its own
+    with pytest.raises(SearchBackendError, match="index_already_exists"):
+        backend.rebuild([])
+
+
+def test_recover_reapplies_the_settings_and_says_whether_it_could(
+    httpserver: HTTPServer, meili: FakeMeili, backend: MeiliBackend
+) -> None:
+    missing = api_error("index_not_found", "Index `services` not found.")
+    httpserver.expect_oneshot_request("/indexes/services").respond_with_json(missing, status=404)
+    httpserver.expect_request("/indexes/services", method="GET").respond_with_json(INDEX)
+    meili.accepts("/indexes", "POST", "indexCreation")
+    meili.accepts("/indexes/services/settings", "PATCH", "settingsUpdate")
+    search = "/indexes/services/search"
+    httpserver.expect_oneshot_request(search).respond_with_data("Bad Gateway", status=502)
+    httpserver.expect_request(search).respond_with_json(answer([], 0))
+    with pytest.raises(SearchUnavailable):  # searches now fail at once, for 30 s
+        backend.search(SearchQuery(), None, need_codes=[], now=TUESDAY_10AM_TAMPA)
+
+    assert backend.recover() is True  # the lost index is back, with its settings
+    assert meili.calls()[1:] == [
+        ("GET", "/indexes/services"),
+        ("POST", "/indexes"),
+        ("PATCH", "/indexes/services/settings"),
+    ]
+    assert backend.search(SearchQuery(), None, need_codes=[], now=TUESDAY_10AM_TAMPA).total == 0
+    invalid = api_error("invalid_settings_ranking_rules", "Invalid ranking rule.")
+    meili.fail_next("settingsUpdate", invalid)
+    assert backend.recover() is False
+    assert MeiliBackend("http://127.0.0.1:9", None).recover() is False
+
+
 # --- searching -----------------------------------------------------------------------------------
 
 NEAR_TAMPA_10KM = (
     '(((kind = "site") AND (_geoRadius(27.9506, -82.4572, 10000)))'
     ' OR ((kind = "area") AND (regions IN ["US", "US-FL"])))'
 )
-BY_DISTANCE = ["_geoPoint(27.9506, -82.4572):asc", "last_verified_at:desc"]
+BY_DISTANCE = ["_geoPoint(27.9506, -82.4572):asc"]
 SEARCHES = [
     (
         SearchQuery(
@@ -470,22 +535,26 @@ SEARCHES = [
         ),
         TAMPA,
         {
-            "q": "anxiety therapy",
+            "q": "anxiety therapy",  # relevance: no sort (the first rule does nothing)
             "filter": '(needs IN ["anxiety"]) AND (languages = "es") AND (languages = "ht")'
             f" AND {NEAR_TAMPA_10KM}",
-            "sort": BY_DISTANCE,  # after the relevance rules: a tie-break
             "page": 2,
             "hitsPerPage": 5,
         },
     ),
     (
-        SearchQuery(mode="virtual", cost=["free", "sliding-scale"], age=15, sort="distance"),
-        None,
+        SearchQuery(
+            q="It's therapy for the family, THERAPY",
+            mode="virtual",
+            cost=["free", "sliding-scale"],
+            age=15,
+            sort="distance",
+        ),
+        None,  # no place: nothing to be near
         {
-            "q": "",
+            "q": "therapy family",  # stop words left out, each word once
             "filter": '(costs IN ["free", "sliding-scale"]) AND (minimum_age <= 15)'
             ' AND (maximum_age >= 15) AND (kind = "area")',
-            "sort": ["last_verified_at:desc"],
             "page": 1,
             "hitsPerPage": 20,
         },
@@ -503,7 +572,7 @@ SEARCHES = [
             "q": "",
             "filter": '(accessibility = "sign-language-interpreter") AND (accessibility = "tty")'
             f' AND (kind = "site") AND {NEAR_TAMPA_10KM}',
-            "sort": BY_DISTANCE,  # no words: distance alone, in one request
+            "sort": BY_DISTANCE,
             "page": 1,
             "hitsPerPage": 20,
         },
@@ -525,6 +594,14 @@ def test_a_search_sends_its_filter_sort_facets_and_page(
     fixed = {"matchingStrategy": "all", "attributesToRetrieve": RETRIEVE, "facets": FACETS}
     assert meili.sent("/indexes/services/search") == [expected | fixed]
     assert (found.total, found.items, found.backend) == (0, [], "meilisearch")
+
+
+def test_a_query_of_only_stop_words_matches_nothing_without_a_request(
+    httpserver: HTTPServer, backend: MeiliBackend
+) -> None:
+    found = backend.search(SearchQuery(q="It's the"), TAMPA, need_codes=[], now=TUESDAY_10AM_TAMPA)
+    assert (found.total, found.items, found.facets.needs) == (0, [], {})  # as on postgres
+    assert httpserver.log == []
 
 
 def test_open_now_asks_each_time_zone_for_its_local_quarter(
@@ -565,7 +642,7 @@ def test_a_search_answer_becomes_results_with_distances_facets_and_total(
         "languages": {"en": 2, "es": 2},
         "accessibility": {"tty": 1},
     }
-    reply = answer([hit(site, meters=1532), hit(area)], 2, facets)
+    reply = answer([hit(site), hit(area)], 2, facets)  # no _geoDistance: not sorted by _geoPoint
     httpserver.expect_request("/indexes/services/search").respond_with_json(reply)
     query = SearchQuery(q="anxiety", near=(TAMPA.latitude, TAMPA.longitude))
     found = backend.search(query, TAMPA, need_codes=[], now=TUESDAY_10AM_TAMPA)
@@ -573,7 +650,9 @@ def test_a_search_answer_becomes_results_with_distances_facets_and_total(
     assert (found.total, found.page, found.per_page, found.crisis) == (2, 1, 20, None)
     assert found.facets.model_dump() == facets
     near, remote = found.items
-    assert (near.distance_km, near.match, near.location_id) == (1.532, "near", site.location_id)
+    haversine = round(distance_km(TAMPA.latitude, TAMPA.longitude, 27.96, -82.46), 3)
+    assert 1.0 < haversine < 1.5
+    assert (near.distance_km, near.match, near.location_id) == (haversine, "near", site.location_id)
     assert (remote.distance_km, remote.match, remote.location_id) == (None, "serves_area", None)
     for item in found.items:
         assert item.service_id == service.id and item.name == "Calm Minds Counseling"
@@ -581,32 +660,81 @@ def test_a_search_answer_becomes_results_with_distances_facets_and_total(
         assert item.phones[0].tel_uri == "tel:+18135550100"
         assert item.last_verified_at == dt.datetime(2026, 10, 1, 12, tzinfo=dt.UTC)
     sunday = backend.search(query, None, need_codes=[], now=SUNDAY_NOON_TAMPA)
-    assert [(i.open_now, i.match) for i in sunday.items] == [(False, None), (False, None)]
+    assert [(i.open_now, i.match, i.distance_km) for i in sunday.items] == [(False, None, None)] * 2
 
 
-def test_sorting_words_by_distance_orders_the_whole_match_set_by_distance(
+def test_sorting_by_distance_is_one_request_in_meilisearchs_order(
     httpserver: HTTPServer, meili: FakeMeili, backend: MeiliBackend
 ) -> None:
     far, close, remote = documents(listing((28.03, -82.46), (27.96, -82.46)), LINEAGE)
-    ranked = [hit(far, meters=9000), hit(remote), hit(close, meters=1200)]  # relevance first
-    facets = {"needs": {"anxiety": 3}}
-
-    def respond(request: Request) -> Response:
-        if json.loads(request.get_data())["q"]:  # the match set: ids and distances only
-            kept = ("id", "_geo", "_geoDistance")
-            slim: list[dict[str, Any]] = [{k: h[k] for k in kept if k in h} for h in ranked]
-            return json_response(answer(slim, 3, facets))
-        return json_response(answer([hit(far, meters=9000), hit(close, meters=1200)], 2))
-
-    httpserver.expect_request("/indexes/services/search").respond_with_handler(respond)
-    query = SearchQuery(q="anxiety", sort="distance", per_page=2)
+    nearest_first = [hit(close, meters=1200), hit(far, meters=9000), hit(remote)]
+    reply = answer(nearest_first, 3, {"needs": {"anxiety": 3}})
+    httpserver.expect_request("/indexes/services/search").respond_with_json(reply)
+    query = SearchQuery(q="anxiety", sort="distance", per_page=3)
     found = backend.search(query, TAMPA, need_codes=[], now=TUESDAY_10AM_TAMPA)
 
-    assert [item.location_id for item in found.items] == [close.location_id, far.location_id]
-    assert [item.distance_km for item in found.items] == [1.2, 9.0]
+    assert [item.location_id for item in found.items] == [close.location_id, far.location_id, None]
+    assert [item.distance_km for item in found.items] == [1.2, 9.0, None]  # _geoDistance
     assert found.total == 3 and found.facets.needs == {"anxiety": 3}
-    matches, page = meili.sent("/indexes/services/search")
-    assert matches["q"] == "anxiety" and matches["attributesToRetrieve"] == ["id", "_geo"]
-    assert (matches["page"], matches["hitsPerPage"], matches["sort"]) == (1, 10_000, BY_DISTANCE)
-    assert page["q"] == "" and "facets" not in page and page["hitsPerPage"] == 2
-    assert skeleton(page["filter"]) == ("id IN [?, ?]", [str(close.id), str(far.id)])
+    (sent,) = meili.sent("/indexes/services/search")
+    assert (sent["q"], sent["sort"], sent["hitsPerPage"]) == ("anxiety", BY_DISTANCE, 3)
+
+
+# --- a slow or failing server --------------------------------------------------------------------
+
+
+@contextmanager
+def serving(port: int = 0) -> Iterator[HTTPServer]:
+    """A server of this test's own (its log is not shared with later tests)."""
+    server = HTTPServer(host="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
+
+
+def test_a_slow_search_times_out_quickly_while_writes_wait_longer() -> None:
+    def slow(_: Request) -> Response:
+        time.sleep(0.6)
+        return json_response(answer([], 0))
+
+    with serving() as server:
+        server.expect_request("/indexes/services/search").respond_with_handler(slow)
+        backend = MeiliBackend(server.url_for("").rstrip("/"), None, search_timeout=0.2)
+        started = time.monotonic()
+        with pytest.raises(SearchUnavailable, match="unreachable"):
+            backend.search(SearchQuery(q="anxiety"), None, need_codes=[], now=TUESDAY_10AM_TAMPA)
+        assert time.monotonic() - started < 0.5
+    assert (backend.search_client.config.timeout, backend.client.config.timeout) == (0.2, 5.0)
+
+
+def test_after_an_unavailable_search_searches_fail_at_once_until_the_cooldown_ends() -> None:
+    with serving() as server:
+        port = server.port
+    backend = MeiliBackend(f"http://127.0.0.1:{port}", None, cooldown=0.5)
+    query = SearchQuery(q="anxiety")
+    with pytest.raises(SearchUnavailable, match="unreachable"):  # the port is closed
+        backend.search(query, None, need_codes=[], now=TUESDAY_10AM_TAMPA)
+    with serving(port) as server:  # the same port answers now, and counts requests
+        server.expect_request("/indexes/services/search").respond_with_json(answer([], 0))
+        with pytest.raises(SearchUnavailable, match="not retried"):
+            backend.search(query, None, need_codes=[], now=TUESDAY_10AM_TAMPA)
+        assert server.log == []  # no connection attempt
+        time.sleep(0.55)
+        assert backend.search(query, None, need_codes=[], now=TUESDAY_10AM_TAMPA).total == 0
+        assert backend.search(query, None, need_codes=[], now=TUESDAY_10AM_TAMPA).total == 0
+        assert len(server.log) == 2  # after the cooldown: tried again, and it answered
+
+
+def test_the_time_zones_lookup_is_behind_the_same_guard(
+    httpserver: HTTPServer, backend: MeiliBackend
+) -> None:
+    search = "/indexes/services/search"
+    httpserver.expect_request(search).respond_with_data("Bad Gateway", status=502)
+    with pytest.raises(SearchUnavailable):
+        backend.search(SearchQuery(open_now=True), None, need_codes=[], now=SUNDAY_NOON_TAMPA)
+    with pytest.raises(SearchUnavailable, match="not retried"):
+        backend.search(SearchQuery(q="anxiety"), TAMPA, need_codes=[], now=SUNDAY_NOON_TAMPA)
+    assert [json.loads(r.get_data()).get("limit") for r, _ in httpserver.log] == [0]  # the zones
