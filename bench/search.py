@@ -115,7 +115,9 @@ def run(url: str) -> None:
     subprocess.run([*cli, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([*cli, "seed", "--no-demo"], env=env, check=True, capture_output=True)
     count = int(os.environ.get("BENCH_LISTINGS", "100000"))
-    factory = make_sessionmaker(make_engine(url))
+    engine = make_engine(url)
+    event.listen(engine, "connect", service.prepare_connection)  # as the API's engine does
+    factory = make_sessionmaker(engine)
     with factory() as session:
         present = (
             session.scalar(select(func.count(Provenance.id)).where(Provenance.source == SOURCE))

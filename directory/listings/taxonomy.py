@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,17 +50,27 @@ def resolve_needs(
     return {code: found[code] for code in wanted}
 
 
+def _need_rows(session: Session) -> list[Any]:
+    """(id, parent_id, code) of every need, read once per session: an import resolves
+    thousands of codes, and a search both checks its codes and walks their ancestors."""
+    cached: list[Any] | None = session.info.get("need_rows")
+    if cached is None:
+        cached = list(
+            session.execute(
+                select(TaxonomyTerm.id, TaxonomyTerm.parent_id, TaxonomyTerm.code)
+                .join(Taxonomy)
+                .where(Taxonomy.name == NEEDS_TAXONOMY)
+            ).all()
+        )
+        session.info["need_rows"] = cached
+    return cached
+
+
 def _need_ids(session: Session) -> dict[str, uuid.UUID]:
-    """Every need code's term id, read once per session (an import resolves thousands)."""
+    """Every need code's term id."""
     cached: dict[str, uuid.UUID] | None = session.info.get("need_ids")
     if cached is None:
-        query = (
-            select(TaxonomyTerm.code, TaxonomyTerm.id)
-            .join(Taxonomy)
-            .where(Taxonomy.name == NEEDS_TAXONOMY)
-        )
-        cached = {code: id_ for code, id_ in session.execute(query)}
-        session.info["need_ids"] = cached
+        cached = session.info["need_ids"] = {row.code: row.id for row in _need_rows(session)}
     return cached
 
 
@@ -91,11 +102,11 @@ def need_lineage(session: Session) -> dict[str, tuple[str, ...]]:
     """Each need code with the codes above it (``detox`` -> detox, substance-use)."""
     cached: dict[str, tuple[str, ...]] | None = session.info.get("need_lineage")
     if cached is None:
-        terms = _terms(session)
-        parent = {t.id: t.parent_id for t in terms}
-        code = {t.id: t.code for t in terms}
+        rows = _need_rows(session)
+        parent = {row.id: row.parent_id for row in rows}
+        code = {row.id: row.code for row in rows}
         cached = {}
-        for term in terms:
+        for term in rows:
             chain: list[str] = []
             at: uuid.UUID | None = term.id
             while at is not None and at in code and len(chain) < 10:
