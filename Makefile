@@ -51,6 +51,7 @@ db-stop: setup
 bench: setup
 	$(BIN)/python bench/listings_api.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py
 
 clean: db-stop
 	rm -rf $(VENV) .directory
