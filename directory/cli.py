@@ -18,6 +18,7 @@ from directory.db import database_url, make_engine, make_sessionmaker, unit_of_w
 from directory.errors import DirectoryError
 from directory.listings.seed import seed_all
 from directory.pgcluster import ClusterError, PrivateCluster
+from directory.referrals.notes import cipher_for, rotate_all
 from directory.search import sync
 from directory.search.backends import Backends
 
@@ -32,6 +33,8 @@ index_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 keys_app = typer.Typer(help="Partner keys for embedded search.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+referrals_app = typer.Typer(help="Referrals: key rotation.", no_args_is_help=True)
+app.add_typer(referrals_app, name="referrals")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -207,12 +210,15 @@ def ingest(
 def users_create(
     email: Annotated[str, typer.Option(help="The user's email address")],
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
+    program: Annotated[
+        str | None, typer.Option(help="The program the user belongs to (made when new)")
+    ] = None,
 ) -> None:
     """Create a user; prints its bearer token alone on the last line, once."""
     factory = make_sessionmaker(_engine())
     try:
         with unit_of_work(factory) as session:
-            user, token = create_user(session, email=email, role=role)
+            user, token = create_user(session, email=email, role=role, program=program)
     except DirectoryError as error:
         raise _fail(error.detail) from None
     typer.echo(f"created {user.role} {user.email} ({user.id}); bearer token (shown once):")
@@ -252,6 +258,15 @@ def keys_revoke(
     except DirectoryError as error:
         raise _fail(error.detail) from None
     typer.echo(f"revoked key {revoked.prefix}... of {revoked.name}")
+
+
+@referrals_app.command("rotate-keys")
+def referrals_rotate_keys() -> None:
+    """Re-encrypt every referral note and event text with the first of DIRECTORY_NOTE_KEYS."""
+    settings = get_settings()
+    with unit_of_work(make_sessionmaker(_engine())) as session:
+        count = rotate_all(session, cipher_for(settings.note_keys, settings.secret_key))
+    typer.echo(f"re-encrypted {count} text(s) with the newest key; older keys can now be removed")
 
 
 @app.command("serve")

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     meili_key: str | None = None
     meili_index: str = Field(default="services", description="the Meilisearch index name")
     secret_key: str = DEVELOPMENT_SECRET
+    note_keys: str | None = Field(
+        default=None,
+        description="Fernet keys for referral notes, newest first, comma-separated;"
+        " unset: one derived from SECRET_KEY",
+    )
     seed_dir: Path = PROJECT_ROOT / "seed_data"
     datasets_dir: Path | None = None
     host: str = "127.0.0.1"

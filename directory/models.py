@@ -3,8 +3,15 @@
 from directory.accounts import models as accounts_models
 from directory.db import Base
 from directory.listings import models as listings_models
+from directory.referrals import models as referrals_models
 from directory.search import models as search_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "listings_models", "metadata", "search_models"]
+__all__ = [
+    "accounts_models",
+    "listings_models",
+    "metadata",
+    "referrals_models",
+    "search_models",
+]

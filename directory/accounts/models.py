@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, func
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from directory.db import Base, IdMixin, TimestampMixin
 
 ROLES = ("admin", "coordinator", "mentor")
+
+
+class Program(IdMixin, TimestampMixin, Base):
+    """A peer-mentoring program: its mentors and coordinators, and the referrals they make."""
+
+    __tablename__ = "program"
+
+    name: Mapped[str] = mapped_column(Text, unique=True)
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -21,6 +30,7 @@ class User(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(Text, unique=True)
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
+    program_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program.id"), index=True)
 
 
 class ApiToken(IdMixin, Base):
@@ -55,3 +65,17 @@ class PartnerKey(IdMixin, Base):
         DateTime(timezone=True), server_default=func.now()
     )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who read or changed what, when: append-only, and never holding free text."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    program_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    referral_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # kept after an erasure
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

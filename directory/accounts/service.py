@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from directory.accounts.models import ROLES, ApiToken, User
+from directory.accounts.models import ROLES, ApiToken, Program, User
 from directory.errors import Conflict, InvalidInput
 
 TOKEN_PREFIX = "dir_"
@@ -19,8 +20,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, *, email: str, role: str) -> tuple[User, str]:
-    """Create a user and its first token; the token is returned once and stored hashed."""
+def create_user(
+    session: Session, *, email: str, role: str, program: str | None = None
+) -> tuple[User, str]:
+    """Create a user (in a program, made if new) and its first token; the token is returned
+    once and stored hashed."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise InvalidInput(f"not an email address: {email!r}", field="email")
@@ -28,10 +32,26 @@ def create_user(session: Session, *, email: str, role: str) -> tuple[User, str]:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with email {email} exists", field="email")
-    user = User(email=email, role=role)
+    user = User(
+        email=email, role=role, program_id=program_id(session, program) if program else None
+    )
     session.add(user)
     session.flush()
     return user, issue_token(session, user)
+
+
+def program_id(session: Session, name: str) -> uuid.UUID:
+    """The id of the program with this name, made when new."""
+    text = " ".join(name.split())
+    if not text or len(text) > 200:
+        raise InvalidInput("a program name is 1 to 200 characters", field="program")
+    found = session.scalar(select(Program.id).where(Program.name == text))
+    if found is None:
+        program = Program(name=text)
+        session.add(program)
+        session.flush()
+        found = program.id
+    return found
 
 
 def issue_token(session: Session, user: User) -> str:

@@ -1,0 +1,158 @@
+"""Referral documents: what a mentor sends, and what a reader sees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from directory.referrals.lifecycle import STATUSES, SUB_STATUSES
+from directory.referrals.models import CONTACT_PREFERENCES, PRIORITIES
+
+NO_NUL = r"^[^\x00]*$"
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
+]
+NeedCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
+MENTEE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+
+
+def mentee_ref(value: str) -> str:
+    """A pseudonymous code: 3-40 letters, digits, ``-`` or ``_`` with at least one digit; never
+    something that reads as an email, a phone number or a name."""
+    text = value.strip()
+    if "@" in text:
+        raise ValueError("mentee_ref must be the program's code, not an email address")
+    if " " in text or not MENTEE_REF.fullmatch(text):
+        raise ValueError(
+            "mentee_ref must be the program's code: 3-40 letters, digits, '-' or '_', no spaces"
+        )
+    if not any(c.isdigit() for c in text):
+        raise ValueError("mentee_ref must contain a digit (a code, not a name)")
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= 7 and _is_phone(text):
+        raise ValueError("mentee_ref must be the program's code, not a phone number")
+    return text
+
+
+def _is_phone(text: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, "US"))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ConsentIn(Strict):
+    scope: ShortText  # what the mentee agreed to
+    obtained_at: dt.datetime
+    method: Literal["verbal", "written"]
+    expires_at: dt.datetime | None = None
+
+    @field_validator("obtained_at", "expires_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)  # a time without a zone is UTC
+        return value
+
+
+class ReferralCreate(Strict):
+    mentee_ref: str
+    service_id: uuid.UUID
+    location_id: uuid.UUID | None = None
+    needs: list[NeedCode] = Field(default_factory=list, max_length=20)
+    priority: Literal[PRIORITIES] = "routine"  # type: ignore[valid-type]
+    contact_preference: Literal[CONTACT_PREFERENCES]  # type: ignore[valid-type]
+    consent: ConsentIn
+    note: ShortText | None = None
+    follow_up_at: dt.datetime | None = None
+
+    @field_validator("mentee_ref")
+    @classmethod
+    def _mentee_ref(cls, value: str) -> str:
+        return mentee_ref(value)
+
+
+class StatusEvent(Strict):
+    type: Literal["status"]
+    to: Status
+    reason: ShortText | None = None
+    outcome: str | None = None
+
+
+class ContactAttempt(Strict):
+    type: Literal["contact-attempt"]
+    channel: Literal["phone", "text", "email", "in-person", "video", "other"]
+    result: Literal["reached", "no-answer", "left-message", "wrong-number", "declined", "other"]
+
+
+class SubStatusEvent(Strict):
+    type: Literal["sub-status"]
+    value: Literal[SUB_STATUSES]  # type: ignore[valid-type]
+    date: dt.date | None = None  # the appointment's date
+
+
+class FollowUpEvent(Strict):
+    type: Literal["follow-up"]
+    next_at: dt.datetime
+
+
+class NoteEvent(Strict):
+    type: Literal["note"]
+    text: ShortText
+
+
+EventIn = Annotated[
+    StatusEvent | ContactAttempt | SubStatusEvent | FollowUpEvent | NoteEvent,
+    Field(discriminator="type"),
+]
+
+
+class EventRead(BaseModel):
+    seq: int
+    type: str
+    at: dt.datetime
+    actor_id: uuid.UUID
+    data: dict[str, Any]
+    text: str | None
+
+
+class ReferralRead(BaseModel):
+    id: uuid.UUID
+    status: str
+    version: int
+    program_id: uuid.UUID
+    mentor_id: uuid.UUID
+    mentee_ref: str
+    service_id: uuid.UUID
+    location_id: uuid.UUID | None
+    needs: list[str]
+    priority: str
+    contact_preference: str
+    consent: dict[str, Any]
+    note: str | None
+    outcome: str | None
+    sub_status: str | None
+    follow_up_at: dt.datetime
+    overdue: bool
+    stale: bool  # no event for 14 days
+    last_event_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    history: list[EventRead] | None = None
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralRead]
+    page: int
+    per_page: int
+    total: int

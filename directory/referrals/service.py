@@ -1,0 +1,262 @@
+"""Referral commands and reads. Who sees what: a mentor their own referrals, a coordinator (or
+admin) their program's; anyone else gets NotFound (not Forbidden: existence is private too).
+Every read and write leaves an audit row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from directory.accounts.audit import record
+from directory.accounts.models import User
+from directory.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from directory.listings.models import Service, ServiceAtLocation
+from directory.listings.taxonomy import resolve_needs
+from directory.referrals import lifecycle
+from directory.referrals.models import Referral, ReferralEvent
+from directory.referrals.notes import NoteCipher
+from directory.referrals.schemas import (
+    ContactAttempt,
+    EventIn,
+    FollowUpEvent,
+    NoteEvent,
+    ReferralCreate,
+    StatusEvent,
+    SubStatusEvent,
+)
+
+DEFAULT_FOLLOW_UP = dt.timedelta(days=2)
+
+
+def create_referral(
+    session: Session,
+    mentor: User,
+    doc: ReferralCreate,
+    *,
+    cipher: NoteCipher,
+    idempotency_key: str | None = None,
+) -> tuple[Referral, bool]:
+    """Create a referral (status requested); with an Idempotency-Key already used by this
+    mentor for the same request, the referral it made. (referral, created?)"""
+    if mentor.program_id is None:
+        raise Forbidden("only members of a program make referrals: ask an admin to add you")
+    digest = hashlib.sha256(doc.model_dump_json().encode()).hexdigest()
+    if idempotency_key:
+        earlier = _by_key(session, mentor, idempotency_key, digest)
+        if earlier is not None:
+            record(session, mentor, "referral.create.replayed", earlier)
+            return earlier, False
+    _check_target(session, doc)
+    now = dt.datetime.now(dt.UTC)
+    referral = Referral(
+        id=uuid.uuid4(),
+        program_id=mentor.program_id,
+        mentor_id=mentor.id,
+        mentee_ref=doc.mentee_ref,
+        service_id=doc.service_id,
+        location_id=doc.location_id,
+        needs=list(dict.fromkeys(doc.needs)),
+        priority=doc.priority,
+        contact_preference=doc.contact_preference,
+        consent=doc.consent.model_dump(mode="json"),
+        note=cipher.seal(doc.note) if doc.note else None,
+        status="requested",
+        follow_up_at=doc.follow_up_at or now + DEFAULT_FOLLOW_UP,
+        last_event_at=now,
+        idempotency_key=idempotency_key,
+        request_hash=digest if idempotency_key else None,
+    )
+    try:
+        with session.begin_nested():  # a concurrent retry with the same key: one insert wins
+            session.add(referral)
+            _event(session, referral, mentor, "status", {"to": "requested"}, at=now)
+            session.flush()
+    except IntegrityError:
+        earlier = _by_key(session, mentor, idempotency_key or "", digest)
+        if earlier is None:
+            raise
+        return earlier, False
+    record(session, mentor, "referral.create", referral)
+    return referral, True
+
+
+def _by_key(session: Session, mentor: User, key: str, digest: str) -> Referral | None:
+    earlier = session.scalars(
+        select(Referral).where(Referral.mentor_id == mentor.id, Referral.idempotency_key == key)
+    ).one_or_none()
+    if earlier is not None and earlier.request_hash != digest:
+        raise InvalidInput(
+            "this Idempotency-Key was used for a different referral", field="Idempotency-Key"
+        )
+    return earlier
+
+
+def _check_target(session: Session, doc: ReferralCreate) -> None:
+    published = session.scalar(
+        select(Service.id).where(Service.id == doc.service_id, Service.curation_status != "draft")
+    )
+    if published is None:
+        raise InvalidInput(f"no listing {doc.service_id}", field="service_id")
+    if doc.location_id is not None:
+        site = select(ServiceAtLocation.id).where(
+            ServiceAtLocation.service_id == doc.service_id,
+            ServiceAtLocation.location_id == doc.location_id,
+        )
+        if session.scalar(site) is None:
+            raise InvalidInput("this location is not one of the listing's", field="location_id")
+    resolve_needs(session, doc.needs)
+
+
+def visible(
+    session: Session, user: User, referral_id: uuid.UUID, *, lock: bool = False
+) -> Referral:
+    """A referral the user may see; NotFound for every other (another mentor's, another
+    program's), so that a referral's existence does not leak either."""
+    query = select(Referral).where(Referral.id == referral_id, *_scope(user))
+    if lock:
+        query = query.with_for_update()
+    found = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+    if found is None:
+        raise NotFound(f"no referral {referral_id}")
+    return found
+
+
+def _scope(user: User) -> list[Any]:
+    if user.program_id is None:
+        return [Referral.id.is_(None)]  # no program, no referrals
+    if user.role == "mentor":
+        return [Referral.mentor_id == user.id, Referral.program_id == user.program_id]
+    return [Referral.program_id == user.program_id]
+
+
+def add_event(
+    session: Session,
+    user: User,
+    referral_id: uuid.UUID,
+    event: EventIn,
+    *,
+    expected_version: int | None,
+    cipher: NoteCipher,
+) -> Referral:
+    """Append an event (after checking the caller saw the current version); apply its effect."""
+    referral = visible(session, user, referral_id, lock=True)
+    if expected_version is not None and referral.version != expected_version:
+        raise PreconditionFailed(
+            f"the referral is at version {referral.version}, not {expected_version}: reload it"
+        )
+    now = dt.datetime.now(dt.UTC)
+    with session.no_autoflush:  # one UPDATE of the referral: its version moves by one
+        data, text = _apply(session, referral, event, now)
+        sealed = cipher.seal(text) if text else None
+        _event(session, referral, user, event.type, data, at=now, text=sealed)
+        referral.last_event_at = now
+    session.flush()
+    record(session, user, f"referral.{event.type}", referral)
+    return referral
+
+
+def _apply(
+    session: Session, referral: Referral, event: EventIn, now: dt.datetime
+) -> tuple[dict[str, Any], str | None]:
+    """The event's effect on the referral; (its stored data, its free text to encrypt)."""
+    if isinstance(event, StatusEvent):
+        return _move(session, referral, event, now), event.reason
+    if referral.status in lifecycle.TERMINAL:
+        raise Conflict(f"the referral is {referral.status}: it takes no more events")
+    if isinstance(event, ContactAttempt):
+        referral.first_contact_at = referral.first_contact_at or now
+        return {"channel": event.channel, "result": event.result}, None
+    if isinstance(event, SubStatusEvent):
+        if event.value == "appointment-scheduled" and event.date is None:
+            raise InvalidInput("an appointment-scheduled sub-status needs its date", field="date")
+        referral.sub_status = event.value
+        return {"value": event.value, "date": event.date.isoformat() if event.date else None}, None
+    if isinstance(event, FollowUpEvent):
+        if event.next_at.tzinfo is None or event.next_at <= now:
+            raise InvalidInput("next_at must be a future time with a zone", field="next_at")
+        referral.follow_up_at = event.next_at
+        return {"next_at": event.next_at.isoformat()}, None
+    assert isinstance(event, NoteEvent)
+    return {}, event.text
+
+
+def _move(
+    session: Session, referral: Referral, event: StatusEvent, now: dt.datetime
+) -> dict[str, Any]:
+    allowed = lifecycle.next_statuses(referral.status)
+    if event.to not in allowed:
+        raise Conflict(
+            f"a {referral.status} referral cannot become {event.to};"
+            f" allowed: {', '.join(sorted(allowed)) or 'none (it is final)'}",
+            field="to",
+        )
+    if event.to in lifecycle.NEEDS_REASON and not event.reason:
+        raise InvalidInput(f"moving to {event.to} needs a reason", field="reason")
+    outcomes = lifecycle.OUTCOMES.get(event.to)
+    if outcomes is not None and event.outcome not in outcomes:
+        raise InvalidInput(
+            f"{event.to} needs an outcome: one of {', '.join(outcomes)}", field="outcome"
+        )
+    if outcomes is None and event.outcome is not None:
+        raise InvalidInput(f"{event.to} takes no outcome", field="outcome")
+    if (
+        event.outcome == "could-not-contact"
+        and _attempts(session, referral) < lifecycle.ATTEMPTS_BEFORE_COULD_NOT_CONTACT
+    ):
+        raise Conflict(
+            "could-not-contact needs at least"
+            f" {lifecycle.ATTEMPTS_BEFORE_COULD_NOT_CONTACT} logged contact attempts first",
+            field="outcome",
+        )
+    referral.status, referral.outcome = event.to, event.outcome
+    if event.to == "accepted":
+        referral.accepted_at = now
+    if event.to in lifecycle.TERMINAL:
+        referral.closed_at = now
+    return {"to": event.to, "outcome": event.outcome}
+
+
+def _attempts(session: Session, referral: Referral) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                ReferralEvent.referral_id == referral.id, ReferralEvent.type == "contact-attempt"
+            )
+        )
+        or 0
+    )
+
+
+def _event(
+    session: Session,
+    referral: Referral,
+    actor: User,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    at: dt.datetime,
+    text: bytes | None = None,
+) -> None:
+    seq = session.scalar(
+        select(func.coalesce(func.max(ReferralEvent.seq), 0) + 1).where(
+            ReferralEvent.referral_id == referral.id
+        )
+    )
+    session.add(
+        ReferralEvent(
+            id=uuid.uuid4(),
+            referral_id=referral.id,
+            seq=seq,
+            type=kind,
+            at=at,
+            actor_id=actor.id,
+            data=data,
+            text=text,
+        )
+    )
