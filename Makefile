@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python bench/listings_api.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/referrals.py
 
 clean: db-stop
 	rm -rf $(VENV) .directory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from directory.errors import DirectoryError
 from directory.listings.seed import seed_all
 from directory.pgcluster import ClusterError, PrivateCluster
 from directory.referrals.notes import cipher_for, rotate_all
+from directory.referrals.privacy import purge
 from directory.search import sync
 from directory.search.backends import Backends
 
@@ -33,7 +35,9 @@ index_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 keys_app = typer.Typer(help="Partner keys for embedded search.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-referrals_app = typer.Typer(help="Referrals: key rotation.", no_args_is_help=True)
+referrals_app = typer.Typer(
+    help="Referrals: retention purge, note key rotation.", no_args_is_help=True
+)
 app.add_typer(referrals_app, name="referrals")
 
 
@@ -267,6 +271,21 @@ def referrals_rotate_keys() -> None:
     with unit_of_work(make_sessionmaker(_engine())) as session:
         count = rotate_all(session, cipher_for(settings.note_keys, settings.secret_key))
     typer.echo(f"re-encrypted {count} text(s) with the newest key; older keys can now be removed")
+
+
+@referrals_app.command("purge")
+def referrals_purge(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Retention, in days: 365d")
+    ] = "365d",
+) -> None:
+    """Strip the free text of referrals closed longer ago than the retention (figures stay)."""
+    text = older_than.strip().lower()
+    if not text.endswith("d") or not text[:-1].isdigit() or int(text[:-1]) < 1:
+        raise _fail(f"--older-than takes a number of days such as 365d, not {older_than!r}")
+    with unit_of_work(make_sessionmaker(_engine())) as session:
+        count = purge(session, older_than=dt.timedelta(days=int(text[:-1])))
+    typer.echo(f"purged the free text of {count} closed referral(s) older than {text}")
 
 
 @app.command("serve")

@@ -13,20 +13,24 @@ from directory.accounts.models import AuditEntry, User
 
 
 def record(
-    session: Session, actor: User, action: str, referral: Any | None = None, **detail: Any
+    session: Session, actor: User | None, action: str, referral: Any | None = None, **detail: Any
 ) -> None:
     """One audit row (``referral``: anything with ``id`` and ``program_id``)."""
     record_many(session, actor, action, [referral] if referral is not None else [None], **detail)
 
 
 def record_many(
-    session: Session, actor: User, action: str, referrals: Iterable[Any | None], **detail: Any
+    session: Session,
+    actor: User | None,
+    action: str,
+    referrals: Iterable[Any | None],
+    **detail: Any,
 ) -> None:
-    """One audit row per referral, in one statement."""
+    """One audit row per referral, in one statement (``actor`` None: the `directory` command)."""
     rows = [
         {
-            "actor_id": actor.id,
-            "program_id": getattr(r, "program_id", None) or actor.program_id,
+            "actor_id": actor.id if actor else None,
+            "program_id": getattr(r, "program_id", None) or (actor.program_id if actor else None),
             "action": action,
             "referral_id": getattr(r, "id", None),
             "detail": detail,

@@ -13,7 +13,7 @@ from directory import __version__
 from directory.api import errors
 from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
-from directory.api.routes import meta, referrals, search, services
+from directory.api.routes import meta, referrals, referrals_fhir, reports, search, services
 from directory.config import Settings, get_settings
 from directory.db import database_url, make_engine, make_sessionmaker
 from directory.search import service as search_service
@@ -69,4 +69,6 @@ def create_app(
     app.include_router(meta.router)
     app.include_router(search.router)
     app.include_router(referrals.router)
+    app.include_router(reports.router)
+    app.include_router(referrals_fhir.router)
     return app

@@ -180,8 +180,9 @@ def _apply(
     if isinstance(event, FollowUpEvent):
         if event.next_at.tzinfo is None or event.next_at <= now:
             raise InvalidInput("next_at must be a future time with a zone", field="next_at")
-        referral.follow_up_at = event.next_at
-        return {"next_at": event.next_at.isoformat()}, None
+        data = {"next_at": event.next_at.isoformat(), "due_at": referral.follow_up_at.isoformat()}
+        referral.follow_up_at = event.next_at  # the due time is kept above, for the reports
+        return data, None
     assert isinstance(event, NoteEvent)
     return {}, event.text
 

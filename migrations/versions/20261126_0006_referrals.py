@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.Column(
             "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("actor_id", sa.Uuid(), nullable=False),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
         sa.Column("program_id", sa.Uuid(), nullable=True),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("referral_id", sa.Uuid(), nullable=True),

@@ -6,13 +6,13 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from directory.accounts.audit import entries
 from directory.accounts.models import User
 from directory.api.deps import CurrentUser, IfMatch, SessionDep
 from directory.errors import Forbidden
-from directory.referrals import queries, service
+from directory.referrals import privacy, queries, service
 from directory.referrals.lifecycle import STATUSES
 from directory.referrals.notes import NoteCipher, cipher_for
 from directory.referrals.schemas import EventIn, ReferralCreate, ReferralPage, ReferralRead
@@ -154,3 +154,20 @@ def audit_log(
         }
         for r in rows
     ]
+
+
+MenteeRef = Annotated[str, Path(min_length=3, max_length=40)]
+
+
+@router.get("/v1/mentees/{mentee_ref}/referrals", response_model=list[ReferralRead])
+def export_mentee(
+    request: Request, session: SessionDep, user: CurrentUser, mentee_ref: MenteeRef
+) -> list[ReferralRead]:
+    """Access request: every referral of one mentee code in the program, with its history."""
+    return privacy.export(session, user, mentee_ref, cipher=_cipher(request))
+
+
+@router.delete("/v1/mentees/{mentee_ref}/referrals")
+def erase_mentee(session: SessionDep, user: CurrentUser, mentee_ref: MenteeRef) -> dict[str, int]:
+    """Erasure request: delete every referral of one mentee code in the program."""
+    return privacy.erase(session, user, mentee_ref)

@@ -1,0 +1,176 @@
+"""Referral writes under load: 8 concurrent mentors creating referrals and logging events.
+
+Starts a throwaway private PostGIS (or uses DIRECTORY_DATABASE_URL), migrates, seeds (the
+crisis lines are the services referred to), makes 8 mentors in one program, serves the API on
+127.0.0.1 (BENCH_WORKERS processes, default 2) and for BENCH_SECONDS (default 20) has each
+mentor create a referral (with an Idempotency-Key) and log three events on it (accept, a contact
+attempt, an encrypted note), each with If-Match. Prints writes per second and latencies.
+Not a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from database import with_database
+
+from directory.accounts.service import create_user
+from directory.db import make_engine, make_sessionmaker, unit_of_work
+from directory.listings.models import Service
+
+CLIENTS = 8
+
+
+def run(url: str) -> None:
+    env = {**os.environ, "DIRECTORY_DATABASE_URL": url, "DIRECTORY_INDEX_SYNC_INTERVAL": "0"}
+    cli = [sys.executable, "-m", "directory"]
+    subprocess.run([*cli, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "seed", "--no-demo"], env=env, check=True, capture_output=True)
+    factory = make_sessionmaker(make_engine(url))
+    with unit_of_work(factory) as session:
+        service_id = str(session.scalar(select(Service.id).limit(1)))
+        tokens = [
+            create_user(
+                session,
+                email=f"bench-{uuid.uuid4().hex[:8]}@example.org",
+                role="mentor",
+                program="Bench Program",
+            )[1]
+            for _ in range(CLIENTS)
+        ]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workers = os.environ.get("BENCH_WORKERS", "2")
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--workers", workers],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base)
+        load(base, tokens, service_id, seconds=float(os.environ.get("BENCH_SECONDS", "20")))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def load(base: str, tokens: list[str], service_id: str, *, seconds: float) -> None:
+    samples: dict[str, list[float]] = {"create": [], "event": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def mentor(token: str) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            while time.perf_counter() < deadline:
+                took, created = _timed(
+                    client,
+                    "/v1/referrals",
+                    _referral(service_id),
+                    {"Idempotency-Key": uuid.uuid4().hex},
+                )
+                record("create", took, created)
+                if created.status_code != 201:
+                    continue
+                referral = created.json()
+                for fields in EVENTS:
+                    took, done = _timed(
+                        client,
+                        f"/v1/referrals/{referral['id']}/events",
+                        fields,
+                        {"If-Match": str(referral["version"])},
+                    )
+                    record("event", took, done)
+                    if done.status_code != 200:
+                        break
+                    referral = done.json()
+
+    def record(kind: str, took: float, response: httpx.Response) -> None:
+        with lock:
+            samples[kind].append(took)
+            if response.status_code >= 400:
+                errors.append(f"{response.status_code} {response.text[:120]}")
+
+    threads = [threading.Thread(target=mentor, args=(t,)) for t in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writes = sum(len(v) for v in samples.values())
+    print(
+        f"{len(tokens)} concurrent mentors for {seconds:.0f} s: {writes / seconds:.0f} writes/s"
+        f" ({len(samples['create'])} referrals, {len(samples['event'])} events),"
+        f" {len(errors)} errors{': ' + errors[0] if errors else ''}"
+    )
+    for kind, values in samples.items():
+        ordered = sorted(values)
+        p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+        print(f"  {kind}: p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms")
+
+
+EVENTS: list[dict[str, Any]] = [
+    {"type": "status", "to": "accepted"},
+    {"type": "contact-attempt", "channel": "phone", "result": "no-answer"},
+    {"type": "note", "text": "Left a message with the intake desk; will call again Friday."},
+]
+
+
+def _referral(service_id: str) -> dict[str, Any]:
+    return {
+        "mentee_ref": f"B-{uuid.uuid4().int % 10**9}",
+        "service_id": service_id,
+        "needs": ["crisis"],
+        "contact_preference": "mentor-will-contact",
+        "consent": {
+            "scope": "share my need with the service",
+            "obtained_at": dt.datetime.now(dt.UTC).isoformat(),
+            "method": "verbal",
+        },
+        "note": "Prefers evening calls.",
+    }
+
+
+def _timed(
+    client: httpx.Client, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[float, httpx.Response]:
+    started = time.perf_counter()
+    response = client.post(path, json=body, headers=headers)
+    return (time.perf_counter() - started) * 1000, response
+
+
+def _wait(base: str) -> None:
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the API did not start")
+
+
+def main() -> None:
+    with_database(run, port=55437)
+
+
+if __name__ == "__main__":
+    main()

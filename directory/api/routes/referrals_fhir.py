@@ -1,0 +1,34 @@
+"""A referral as FHIR R4 (a Bundle of a ServiceRequest and a Task), for a health system."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from directory.api.deps import CurrentUser, SessionDep
+from directory.referrals import fhir
+from directory.referrals.notes import cipher_for
+
+router = APIRouter(tags=["referrals"])
+
+
+class FhirResponse(JSONResponse):
+    media_type = fhir.FHIR_JSON
+
+
+@router.get(
+    "/v1/referrals/{referral_id}/fhir",
+    response_class=FhirResponse,
+    responses={200: {"content": {fhir.FHIR_JSON: {}}, "description": "A FHIR R4 Bundle"}},
+)
+def get_referral_fhir(
+    request: Request, session: SessionDep, user: CurrentUser, referral_id: uuid.UUID
+) -> FhirResponse:
+    """The referral as a FHIR R4 Bundle (collection): a ServiceRequest and the Task that tracks
+    it, in the HL7 SDOH Clinical Care shape. Seen by whoever may read the referral."""
+    settings = request.app.state.settings
+    cipher = cipher_for(settings.note_keys, settings.secret_key)
+    export = fhir.load_export(session, user, referral_id, cipher=cipher)
+    return FhirResponse(fhir.bundle(export), headers={"Cache-Control": "private, no-store"})
