@@ -70,7 +70,8 @@ class Referral(IdMixin, TimestampMixin, Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    # eager_defaults: updated_at comes back with the UPDATE (RETURNING), not in a second query
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}  # noqa: RUF012
 
 
 class ReferralEvent(IdMixin, Base):

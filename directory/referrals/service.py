@@ -72,18 +72,25 @@ def create_referral(
         idempotency_key=idempotency_key,
         request_hash=digest if idempotency_key else None,
     )
-    try:
-        with session.begin_nested():  # a concurrent retry with the same key: one insert wins
-            session.add(referral)
-            _event(session, referral, mentor, "status", {"to": "requested"}, at=now)
-            session.flush()
-    except IntegrityError:
-        earlier = _by_key(session, mentor, idempotency_key or "", digest)
-        if earlier is None:
-            raise
-        return earlier, False
+    if idempotency_key is None:
+        _insert(session, referral, mentor, now)
+    else:
+        try:
+            with session.begin_nested():  # a concurrent retry with the same key: one wins
+                _insert(session, referral, mentor, now)
+        except IntegrityError:
+            earlier = _by_key(session, mentor, idempotency_key, digest)
+            if earlier is None:
+                raise
+            return earlier, False
     record(session, mentor, "referral.create", referral)
     return referral, True
+
+
+def _insert(session: Session, referral: Referral, mentor: User, now: dt.datetime) -> None:
+    session.add(referral)
+    _event(session, referral, mentor, "status", {"to": "requested"}, at=now)
+    session.flush()
 
 
 def _by_key(session: Session, mentor: User, key: str, digest: str) -> Referral | None:
@@ -244,10 +251,11 @@ def _event(
     at: dt.datetime,
     text: bytes | None = None,
 ) -> None:
-    seq = session.scalar(
-        select(func.coalesce(func.max(ReferralEvent.seq), 0) + 1).where(
-            ReferralEvent.referral_id == referral.id
-        )
+    # The next number is read by the INSERT itself (the referral row is locked: no race).
+    seq = (
+        select(func.coalesce(func.max(ReferralEvent.seq), 0) + 1)
+        .where(ReferralEvent.referral_id == referral.id)
+        .scalar_subquery()
     )
     session.add(
         ReferralEvent(
