@@ -70,9 +70,14 @@ def database_url(settings: Settings) -> str:
     return PrivateCluster.from_settings(settings).url
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
-    """An engine for a plain PostgreSQL URL."""
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)
+def make_engine(url: str, *, pre_ping: bool = True, **kwargs: object) -> Engine:
+    """An engine for a plain PostgreSQL URL.
+
+    ``pre_ping`` tests each pooled connection before use (a round trip). The API turns it off
+    (measured: a fifth of its write throughput); after a database restart its first request on
+    a dead connection gets a 503 and the pool replaces its connections.
+    """
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=pre_ping, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

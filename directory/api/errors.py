@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
@@ -88,6 +88,15 @@ def install(app: FastAPI) -> None:
         # A backstop: validation should catch these first.
         log.warning("data error: %s", error.orig)
         return error_response(422, "InvalidInput", "a value is out of range for its field")
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_: Request, error: OperationalError) -> JSONResponse:
+        # The database restarted or is unreachable; the pool drops its dead connections, so
+        # a retry gets a fresh one.
+        log.warning("database unavailable: %s", error.orig)
+        response = error_response(503, "Unavailable", "the database is unavailable: retry shortly")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
