@@ -268,8 +268,11 @@ def keys_revoke(
 def referrals_rotate_keys() -> None:
     """Re-encrypt every referral note and event text with the first of DIRECTORY_NOTE_KEYS."""
     settings = get_settings()
-    with unit_of_work(make_sessionmaker(_engine())) as session:
-        count = rotate_all(session, cipher_for(settings.note_keys, settings.secret_key))
+    try:
+        with unit_of_work(make_sessionmaker(_engine())) as session:
+            count = rotate_all(session, cipher_for(settings.note_keys, settings.secret_key))
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
     typer.echo(f"re-encrypted {count} text(s) with the newest key; older keys can now be removed")
 
 
@@ -281,7 +284,7 @@ def referrals_purge(
 ) -> None:
     """Strip the free text of referrals closed longer ago than the retention (figures stay)."""
     text = older_than.strip().lower()
-    if not text.endswith("d") or not text[:-1].isdigit() or int(text[:-1]) < 1:
+    if not text.endswith("d") or not text[:-1].isdigit() or not 1 <= int(text[:-1]) <= 36_500:
         raise _fail(f"--older-than takes a number of days such as 365d, not {older_than!r}")
     with unit_of_work(make_sessionmaker(_engine())) as session:
         count = purge(session, older_than=dt.timedelta(days=int(text[:-1])))

@@ -77,7 +77,10 @@ def make_engine(url: str, *, pre_ping: bool = True, **kwargs: object) -> Engine:
     (measured: a fifth of its write throughput); after a database restart its first request on
     a dead connection gets a 503 and the pool replaces its connections.
     """
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=pre_ping, **kwargs)
+    # hide_parameters: an error message never carries a mentee code or a consent's wording
+    return create_engine(
+        sqlalchemy_url(url), pool_pre_ping=pre_ping, hide_parameters=True, **kwargs
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -8,9 +8,9 @@ referral to counselling has neither; we fill every element the profiles require 
 claim to the day we code needs as procedures.
 
 Privacy: the mentee appears only as the program's pseudonymous code (an identifier on a logical
-reference, never a name); the mentor only by id; the referral note and note events never leave
-the program. The one free text exported is the reason for the current status, which the
-profiles ask for in Task.statusReason.text.
+reference, never a name); the mentor only by id; no free text leaves the program: not the note,
+not the note events, not the reason a mentor wrote for a status (it may name people or places).
+Task.statusReason.text, which the profiles ask for, says only that the program holds the reason.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from directory.listings.models import Service, Taxonomy, TaxonomyTerm
 from directory.listings.taxonomy import NEEDS_TAXONOMY
 from directory.referrals import lifecycle
 from directory.referrals.models import Referral, ReferralEvent
-from directory.referrals.notes import NoteCipher
 from directory.referrals.service import visible
 
 FHIR_JSON = "application/fhir+json"
@@ -70,9 +69,7 @@ class ReferralExport:
     appointment: dt.date | None  # the scheduled appointment's date, if one is scheduled
 
 
-def load_export(
-    session: Session, user: User, referral_id: uuid.UUID, *, cipher: NoteCipher
-) -> ReferralExport:
+def load_export(session: Session, user: User, referral_id: uuid.UUID) -> ReferralExport:
     """The referral (if the user may see it) with what its FHIR view needs (audited)."""
     referral = visible(session, user, referral_id)
     service_name = session.scalar(select(Service.name).where(Service.id == referral.service_id))
@@ -86,19 +83,16 @@ def load_export(
         referral=referral,
         service_name=service_name or "",
         need_names={code: name for code, name in names},
-        reason=_reason(session, referral, cipher),
+        reason=_reason(referral),
         appointment=_appointment(session, referral),
     )
 
 
-def _reason(session: Session, referral: Referral, cipher: NoteCipher) -> str | None:
-    """The reason given for the current status: the only text decrypted here, never a note."""
+def _reason(referral: Referral) -> str | None:
+    """A statusReason text for a status that needs a reason; never the mentor's own words."""
     if referral.status not in lifecycle.NEEDS_REASON:
         return None
-    moved = _latest(session, referral, "status")
-    if moved is None or moved.text is None or moved.data.get("to") != referral.status:
-        return None
-    return cipher.open(moved.text)
+    return f"{referral.status.capitalize()}: the reason is recorded by the referring program"
 
 
 def _latest(session: Session, referral: Referral, kind: str) -> ReferralEvent | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from functools import lru_cache
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Table, select, update
@@ -45,7 +46,12 @@ class NoteCipher:
 
     def rotate(self, token: bytes) -> bytes:
         """The same text under the newest key."""
-        return self.fernet.rotate(token)
+        try:
+            return self.fernet.rotate(token)
+        except InvalidToken:
+            raise Unavailable(
+                "a stored text is under a key that is not in DIRECTORY_NOTE_KEYS: add it back"
+            ) from None
 
 
 def derived_key(secret: str) -> str:
@@ -61,6 +67,18 @@ def cipher_for(note_keys: str | None, secret_key: str) -> NoteCipher:
     return NoteCipher(keys or [derived_key(secret_key)])
 
 
+def seal_consent(consent: dict[str, Any], cipher: NoteCipher) -> dict[str, Any]:
+    """The consent with its wording (what the mentee agreed to, free text) encrypted."""
+    scope = consent.get("scope")
+    return {**consent, "scope": cipher.seal(scope).decode()} if scope else consent
+
+
+def open_consent(consent: dict[str, Any], cipher: NoteCipher) -> dict[str, Any]:
+    """The consent with its wording readable."""
+    scope = consent.get("scope")
+    return {**consent, "scope": cipher.open(scope.encode())} if scope else consent
+
+
 def rotate_all(session: Session, cipher: NoteCipher) -> int:
     """Re-encrypt every stored note and event text under the newest key; how many."""
     count = 0
@@ -69,6 +87,15 @@ def rotate_all(session: Session, cipher: NoteCipher) -> int:
         for row_id, token in session.execute(select(ids, stored).where(stored.is_not(None))):
             session.execute(
                 update(table).where(ids == row_id).values({column: cipher.rotate(token)})
+            )
+            count += 1
+    for row_id, consent in session.execute(select(REFERRAL.c.id, REFERRAL.c.consent)):
+        if consent.get("scope"):
+            scope = cipher.rotate(consent["scope"].encode()).decode()
+            session.execute(
+                update(REFERRAL)
+                .where(REFERRAL.c.id == row_id)
+                .values(consent={**consent, "scope": scope})
             )
             count += 1
     return count

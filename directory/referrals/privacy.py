@@ -51,6 +51,7 @@ def purge(session: Session, *, older_than: dt.timedelta) -> int:
     for referral in due:
         referral.note = None
         referral.mentee_ref = PURGED_REF
+        referral.idempotency_key = referral.request_hash = None  # both could lead back
         referral.consent = {k: referral.consent.get(k) for k in ("method", "obtained_at")}
     session.flush()
     record_many(session, None, "referral.purge", due, older_than_days=older_than.days)

@@ -13,7 +13,7 @@ from directory.accounts.audit import record, record_many
 from directory.accounts.models import User
 from directory.referrals import lifecycle
 from directory.referrals.models import Referral, ReferralEvent
-from directory.referrals.notes import NoteCipher
+from directory.referrals.notes import NoteCipher, open_consent
 from directory.referrals.schemas import EventRead, ReferralPage, ReferralRead
 from directory.referrals.service import _scope, visible
 
@@ -46,13 +46,19 @@ def read_referral(
 
 
 def to_read(
-    referral: Referral, cipher: NoteCipher, *, history: list[EventRead] | None = None
+    referral: Referral,
+    cipher: NoteCipher,
+    *,
+    history: list[EventRead] | None = None,
+    with_note: bool = True,
 ) -> ReferralRead:
+    """The API view; lists leave the note out (it is read one referral at a time)."""
     now = dt.datetime.now(dt.UTC)
     open_ = referral.status not in lifecycle.TERMINAL
     return ReferralRead(
         **{name: getattr(referral, name) for name in FIELDS},
-        note=cipher.open(referral.note) if referral.note else None,
+        note=cipher.open(referral.note) if referral.note and with_note else None,
+        consent=open_consent(referral.consent, cipher),
         overdue=open_ and referral.follow_up_at < now,
         stale=open_ and now - referral.last_event_at > STALE_AFTER,
         history=history,
@@ -71,7 +77,6 @@ FIELDS = (
     "needs",
     "priority",
     "contact_preference",
-    "consent",
     "outcome",
     "sub_status",
     "follow_up_at",
@@ -100,7 +105,7 @@ def list_referrals(
     if need:
         query = query.where(Referral.needs.contains([need]))
     if mentee_ref:
-        query = query.where(Referral.mentee_ref == mentee_ref.strip())
+        query = query.where(Referral.mentee_ref == mentee_ref.strip().upper())
     if overdue is not None:
         late = Referral.follow_up_at < func.now()
         is_open = Referral.status.not_in(lifecycle.TERMINAL)
@@ -114,7 +119,7 @@ def list_referrals(
         )
     )
     record_many(session, user, "referral.list", found)
-    items = [to_read(r, cipher) for r in found]
+    items = [to_read(r, cipher, with_note=False) for r in found]
     return ReferralPage(items=items, page=page, per_page=per_page, total=total)
 
 
@@ -135,4 +140,4 @@ def follow_ups(
     )
     found = list(session.scalars(query))
     record_many(session, user, "referral.follow-ups", found)
-    return [to_read(r, cipher) for r in found]
+    return [to_read(r, cipher, with_note=False) for r in found]

@@ -71,6 +71,7 @@ GROUP_BY = get_args(GroupBy)
 SMALL = 5
 Count = int | Literal["<5"]
 DEFAULT_PERIOD = dt.timedelta(days=90)
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 1, 1)  # no date arithmetic overflows
 MAX_PERIOD = dt.timedelta(days=3 * 365 + 1)  # three years, one of them a leap year
 RECENT = dt.timedelta(days=30)
 CHECK_OUTCOMES = ("no-capacity", "could-not-contact")
@@ -164,6 +165,9 @@ def referral_report(
 def period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
     """The report's ``[from, to)``: ``to`` by default tomorrow (so up to now), ``from`` 90 days
     before ``to``; at most three years."""
+    for value, name in ((start, "from"), (end, "to")):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise InvalidInput(f"{name} must be between {EARLIEST} and {LATEST}", field=name)
     last = end or dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     first = start or last - DEFAULT_PERIOD
     if first >= last:

@@ -7,8 +7,14 @@ import re
 import uuid
 from typing import Annotated, Any, Literal
 
-import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from directory.referrals.lifecycle import STATUSES, SUB_STATUSES
 from directory.referrals.models import CONTACT_PREFERENCES, PRIORITIES
@@ -22,9 +28,14 @@ MENTEE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 
 
+LETTER_RUN = re.compile(r"[A-Za-z]{5,}")
+MAX_DIGITS = 6
+
+
 def mentee_ref(value: str) -> str:
-    """A pseudonymous code: 3-40 letters, digits, ``-`` or ``_`` with at least one digit; never
-    something that reads as an email, a phone number or a name."""
+    """A pseudonymous code, upper-cased: 3-40 letters, digits, ``-`` or ``_``, with a digit,
+    at most 6 digits and no run of 5 letters or more (``HP-1042``, ``MNT_2024_17``). Emails,
+    phone numbers and names are refused by those rules, not guessed at."""
     text = value.strip()
     if "@" in text:
         raise ValueError("mentee_ref must be the program's code, not an email address")
@@ -32,19 +43,23 @@ def mentee_ref(value: str) -> str:
         raise ValueError(
             "mentee_ref must be the program's code: 3-40 letters, digits, '-' or '_', no spaces"
         )
-    if not any(c.isdigit() for c in text):
+    digits = sum(c.isdigit() for c in text)
+    if digits == 0:
         raise ValueError("mentee_ref must contain a digit (a code, not a name)")
-    digits = re.sub(r"\D", "", text)
-    if len(digits) >= 7 and _is_phone(text):
-        raise ValueError("mentee_ref must be the program's code, not a phone number")
-    return text
+    if digits > MAX_DIGITS:
+        raise ValueError(
+            f"mentee_ref has at most {MAX_DIGITS} digits (it must not be a phone number)"
+        )
+    if LETTER_RUN.search(text):
+        raise ValueError("mentee_ref has no run of 5 letters or more (it must not be a name)")
+    return text.upper()
 
 
-def _is_phone(text: str) -> bool:
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(text, "US"))
-    except phonenumbers.NumberParseException:
-        return False
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A time with its zone (a time written without one is UTC)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 class Strict(BaseModel):
@@ -60,9 +75,15 @@ class ConsentIn(Strict):
     @field_validator("obtained_at", "expires_at")
     @classmethod
     def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)  # a time without a zone is UTC
-        return value
+        return aware(value)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> ConsentIn:
+        if self.obtained_at > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+            raise ValueError("consent.obtained_at cannot be in the future")
+        if self.expires_at is not None and self.expires_at <= self.obtained_at:
+            raise ValueError("consent.expires_at must come after obtained_at")
+        return self
 
 
 class ReferralCreate(Strict):
@@ -81,6 +102,14 @@ class ReferralCreate(Strict):
     def _mentee_ref(cls, value: str) -> str:
         return mentee_ref(value)
 
+    @field_validator("follow_up_at")
+    @classmethod
+    def _future(cls, value: dt.datetime | None) -> dt.datetime | None:
+        value = aware(value)
+        if value is not None and value <= dt.datetime.now(dt.UTC):
+            raise ValueError("follow_up_at must be in the future")
+        return value
+
 
 class StatusEvent(Strict):
     type: Literal["status"]
@@ -98,12 +127,28 @@ class ContactAttempt(Strict):
 class SubStatusEvent(Strict):
     type: Literal["sub-status"]
     value: Literal[SUB_STATUSES]  # type: ignore[valid-type]
-    date: dt.date | None = None  # the appointment's date
+    date: dt.date | None = None  # the appointment's date (appointment-scheduled only)
+
+    @model_validator(mode="after")
+    def _date(self) -> SubStatusEvent:
+        if self.value == "appointment-scheduled":
+            if self.date is None:
+                raise ValueError("an appointment-scheduled sub-status needs its date")
+            if self.date < dt.date.today() - dt.timedelta(days=365):
+                raise ValueError("the appointment date is more than a year ago")
+        elif self.date is not None:
+            raise ValueError(f"{self.value} takes no date")
+        return self
 
 
 class FollowUpEvent(Strict):
     type: Literal["follow-up"]
     next_at: dt.datetime
+
+    @field_validator("next_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        return aware(value) or value
 
 
 class NoteEvent(Strict):

@@ -20,7 +20,7 @@ from directory.listings.models import Service, ServiceAtLocation
 from directory.listings.taxonomy import resolve_needs
 from directory.referrals import lifecycle
 from directory.referrals.models import Referral, ReferralEvent
-from directory.referrals.notes import NoteCipher
+from directory.referrals.notes import NoteCipher, seal_consent
 from directory.referrals.schemas import (
     ContactAttempt,
     EventIn,
@@ -64,7 +64,7 @@ def create_referral(
         needs=list(dict.fromkeys(doc.needs)),
         priority=doc.priority,
         contact_preference=doc.contact_preference,
-        consent=doc.consent.model_dump(mode="json"),
+        consent=seal_consent(doc.consent.model_dump(mode="json"), cipher),
         note=cipher.seal(doc.note) if doc.note else None,
         status="requested",
         follow_up_at=doc.follow_up_at or now + DEFAULT_FOLLOW_UP,
@@ -82,6 +82,7 @@ def create_referral(
             earlier = _by_key(session, mentor, idempotency_key, digest)
             if earlier is None:
                 raise
+            record(session, mentor, "referral.create.replayed", earlier)
             return earlier, False
     record(session, mentor, "referral.create", referral)
     return referral, True
@@ -177,16 +178,15 @@ def _apply(
     if referral.status in lifecycle.TERMINAL:
         raise Conflict(f"the referral is {referral.status}: it takes no more events")
     if isinstance(event, ContactAttempt):
-        referral.first_contact_at = referral.first_contact_at or now
+        if event.result == "reached":  # a contact, not an attempt
+            referral.first_contact_at = referral.first_contact_at or now
         return {"channel": event.channel, "result": event.result}, None
     if isinstance(event, SubStatusEvent):
-        if event.value == "appointment-scheduled" and event.date is None:
-            raise InvalidInput("an appointment-scheduled sub-status needs its date", field="date")
         referral.sub_status = event.value
         return {"value": event.value, "date": event.date.isoformat() if event.date else None}, None
     if isinstance(event, FollowUpEvent):
-        if event.next_at.tzinfo is None or event.next_at <= now:
-            raise InvalidInput("next_at must be a future time with a zone", field="next_at")
+        if event.next_at <= now:
+            raise InvalidInput("next_at must be in the future", field="next_at")
         data = {"next_at": event.next_at.isoformat(), "due_at": referral.follow_up_at.isoformat()}
         referral.follow_up_at = event.next_at  # the due time is kept above, for the reports
         return data, None
@@ -231,10 +231,13 @@ def _move(
 
 
 def _attempts(session: Session, referral: Referral) -> int:
+    """Contact attempts that did not reach the mentee."""
     return (
         session.scalar(
             select(func.count()).where(
-                ReferralEvent.referral_id == referral.id, ReferralEvent.type == "contact-attempt"
+                ReferralEvent.referral_id == referral.id,
+                ReferralEvent.type == "contact-attempt",
+                ReferralEvent.data["result"].astext != "reached",
             )
         )
         or 0

@@ -155,6 +155,12 @@ def test_concurrent_edits_give_one_412(
         "8135550142",
         "+1 813 555 0142",
         "ab",
+        "John_Smith1",
+        "JaneDoe1990",
+        "jdoe1-gmail-com",
+        "202_555_0143",
+        "07911123456",
+        "253-1000x",
     ],
 )
 def test_mentee_ref_is_a_code_not_a_person(
@@ -188,13 +194,25 @@ def test_bad_create_input_is_422(
 
 
 def test_follow_ups_put_urgent_and_overdue_first(
-    client: TestClient, mentor_a: dict[str, str], service_id: str
+    client: TestClient, session: Session, mentor_a: dict[str, str], service_id: str
 ) -> None:
-    later = refer(client, mentor_a, service_id, follow_up_at="2026-01-10T10:00:00Z")
-    earlier = refer(client, mentor_a, service_id, follow_up_at="2026-01-05T10:00:00Z")
-    urgent = refer(
-        client, mentor_a, service_id, priority="urgent", follow_up_at="2026-01-09T10:00:00Z"
-    )
+    later = refer(client, mentor_a, service_id)
+    earlier = refer(client, mentor_a, service_id)
+    urgent = refer(client, mentor_a, service_id, priority="urgent")
+    for made, due in ((later, "2026-01-10"), (earlier, "2026-01-05"), (urgent, "2026-01-09")):
+        session.execute(  # time passes: the follow-ups fall due
+            text("UPDATE referral SET follow_up_at = :due WHERE id = :id"),
+            {"due": f"{due}T10:00:00Z", "id": made["id"]},
+        )
+    session.commit()
+    assert (
+        client.post(
+            "/v1/referrals",
+            json=body(service_id, follow_up_at="2026-01-01T00:00:00Z"),
+            headers=mentor_a,
+        ).status_code
+        == 422
+    )  # a new one cannot be due in the past
     todo = client.get(
         "/v1/follow-ups", params={"due_before": "2026-02-01T00:00:00Z"}, headers=mentor_a
     )
@@ -215,7 +233,7 @@ def test_notes_are_encrypted_at_rest_and_keys_rotate(
     development = cipher_for(None, Settings().secret_key)  # what the test app encrypts with
     old_key = derived_key(Settings().secret_key)
     new_key = Fernet.generate_key().decode()
-    assert rotate_all(session, cipher_for(f"{new_key},{old_key}", "unused")) == 2
+    assert rotate_all(session, cipher_for(f"{new_key},{old_key}", "unused")) == 3  # + consent
     only_new = cipher_for(new_key, "unused")
     rotated = session.scalar(select(Referral.note).where(Referral.id == referral_id))
     assert rotated is not None and rotated != stored
@@ -247,6 +265,63 @@ def test_a_database_dump_holds_no_note_text(
         ).stdout
         assert b"Dump" in dump  # the program's name: the dump did include our rows
         assert secret.encode() not in dump
+        assert b"share my first name" not in dump  # the consent's wording is encrypted too
     finally:
         with engine.begin() as cleanup:
             cleanup.execute(text("DELETE FROM referral WHERE id = :id"), {"id": referral.id})
+
+
+def test_codes_are_case_blind_and_times_without_zone_are_utc(
+    client: TestClient, mentor_a: dict[str, str], service_id: str
+) -> None:
+    created = refer(
+        client, mentor_a, service_id, mentee_ref="hp-1042", follow_up_at="2099-01-01T09:00:00"
+    )
+    assert created["mentee_ref"] == "HP-1042" and created["follow_up_at"].startswith(
+        "2099-01-01T09:00:00"
+    )
+    found = client.get("/v1/referrals", params={"mentee_ref": "Hp-1042"}, headers=mentor_a).json()
+    assert found["total"] == 1 and found["items"][0]["note"] is None  # lists leave notes out
+    for consent, field in (
+        ({"scope": "x", "obtained_at": "2099-01-01T00:00:00Z", "method": "verbal"}, "consent"),
+        (
+            {
+                "scope": "x",
+                "obtained_at": "2026-01-02T00:00:00Z",
+                "method": "verbal",
+                "expires_at": "2026-01-01T00:00:00Z",
+            },
+            "consent",
+        ),
+    ):
+        response = client.post(
+            "/v1/referrals", json=body(service_id, consent=consent), headers=mentor_a
+        )
+        assert response.status_code == 422 and response.json()["field"] == field, response.text
+
+
+def test_reached_attempts_do_not_count_toward_could_not_contact(
+    client: TestClient, mentor_a: dict[str, str], service_id: str
+) -> None:
+    referral = refer(client, mentor_a, service_id)
+    referral = event(client, mentor_a, referral, type="status", to="accepted").json()
+    for _ in range(3):
+        referral = event(
+            client, mentor_a, referral, type="contact-attempt", channel="phone", result="reached"
+        ).json()
+    failing = event(
+        client,
+        mentor_a,
+        referral,
+        type="status",
+        to="failed",
+        reason="x",
+        outcome="could-not-contact",
+    )
+    assert failing.status_code == 409
+    dated = event(
+        client, mentor_a, referral, type="sub-status", value="waitlisted", date="2099-01-01"
+    )
+    assert dated.status_code == 422
+    undated = event(client, mentor_a, referral, type="sub-status", value="appointment-scheduled")
+    assert undated.status_code == 422

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from directory.accounts.models import User
@@ -480,10 +480,13 @@ def test_follow_ups_logged_through_the_api_are_judged_against_their_due_time(
 ) -> None:
     """Three referrals due in two days (the default), two due last January: five follow-ups
     now, two of them late."""
-    made = [refer(client, mentor_a, service_id) for _ in range(3)]
-    made += [
-        refer(client, mentor_a, service_id, follow_up_at="2026-01-05T10:00:00Z") for _ in range(2)
-    ]
+    made = [refer(client, mentor_a, service_id) for _ in range(5)]
+    for late in made[3:]:  # time passed: these two fell due last January
+        session.execute(
+            text("UPDATE referral SET follow_up_at = '2026-01-05T10:00:00Z' WHERE id = :id"),
+            {"id": late["id"]},
+        )
+    session.commit()
     next_at = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()
     for referral in made:
         logged = event(client, mentor_a, referral, type="follow-up", next_at=next_at)
@@ -494,3 +497,11 @@ def test_follow_ups_logged_through_the_api_are_judged_against_their_due_time(
     (program,) = client.get(URL, headers=coordinator_a).json()["groups"]
     assert (program["referrals"], program["follow_ups"]) == (5, 5)
     assert program["follow_ups_on_time"] == 0.6  # 3 / 5
+
+
+def test_dates_out_of_range_are_422_not_500(
+    client: TestClient, coordinator_a: dict[str, str]
+) -> None:
+    for params, field in (({"to": "0001-01-05"}, "to"), ({"from": "9999-12-01"}, "from")):
+        response = client.get(URL, params=params, headers=coordinator_a)
+        assert response.status_code == 422 and response.json()["field"] == field, response.text

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from directory.accounts.audit import entries
 from directory.accounts.models import User
@@ -17,7 +17,13 @@ from directory.referrals.lifecycle import STATUSES
 from directory.referrals.notes import NoteCipher, cipher_for
 from directory.referrals.schemas import EventIn, ReferralCreate, ReferralPage, ReferralRead
 
-router = APIRouter(tags=["referrals"])
+
+def _no_store(response: Response) -> None:
+    """Referral answers hold what mentees told their mentors: no cache keeps them."""
+    response.headers["Cache-Control"] = "private, no-store"
+
+
+router = APIRouter(tags=["referrals"], dependencies=[Depends(_no_store)])
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=8, max_length=100, pattern=r"^[\x21-\x7e]+$"),
@@ -95,7 +101,6 @@ def get_referral(
     """The referral with its history."""
     found = queries.read_referral(session, user, referral_id, cipher=_cipher(request))
     response.headers["ETag"] = f'"{found.version}"'
-    response.headers["Cache-Control"] = "private, no-store"
     return found
 
 

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from directory.api.deps import CurrentUser, SessionDep
 from directory.referrals import fhir
-from directory.referrals.notes import cipher_for
 
 router = APIRouter(tags=["referrals"])
 
@@ -28,7 +27,5 @@ def get_referral_fhir(
 ) -> FhirResponse:
     """The referral as a FHIR R4 Bundle (collection): a ServiceRequest and the Task that tracks
     it, in the HL7 SDOH Clinical Care shape. Seen by whoever may read the referral."""
-    settings = request.app.state.settings
-    cipher = cipher_for(settings.note_keys, settings.secret_key)
-    export = fhir.load_export(session, user, referral_id, cipher=cipher)
+    export = fhir.load_export(session, user, referral_id)
     return FhirResponse(fhir.bundle(export), headers={"Cache-Control": "private, no-store"})
