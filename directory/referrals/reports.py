@@ -23,8 +23,10 @@ Definitions (the route's documentation repeats them for readers of the API):
 - **not_connected_reasons**: the outcomes of failed referrals, most frequent first (ties by
   code), the top 5.
 - **Small numbers**: a count of 1 to 4 (a status, a reason, a group's size, ...) is shown as
-  ``"<5"``; 0 stays 0. Rates and medians are shown only for a group of at least 5 referrals,
-  else null. Rates have three decimals.
+  ``"<5"``; 0 stays 0. A rate is shown only when its numerator, its denominator and their
+  difference are each 0 or at least 5 (else it would give a small count away), a median only
+  over at least 5 referrals; else null. Rates have three decimals. Differencing two reports
+  (two groupings, or periods a day apart) can still narrow a small count: say so to readers.
 - **services_to_check**: whatever the set and grouping, the services with at least 2 of the
   program's referrals that failed (closed_at) in the last 30 days as no-capacity or
   could-not-contact, most first; their counts follow the same small-number rule.
@@ -292,14 +294,15 @@ def _group(row: Row[Any], follow_ups: tuple[int, int], reasons: list[ReasonCount
     figures = row._mapping
     total = figures["total"]
     terminal = sum(figures[s] for s in COUNTED_TERMINAL)
-    enough = total >= SMALL
 
     def rate(part: int, whole: int) -> float | None:
-        return round(part / whole, 3) if enough and whole else None
+        # A rate would give away a count of 1-4 (its own, or its complement's): not shown.
+        small = any(0 < n < SMALL for n in (part, whole - part, whole))
+        return round(part / whole, 3) if whole and not small else None
 
-    def median(name: str) -> float | None:
+    def median(name: str, of: int) -> float | None:
         value = figures[name]
-        return float(value) if enough and value is not None else None
+        return float(value) if of >= SMALL and value is not None else None
 
     return ReportGroup(
         key=row.key,
@@ -309,9 +312,9 @@ def _group(row: Row[Any], follow_ups: tuple[int, int], reasons: list[ReasonCount
         by_status={s: shown(figures[s]) for s in SHOWN_STATUSES},
         closed_loop_rate=rate(terminal, total),
         connection_rate=rate(figures["completed"], terminal),
-        median_days_to_acceptance=median("to_acceptance"),
-        median_days_to_first_contact=median("to_first_contact"),
-        median_days_to_connection=median("to_connection"),
+        median_days_to_acceptance=median("to_acceptance", total),
+        median_days_to_first_contact=median("to_first_contact", total),
+        median_days_to_connection=median("to_connection", figures["completed"]),
         connected_within_7_days=rate(figures["within_7"], total),
         connected_within_30_days=rate(figures["within_30"], total),
         follow_ups=shown(follow_ups[0]),

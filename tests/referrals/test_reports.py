@@ -196,10 +196,10 @@ def test_the_program_row_equals_the_hand_computed_figures(
             "median_days_to_first_contact": 3.0,
             # 12 completed: 3 5 7 7.5 10 [14 20] 30 31 40 45 60
             "median_days_to_connection": 17.0,
-            "connected_within_7_days": 0.1,  # 3, 5 and 7 days: 3 / 30
+            "connected_within_7_days": None,  # 3 / 30: a count under 5 would show
             "connected_within_30_days": 0.267,  # 3 5 7 7.5 10 14 20 30: 8 / 30
             "follow_ups": 7,  # not the entered-in-error one, nor the other program's
-            "follow_ups_on_time": 0.714,  # late: 2nd of #0, 1st of #25 (due at +2 days): 5 / 7
+            "follow_ups_on_time": None,  # 5 / 7 (late: 2nd of #0, 1st of #25): 2 late is < 5
             "not_connected_reasons": [
                 {"outcome": "no-capacity", "count": 5},
                 {"outcome": "could-not-contact", "count": "<5"},  # 2
@@ -234,10 +234,10 @@ def test_by_service_with_a_small_group(client: TestClient, harbor: dict[str, Any
         "median_days_to_acceptance": 1.0,  # .2 .3 .5 .5 .5 1 1 1 [1] 1 1.5 1.5 2 2 2 5 7
         "median_days_to_first_contact": 2.0,  # 1 1 1 2 2 2 [2 2] 2 3 3 3 3 6
         "median_days_to_connection": 14.0,  # 5 7 7.5 10 [14] 20 30 40 45
-        "connected_within_7_days": 0.1,  # 2 / 20
+        "connected_within_7_days": None,  # 2 / 20
         "connected_within_30_days": 0.35,  # 7 / 20
         "follow_ups": 5,
-        "follow_ups_on_time": 0.6,  # 3 / 5
+        "follow_ups_on_time": None,  # 3 / 5: 2 late
         "not_connected_reasons": [
             {"outcome": "no-capacity", "count": "<5"},
             {"outcome": "could-not-contact", "count": "<5"},  # a tie with not-eligible: by code
@@ -260,15 +260,15 @@ def test_by_service_with_a_small_group(client: TestClient, harbor: dict[str, Any
             "completed": "<5",
             "failed": "<5",
         },
-        "closed_loop_rate": 0.857,  # 6 / 7
-        "connection_rate": 0.333,  # 2 / 6
+        "closed_loop_rate": None,  # 6 / 7: 1 open
+        "connection_rate": None,  # 2 / 6
         "median_days_to_acceptance": 3.0,  # 2 2 [3] 4 4
         "median_days_to_first_contact": 4.0,  # 3 3 [4] 4 4
-        "median_days_to_connection": 17.0,  # (3 + 31) / 2
-        "connected_within_7_days": 0.143,  # 1 / 7
-        "connected_within_30_days": 0.143,  # 1 / 7
+        "median_days_to_connection": None,  # of 2 completed
+        "connected_within_7_days": None,  # 1 / 7
+        "connected_within_30_days": None,  # 1 / 7
         "follow_ups": "<5",  # 2
-        "follow_ups_on_time": 1.0,
+        "follow_ups_on_time": None,
         "not_connected_reasons": [
             {"outcome": "no-capacity", "count": "<5"},
             {"outcome": "could-not-contact", "count": "<5"},
@@ -311,13 +311,13 @@ def test_by_need_and_by_mentor(client: TestClient, harbor: dict[str, Any]) -> No
     assert [g["key"] for g in needs["groups"]] == ["anxiety", "depression", "housing", None]
     anxiety = needs["groups"][0]
     assert anxiety["closed_loop_rate"] == 0.808  # 23 terminal, less 2 of depression: 21 / 26
-    assert anxiety["follow_ups"] == 7 and anxiety["follow_ups_on_time"] == 0.714
+    assert anxiety["follow_ups"] == 7 and anxiety["follow_ups_on_time"] is None  # 2 late
     response = client.get(URL, params={**WINDOW, "group_by": "mentor"}, headers=headers)
     m1, m2 = (str(m.id) for m in harbor["mentors"])
     rows = {g["key"]: g for g in response.json()["groups"]}
     assert list(rows) == sorted([m1, m2]) and "@" not in response.text
     assert rows[m1]["referrals"] == 20 and rows[m1]["closed_loop_rate"] == 0.75
-    assert rows[m2]["referrals"] == 10 and rows[m2]["closed_loop_rate"] == 0.8  # (6 + 2) / 10
+    assert rows[m2]["referrals"] == 10 and rows[m2]["closed_loop_rate"] is None  # 8 / 10
     assert rows[m2]["by_status"]["completed"] == "<5" and rows[m2]["label"] is None
 
 
@@ -332,7 +332,7 @@ def test_csv(client: TestClient, harbor: dict[str, Any]) -> None:
     assert first["group_by"] == "service" and first["label"] == harbor["services"][0].name
     assert (first["referrals"], first["completed"], first["cancelled"]) == ("20", "9", "0")
     assert (first["entered_in_error"], first["median_days_to_connection"]) == ("<5", "14.0")
-    assert (second["closed_loop_rate"], second["follow_ups"]) == ("0.857", "<5")
+    assert (second["closed_loop_rate"], second["follow_ups"]) == ("", "<5")
     assert (second["reason_1"], second["reason_1_count"], second["reason_3"]) == (
         "no-capacity",
         "<5",
@@ -478,10 +478,10 @@ def test_follow_ups_logged_through_the_api_are_judged_against_their_due_time(
     coordinator_a: dict[str, str],
     service_id: str,
 ) -> None:
-    """Three referrals due in two days (the default), two due last January: five follow-ups
-    now, two of them late."""
-    made = [refer(client, mentor_a, service_id) for _ in range(5)]
-    for late in made[3:]:  # time passed: these two fell due last January
+    """Five referrals due in two days (the default), five due last January: ten follow-ups
+    now, five of them late."""
+    made = [refer(client, mentor_a, service_id) for _ in range(10)]
+    for late in made[5:]:  # time passed: these five fell due last January
         session.execute(
             text("UPDATE referral SET follow_up_at = '2026-01-05T10:00:00Z' WHERE id = :id"),
             {"id": late["id"]},
@@ -491,12 +491,12 @@ def test_follow_ups_logged_through_the_api_are_judged_against_their_due_time(
     for referral in made:
         logged = event(client, mentor_a, referral, type="follow-up", next_at=next_at)
         assert logged.status_code == 200, logged.text
-    history = client.get(f"/v1/referrals/{made[3]['id']}", headers=mentor_a).json()["history"]
+    history = client.get(f"/v1/referrals/{made[5]['id']}", headers=mentor_a).json()["history"]
     due_at = dt.datetime.fromisoformat(history[-1]["data"]["due_at"])
     assert due_at == dt.datetime(2026, 1, 5, 10, tzinfo=dt.UTC)
     (program,) = client.get(URL, headers=coordinator_a).json()["groups"]
-    assert (program["referrals"], program["follow_ups"]) == (5, 5)
-    assert program["follow_ups_on_time"] == 0.6  # 3 / 5
+    assert (program["referrals"], program["follow_ups"]) == (10, 10)
+    assert program["follow_ups_on_time"] == 0.5  # 5 / 10
 
 
 def test_dates_out_of_range_are_422_not_500(
