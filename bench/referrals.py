@@ -136,7 +136,7 @@ EVENTS: list[dict[str, Any]] = [
 
 def _referral(service_id: str) -> dict[str, Any]:
     return {
-        "mentee_ref": f"B-{uuid.uuid4().int % 10**9}",
+        "mentee_ref": f"B-{uuid.uuid4().int % 10**6}",
         "service_id": service_id,
         "needs": ["crisis"],
         "contact_preference": "mentor-will-contact",
