@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from directory.accounts.models import AuditEntry, User
+
+log = logging.getLogger(__name__)
 
 
 def record(
@@ -49,3 +53,26 @@ def entries(
     if referral_id is not None:
         query = query.where(AuditEntry.referral_id == referral_id)
     return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def record_refused(session: Session, actor: User, action: str, referral_id: uuid.UUID) -> None:
+    """Audit an attempt that is refused (404, 409, 412, 422): in a transaction of its own, since
+    the request's rolls back. The row goes to the referral's program, else the actor's."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    try:
+        program = session.execute(  # the request's view: what the caller asked about
+            text("SELECT program_id FROM referral WHERE id = :id"), {"id": referral_id}
+        ).scalar_one_or_none()
+        with Session(engine) as own, own.begin():
+            own.execute(
+                insert(AuditEntry).values(
+                    actor_id=actor.id,
+                    program_id=program or actor.program_id,
+                    action=action,
+                    referral_id=referral_id,
+                    detail={},
+                )
+            )
+    except SQLAlchemyError:  # the answer to the caller does not depend on the log's health
+        log.exception("could not audit a refused %s on %s", action, referral_id)

@@ -74,8 +74,9 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    # None: the `directory` command (retention purge), not a user
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # None: the `directory` command (retention purge), not a user. No foreign key: the log
+    # outlives users, and a refused attempt is written in a transaction of its own.
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     program_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     action: Mapped[str] = mapped_column(String(32))
     referral_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # kept after an erasure

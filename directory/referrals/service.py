@@ -13,9 +13,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from directory.accounts.audit import record
+from directory.accounts.audit import record, record_refused
 from directory.accounts.models import User
-from directory.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from directory.errors import (
+    Conflict,
+    DirectoryError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
 from directory.listings.models import Service, ServiceAtLocation
 from directory.listings.taxonomy import resolve_needs
 from directory.referrals import lifecycle
@@ -131,6 +138,7 @@ def visible(
         query = query.with_for_update()
     found = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
     if found is None:
+        record_refused(session, user, "referral.denied", referral_id)
         raise NotFound(f"no referral {referral_id}")
     return found
 
@@ -154,17 +162,21 @@ def add_event(
 ) -> Referral:
     """Append an event (after checking the caller saw the current version); apply its effect."""
     referral = visible(session, user, referral_id, lock=True)
-    if expected_version is not None and referral.version != expected_version:
-        raise PreconditionFailed(
-            f"the referral is at version {referral.version}, not {expected_version}: reload it"
-        )
-    now = dt.datetime.now(dt.UTC)
-    with session.no_autoflush:  # one UPDATE of the referral: its version moves by one
-        data, text = _apply(session, referral, event, now)
-        sealed = cipher.seal(text) if text else None
-        _event(session, referral, user, event.type, data, at=now, text=sealed)
-        referral.last_event_at = now
-    session.flush()
+    try:
+        if expected_version is not None and referral.version != expected_version:
+            raise PreconditionFailed(
+                f"the referral is at version {referral.version}, not {expected_version}: reload it"
+            )
+        now = dt.datetime.now(dt.UTC)
+        with session.no_autoflush:  # one UPDATE of the referral: its version moves by one
+            data, text = _apply(session, referral, event, now)
+            sealed = cipher.seal(text) if text else None
+            _event(session, referral, user, event.type, data, at=now, text=sealed)
+            referral.last_event_at = now
+        session.flush()
+    except DirectoryError as refused:
+        record_refused(session, user, f"referral.{event.type}.{refused.status_code}", referral_id)
+        raise
     record(session, user, f"referral.{event.type}", referral)
     return referral
 

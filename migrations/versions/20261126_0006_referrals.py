@@ -72,9 +72,6 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("referral_id", sa.Uuid(), nullable=True),
         sa.Column("detail", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["user_account.id"], name=op.f("fk_audit_log_actor_id_user_account")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index(op.f("ix_audit_log_actor_id"), "audit_log", ["actor_id"], unique=False)

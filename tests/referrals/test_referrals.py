@@ -59,7 +59,15 @@ def test_others_get_404_and_every_access_is_audited(
     assert client.get("/v1/referrals", headers=coordinator_a).json()["total"] == 1
     audit = client.get("/v1/audit", params={"referral_id": created["id"]}, headers=coordinator_a)
     actions = [row["action"] for row in audit.json()]
-    assert actions == ["referral.list", "referral.read", "referral.create"]
+    # The three refused attempts are there too (written in their own transactions).
+    assert actions == [
+        "referral.list",
+        "referral.read",
+        "referral.denied",
+        "referral.denied",
+        "referral.denied",
+        "referral.create",
+    ]
     assert client.get("/v1/audit", headers=mentor_a).status_code == 403
     foreign = client.get("/v1/audit", params={"referral_id": created["id"]}, headers=coordinator_x)
     assert foreign.json() == []
@@ -325,3 +333,22 @@ def test_reached_attempts_do_not_count_toward_could_not_contact(
     assert dated.status_code == 422
     undated = event(client, mentor_a, referral, type="sub-status", value="appointment-scheduled")
     assert undated.status_code == 422
+
+
+def test_a_refused_follow_up_is_audited_though_nothing_else_is_kept(
+    client: TestClient, mentor_a: dict[str, str], coordinator_a: dict[str, str], service_id: str
+) -> None:
+    created = refer(client, mentor_a, service_id)
+    refused = event(client, mentor_a, created, type="status", to="completed")  # not yet
+    assert refused.status_code == 409
+    stale = client.post(
+        f"/v1/referrals/{created['id']}/events",
+        json={"type": "note", "text": "x"},
+        headers={**mentor_a, "If-Match": "7"},
+    )
+    assert stale.status_code == 412
+    audit = client.get("/v1/audit", params={"referral_id": created["id"]}, headers=coordinator_a)
+    actions = [row["action"] for row in audit.json()]
+    assert actions == ["referral.note.412", "referral.status.409", "referral.create"]
+    history = client.get(f"/v1/referrals/{created['id']}", headers=mentor_a).json()["history"]
+    assert [e["type"] for e in history] == ["status"]  # the refused events left nothing
