@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -28,6 +26,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from database import with_database
+from serving import api_server, percentiles
 
 from directory.accounts.service import create_user
 from directory.db import make_engine, make_sessionmaker, unit_of_work
@@ -53,23 +52,8 @@ def run(url: str) -> None:
             )[1]
             for _ in range(CLIENTS)
         ]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    workers = os.environ.get("BENCH_WORKERS", "2")
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--workers", workers],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait(base)
+    with api_server(env) as base:
         load(base, tokens, service_id, seconds=float(os.environ.get("BENCH_SECONDS", "20")))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def load(base: str, tokens: list[str], service_id: str, *, seconds: float) -> None:
@@ -122,9 +106,7 @@ def load(base: str, tokens: list[str], service_id: str, *, seconds: float) -> No
         f" {len(errors)} errors{': ' + errors[0] if errors else ''}"
     )
     for kind, values in samples.items():
-        ordered = sorted(values)
-        p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-        print(f"  {kind}: p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms")
+        print(f"  {kind}: {percentiles(values)}")
 
 
 EVENTS: list[dict[str, Any]] = [
@@ -155,17 +137,6 @@ def _timed(
     started = time.perf_counter()
     response = client.post(path, json=body, headers=headers)
     return (time.perf_counter() - started) * 1000, response
-
-
-def _wait(base: str) -> None:
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the API did not start")
 
 
 def main() -> None:

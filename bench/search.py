@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from database import with_database
 from generate_listings import generate
+from serving import api_server, percentiles
 
 from directory.db import make_engine, make_sessionmaker
 from directory.listings.models import Provenance
@@ -101,12 +100,6 @@ def queries(count: int, seed: int = 3) -> list[dict[str, Any]]:
             query["open_now"] = True
         mix.append(query)
     return mix
-
-
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
 
 
 def run(url: str) -> None:
@@ -189,30 +182,14 @@ def in_process(factory: Any, mix: list[dict[str, Any]]) -> None:
 
 
 def over_http(env: dict[str, str], token: str, mix: list[dict[str, Any]]) -> None:
-    workers = os.environ.get("BENCH_WORKERS", "2")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "directory", "serve", "--port", str(port), "--workers", workers],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    print(f"API: {workers} process(es)")
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        _wait(base)
+    with api_server(env) as base:
         with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
             for fields in mix:  # warm-up
                 client.post("/v1/search", json=fields).raise_for_status()
             single = [_timed(client, fields) for fields in mix]
         print(f"HTTP, one client: {percentiles(single)}")
         concurrent(base, headers, mix, clients=8)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def concurrent(
@@ -247,17 +224,6 @@ def _timed(client: httpx.Client, fields: dict[str, Any]) -> float:
     started = time.perf_counter()
     client.post("/v1/search", json=fields).raise_for_status()
     return (time.perf_counter() - started) * 1000
-
-
-def _wait(base: str) -> None:
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the API did not start")
 
 
 def main() -> None:

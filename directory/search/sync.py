@@ -31,23 +31,11 @@ log = logging.getLogger(__name__)
 
 def sync_batch(session: Session, *, limit: int = BATCH) -> int:
     """Index one batch of pending outbox rows; how many rows it handled (0: nothing pending)."""
-    pending = session.execute(
-        select(SearchOutbox.id, SearchOutbox.entity_id)
-        .where(SearchOutbox.processed_at.is_(None), SearchOutbox.entity == "service")
-        .order_by(SearchOutbox.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not pending:
-        return 0
-    service_ids = list(dict.fromkeys(row.entity_id for row in pending))
-    postgres.replace(session, service_ids, documents_of(session, service_ids))
-    session.execute(
-        update(SearchOutbox)
-        .where(SearchOutbox.id.in_([row.id for row in pending]))
-        .values(processed_at=func.now())
-    )
-    return len(pending)
+
+    def send(service_ids: list[uuid.UUID], docs: list[Document]) -> None:
+        postgres.replace(session, service_ids, docs)
+
+    return _sync(session, SearchOutbox.processed_at, send, limit)
 
 
 def documents_of(session: Session, service_ids: Sequence[uuid.UUID]) -> list[Document]:
@@ -60,9 +48,20 @@ def documents_of(session: Session, service_ids: Sequence[uuid.UUID]) -> list[Doc
 def sync_external(session: Session, backend: MeiliBackend, *, limit: int = BATCH) -> int:
     """Send the next batch of changes Meilisearch has not confirmed; each row is marked only once
     its tasks succeeded. How many rows it handled (0: Meilisearch is up to date)."""
+    return _sync(session, SearchOutbox.meili_synced_at, backend.replace, limit)
+
+
+def _sync(
+    session: Session,
+    done: Any,
+    send: Callable[[list[uuid.UUID], list[Document]], None],
+    limit: int,
+) -> int:
+    """One batch of the outbox rows whose ``done`` column is empty: their listings' documents
+    sent, then the rows marked (locked meanwhile, so two syncs never take the same rows)."""
     pending = session.execute(
         select(SearchOutbox.id, SearchOutbox.entity_id)
-        .where(SearchOutbox.meili_synced_at.is_(None), SearchOutbox.entity == "service")
+        .where(done.is_(None), SearchOutbox.entity == "service")
         .order_by(SearchOutbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -70,11 +69,11 @@ def sync_external(session: Session, backend: MeiliBackend, *, limit: int = BATCH
     if not pending:
         return 0
     service_ids = list(dict.fromkeys(row.entity_id for row in pending))
-    backend.replace(service_ids, documents_of(session, service_ids))
+    send(service_ids, documents_of(session, service_ids))
     session.execute(
         update(SearchOutbox)
         .where(SearchOutbox.id.in_([row.id for row in pending]))
-        .values(meili_synced_at=func.now())
+        .values({done: func.now()})
     )
     return len(pending)
 

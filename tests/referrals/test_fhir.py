@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -404,12 +405,11 @@ def test_the_export_is_audited(
 def test_validates_with_fhir_resources(
     client: TestClient, mentor_a: dict[str, str], service_id: str, status: str
 ) -> None:
-    """With the optional fhir.resources package installed, its R4B models accept the bundle
-    (R4B leaves Bundle, Task and ServiceRequest as they were in R4)."""
-    models = pytest.importorskip("fhir.resources.R4B.bundle")
+    """fhir.resources' R4B models accept the bundle (R4B leaves Bundle, Task and ServiceRequest
+    as they were in R4)."""
     referral = reach(client, mentor_a, service_id, status, needs=["food", "anxiety"])
     found = export(client, mentor_a, referral)
-    parsed = models.Bundle.model_validate(found)
+    parsed = Bundle.model_validate(found)
     assert [entry.resource.get_resource_type() for entry in parsed.entry] == [
         "Task",
         "ServiceRequest",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from directory.api.deps import CurrentUser, SessionDep
@@ -23,7 +23,7 @@ class FhirResponse(JSONResponse):
     responses={200: {"content": {fhir.FHIR_JSON: {}}, "description": "A FHIR R4 Bundle"}},
 )
 def get_referral_fhir(
-    request: Request, session: SessionDep, user: CurrentUser, referral_id: uuid.UUID
+    session: SessionDep, user: CurrentUser, referral_id: uuid.UUID
 ) -> FhirResponse:
     """The referral as a FHIR R4 Bundle (collection): a ServiceRequest and the Task that tracks
     it, in the HL7 SDOH Clinical Care shape. Seen by whoever may read the referral."""

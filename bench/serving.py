@@ -1,0 +1,55 @@
+"""Shared by the HTTP benchmarks: the API served on a free 127.0.0.1 port, and percentiles."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+
+@contextmanager
+def api_server(env: dict[str, str]) -> Iterator[str]:
+    """`directory serve` with BENCH_WORKERS processes (default 2, one per core); its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workers = os.environ.get("BENCH_WORKERS", "2")
+    print(f"API: {workers} process(es)")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "directory", "serve", "--port", str(port), "--workers", workers],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def percentiles(samples: list[float]) -> str:
+    """p50 and p95 of latencies in milliseconds."""
+    ordered = sorted(samples)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
+
+
+def _wait(base: str) -> None:
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the API did not start")
