@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, any_, func, select
 from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInput
@@ -48,6 +48,19 @@ def resolve_needs(
             f"unknown need code(s): {', '.join(unknown)}; see GET /v1/needs", field=field
         )
     return {code: found[code] for code in wanted}
+
+
+def all_known(codes: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL that is true when every code of an array (without repeats) is a need: a write
+    checks its codes in its own statement (``resolve_needs`` then says which is unknown)."""
+    known = (
+        select(func.count())
+        .select_from(TaxonomyTerm)
+        .join(Taxonomy)
+        .where(Taxonomy.name == NEEDS_TAXONOMY, TaxonomyTerm.code == any_(codes))
+        .scalar_subquery()
+    )
+    return known == func.cardinality(codes)
 
 
 def _need_rows(session: Session) -> list[Any]:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Row, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record, record_many
@@ -46,7 +46,7 @@ def read_referral(
 
 
 def to_read(
-    referral: Referral,
+    referral: Referral | Row[Any],
     cipher: NoteCipher,
     *,
     history: list[EventRead] | None = None,

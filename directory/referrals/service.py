@@ -7,10 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Row,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record, record_refused
@@ -25,7 +28,7 @@ from directory.errors import (
 )
 from directory.listings.models import Service, ServiceAtLocation
 from directory.listings.taxonomy import resolve_needs
-from directory.referrals import lifecycle
+from directory.referrals import lifecycle, statements
 from directory.referrals.models import Referral, ReferralEvent
 from directory.referrals.notes import NoteCipher, seal_consent
 from directory.referrals.schemas import (
@@ -37,6 +40,7 @@ from directory.referrals.schemas import (
     StatusEvent,
     SubStatusEvent,
 )
+from directory.referrals.statements import REFERRAL
 
 DEFAULT_FOLLOW_UP = dt.timedelta(days=2)
 
@@ -48,62 +52,74 @@ def create_referral(
     *,
     cipher: NoteCipher,
     idempotency_key: str | None = None,
-) -> tuple[Referral, bool]:
+) -> tuple[Row[Any], bool]:
     """Create a referral (status requested); with an Idempotency-Key already used by this
-    mentor for the same request, the referral it made. (referral, created?)"""
+    mentor for the same request, the referral it made. (referral, created?)
+
+    One statement on the common path: it checks the listing, site and needs, inserts the
+    referral (nothing when the key is taken: a concurrent retry waits for the first, then
+    finds it), its first event and the audit row. Only when nothing was inserted does a second
+    look say why."""
     if mentor.program_id is None:
         raise Forbidden("only members of a program make referrals: ask an admin to add you")
     digest = hashlib.sha256(doc.model_dump_json().encode()).hexdigest()
+    now = dt.datetime.now(dt.UTC)
+    params: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "program_id": mentor.program_id,
+        "mentor_id": mentor.id,
+        "mentee_ref": doc.mentee_ref,
+        "service_id": doc.service_id,
+        "location_id": doc.location_id,
+        "needs": list(dict.fromkeys(doc.needs)),
+        "priority": doc.priority,
+        "contact_preference": doc.contact_preference,
+        "consent": seal_consent(doc.consent.model_dump(mode="json"), cipher),
+        "note": cipher.seal(doc.note) if doc.note else None,
+        "status": "requested",
+        "follow_up_at": doc.follow_up_at or now + DEFAULT_FOLLOW_UP,
+        "last_event_at": now,
+        "idempotency_key": idempotency_key,
+        "request_hash": digest if idempotency_key else None,
+        "version": 1,
+        **_event_params(mentor, "status", {"to": "requested"}, None, now, "referral.create"),
+    }
+    create = statements.create(with_site=doc.location_id is not None, with_needs=bool(doc.needs))
+    referral = session.execute(create, params).one_or_none()
+    if referral is not None:
+        return referral, True
     if idempotency_key:
         earlier = _by_key(session, mentor, idempotency_key, digest)
         if earlier is not None:
             record(session, mentor, "referral.create.replayed", earlier)
             return earlier, False
-    _check_target(session, doc)
-    now = dt.datetime.now(dt.UTC)
-    referral = Referral(
-        id=uuid.uuid4(),
-        program_id=mentor.program_id,
-        mentor_id=mentor.id,
-        mentee_ref=doc.mentee_ref,
-        service_id=doc.service_id,
-        location_id=doc.location_id,
-        needs=list(dict.fromkeys(doc.needs)),
-        priority=doc.priority,
-        contact_preference=doc.contact_preference,
-        consent=seal_consent(doc.consent.model_dump(mode="json"), cipher),
-        note=cipher.seal(doc.note) if doc.note else None,
-        status="requested",
-        follow_up_at=doc.follow_up_at or now + DEFAULT_FOLLOW_UP,
-        last_event_at=now,
-        idempotency_key=idempotency_key,
-        request_hash=digest if idempotency_key else None,
-    )
-    if idempotency_key is None:
-        _insert(session, referral, mentor, now)
-    else:
-        try:
-            with session.begin_nested():  # a concurrent retry with the same key: one wins
-                _insert(session, referral, mentor, now)
-        except IntegrityError:
-            earlier = _by_key(session, mentor, idempotency_key, digest)
-            if earlier is None:
-                raise
-            record(session, mentor, "referral.create.replayed", earlier)
-            return earlier, False
-    record(session, mentor, "referral.create", referral)
-    return referral, True
+    _check_target(session, doc)  # says what is wrong
+    raise Conflict("the referral could not be made (its listing changed meanwhile): try again")
 
 
-def _insert(session: Session, referral: Referral, mentor: User, now: dt.datetime) -> None:
-    session.add(referral)
-    _event(session, referral, mentor, "status", {"to": "requested"}, at=now)
-    session.flush()
+def _event_params(
+    actor: User,
+    kind: str,
+    data: dict[str, Any],
+    text: bytes | None,
+    at: dt.datetime,
+    action: str,
+) -> dict[str, Any]:
+    """The parameters of a write's event and audit row (``statements.EVENT_PARAMS``)."""
+    return {
+        "event_id": uuid.uuid4(),
+        "event_type": kind,
+        "event_at": at,
+        "actor_id": actor.id,
+        "event_data": data,
+        "event_text": text,
+        "action": action,
+    }
 
 
-def _by_key(session: Session, mentor: User, key: str, digest: str) -> Referral | None:
-    earlier = session.scalars(
-        select(Referral).where(Referral.mentor_id == mentor.id, Referral.idempotency_key == key)
+def _by_key(session: Session, mentor: User, key: str, digest: str) -> Row[Any] | None:
+    earlier = session.execute(
+        select(REFERRAL).where(REFERRAL.c.mentor_id == mentor.id, REFERRAL.c.idempotency_key == key)
     ).one_or_none()
     if earlier is not None and earlier.request_hash != digest:
         raise InvalidInput(
@@ -128,19 +144,30 @@ def _check_target(session: Session, doc: ReferralCreate) -> None:
     resolve_needs(session, doc.needs)
 
 
-def visible(
-    session: Session, user: User, referral_id: uuid.UUID, *, lock: bool = False
-) -> Referral:
+def visible(session: Session, user: User, referral_id: uuid.UUID) -> Referral:
     """A referral the user may see; NotFound for every other (another mentor's, another
     program's), so that a referral's existence does not leak either."""
     query = select(Referral).where(Referral.id == referral_id, *_scope(user))
-    if lock:
-        query = query.with_for_update()
     found = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
     if found is None:
-        record_refused(session, user, "referral.denied", referral_id)
-        raise NotFound(f"no referral {referral_id}")
+        _denied(session, user, referral_id)
     return found
+
+
+def _locked(session: Session, user: User, referral_id: uuid.UUID) -> Row[Any]:
+    """``visible``, as a plain row locked for an update."""
+    mine = "mine" if user.role == "mentor" else "program"
+    scope = "none" if user.program_id is None else mine  # as _scope
+    params = {"referral_id": referral_id, "user_id": user.id, "program_id": user.program_id}
+    found = session.execute(statements.locked(scope), params).one_or_none()
+    if found is None:
+        _denied(session, user, referral_id)
+    return found
+
+
+def _denied(session: Session, user: User, referral_id: uuid.UUID) -> NoReturn:
+    record_refused(session, user, "referral.denied", referral_id)
+    raise NotFound(f"no referral {referral_id}")
 
 
 def _scope(user: User) -> list[Any]:
@@ -159,55 +186,62 @@ def add_event(
     *,
     expected_version: int | None,
     cipher: NoteCipher,
-) -> Referral:
-    """Append an event (after checking the caller saw the current version); apply its effect."""
-    referral = visible(session, user, referral_id, lock=True)
+) -> Row[Any]:
+    """Append an event (after checking the caller saw the current version) and apply its
+    effect: the referral's UPDATE, the event and the audit row are one statement."""
+    referral = _locked(session, user, referral_id)
     try:
         if expected_version is not None and referral.version != expected_version:
             raise PreconditionFailed(
                 f"the referral is at version {referral.version}, not {expected_version}: reload it"
             )
         now = dt.datetime.now(dt.UTC)
-        with session.no_autoflush:  # one UPDATE of the referral: its version moves by one
-            data, text = _apply(session, referral, event, now)
-            sealed = cipher.seal(text) if text else None
-            _event(session, referral, user, event.type, data, at=now, text=sealed)
-            referral.last_event_at = now
-        session.flush()
+        changes: dict[str, Any] = {}
+        data, text = _apply(session, referral, event, now, changes)
     except DirectoryError as refused:
         record_refused(session, user, f"referral.{event.type}.{refused.status_code}", referral_id)
         raise
-    record(session, user, f"referral.{event.type}", referral)
-    return referral
+    sealed = cipher.seal(text) if text else None
+    params = {
+        "referral_id": referral.id,
+        **{f"new_{name}": value for name, value in changes.items()},
+        **_event_params(user, event.type, data, sealed, now, f"referral.{event.type}"),
+    }
+    return session.execute(statements.change(frozenset(changes)), params).one()
 
 
 def _apply(
-    session: Session, referral: Referral, event: EventIn, now: dt.datetime
+    session: Session, referral: Row[Any], event: EventIn, now: dt.datetime, changes: dict[str, Any]
 ) -> tuple[dict[str, Any], str | None]:
-    """The event's effect on the referral; (its stored data, its free text to encrypt)."""
+    """The event's effect: the referral's new values go into ``changes``; (the event's stored
+    data, its free text to encrypt)."""
     if isinstance(event, StatusEvent):
-        return _move(session, referral, event, now), event.reason
+        return _move(session, referral, event, now, changes), event.reason
     if referral.status in lifecycle.TERMINAL:
         raise Conflict(f"the referral is {referral.status}: it takes no more events")
     if isinstance(event, ContactAttempt):
-        if event.result == "reached":  # a contact, not an attempt
-            referral.first_contact_at = referral.first_contact_at or now
+        if event.result == "reached" and referral.first_contact_at is None:  # a contact
+            changes["first_contact_at"] = now
         return {"channel": event.channel, "result": event.result}, None
     if isinstance(event, SubStatusEvent):
-        referral.sub_status = event.value
+        changes["sub_status"] = event.value
         return {"value": event.value, "date": event.date.isoformat() if event.date else None}, None
     if isinstance(event, FollowUpEvent):
         if event.next_at <= now:
             raise InvalidInput("next_at must be in the future", field="next_at")
         data = {"next_at": event.next_at.isoformat(), "due_at": referral.follow_up_at.isoformat()}
-        referral.follow_up_at = event.next_at  # the due time is kept above, for the reports
+        changes["follow_up_at"] = event.next_at  # the due time is kept above, for the reports
         return data, None
     assert isinstance(event, NoteEvent)
     return {}, event.text
 
 
 def _move(
-    session: Session, referral: Referral, event: StatusEvent, now: dt.datetime
+    session: Session,
+    referral: Row[Any],
+    event: StatusEvent,
+    now: dt.datetime,
+    changes: dict[str, Any],
 ) -> dict[str, Any]:
     allowed = lifecycle.next_statuses(referral.status)
     if event.to not in allowed:
@@ -234,15 +268,15 @@ def _move(
             f" {lifecycle.ATTEMPTS_BEFORE_COULD_NOT_CONTACT} logged contact attempts first",
             field="outcome",
         )
-    referral.status, referral.outcome = event.to, event.outcome
+    changes.update(status=event.to, outcome=event.outcome)
     if event.to == "accepted":
-        referral.accepted_at = now
+        changes["accepted_at"] = now
     if event.to in lifecycle.TERMINAL:
-        referral.closed_at = now
+        changes["closed_at"] = now
     return {"to": event.to, "outcome": event.outcome}
 
 
-def _attempts(session: Session, referral: Referral) -> int:
+def _attempts(session: Session, referral: Row[Any]) -> int:
     """Contact attempts that did not reach the mentee."""
     return (
         session.scalar(
@@ -253,34 +287,4 @@ def _attempts(session: Session, referral: Referral) -> int:
             )
         )
         or 0
-    )
-
-
-def _event(
-    session: Session,
-    referral: Referral,
-    actor: User,
-    kind: str,
-    data: dict[str, Any],
-    *,
-    at: dt.datetime,
-    text: bytes | None = None,
-) -> None:
-    # The next number is read by the INSERT itself (the referral row is locked: no race).
-    seq = (
-        select(func.coalesce(func.max(ReferralEvent.seq), 0) + 1)
-        .where(ReferralEvent.referral_id == referral.id)
-        .scalar_subquery()
-    )
-    session.add(
-        ReferralEvent(
-            id=uuid.uuid4(),
-            referral_id=referral.id,
-            seq=seq,
-            type=kind,
-            at=at,
-            actor_id=actor.id,
-            data=data,
-            text=text,
-        )
     )
