@@ -308,12 +308,12 @@ def serve(
     _engine().dispose()  # fail early and clearly when the database is not there
     host, port, count = host or settings.host, port or settings.port, workers or settings.workers
     if count == 1:
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=settings.access_log)
     else:
-        _serve_processes(host, port, count)
+        _serve_processes(host, port, count, access_log=settings.access_log)
 
 
-def _serve_processes(host: str, port: int, workers: int) -> None:
+def _serve_processes(host: str, port: int, workers: int, *, access_log: bool) -> None:
     """``uvicorn.run`` with workers, but on a socket asyncio recognises as TCP.
 
     uvicorn binds the shared socket with protocol 0, and asyncio sets TCP_NODELAY only on
@@ -326,7 +326,12 @@ def _serve_processes(host: str, port: int, workers: int) -> None:
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
-        "directory.api.app:create_app", factory=True, workers=workers, host=host, port=port
+        "directory.api.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=access_log,
     )
     sock = socket.socket(fileno=config.bind_socket().detach())  # proto: IPPROTO_TCP
     Multiprocess(config, sockets=[sock]).run()

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default="memory://", description="where partner-key rates are counted (limits storage)"
     )
     workers: int = Field(default=1, ge=1, le=32, description="API processes of `serve`")
+    access_log: bool = Field(
+        default=False,
+        description="log each request line in `serve`: off, since paths and queries name"
+        " mentee codes and what people search for",
+    )
     index_sync_interval: float = Field(
         default=1.0, ge=0, description="seconds between outbox drains in `serve`; 0 = off"
     )

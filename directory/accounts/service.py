@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from directory.accounts.models import ROLES, ApiToken, Program, User
@@ -64,9 +64,15 @@ def issue_token(session: Session, user: User) -> str:
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user a live token belongs to, if any."""
-    query = (
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.active)
+    found = session.scalars(_BY_TOKEN, {"token_hash": hash_token(token)})
+    return found.one_or_none()
+
+
+# Every request runs it: built once (building a statement costs as much as running this one).
+_BY_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active
     )
-    return session.scalars(query).one_or_none()
+)

@@ -18,7 +18,7 @@ from directory.referrals.notes import NoteCipher, cipher_for
 from directory.referrals.schemas import EventIn, ReferralCreate, ReferralPage, ReferralRead
 
 
-def _no_store(response: Response) -> None:
+async def _no_store(response: Response) -> None:
     """Referral answers hold what mentees told their mentors: no cache keeps them."""
     response.headers["Cache-Control"] = "private, no-store"
 
