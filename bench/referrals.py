@@ -20,13 +20,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from database import with_database
-from serving import api_server, percentiles
+from serving import KeepAlive, api_server, percentiles
 
 from directory.accounts.service import create_user
 from directory.db import make_engine, make_sessionmaker, unit_of_work
@@ -63,36 +62,31 @@ def load(base: str, tokens: list[str], service_id: str, *, seconds: float) -> No
     deadline = time.perf_counter() + seconds
 
     def mentor(token: str) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        client = KeepAlive(base, {"Authorization": f"Bearer {token}"})
+        try:
             while time.perf_counter() < deadline:
-                took, created = _timed(
-                    client,
-                    "/v1/referrals",
-                    _referral(service_id),
-                    {"Idempotency-Key": uuid.uuid4().hex},
+                key = {"Idempotency-Key": uuid.uuid4().hex}
+                took, (status, referral) = _timed(
+                    client.post, "/v1/referrals", _referral(service_id), key
                 )
-                record("create", took, created)
-                if created.status_code != 201:
+                record("create", took, status, referral)
+                if status != 201:
                     continue
-                referral = created.json()
                 for fields in EVENTS:
-                    took, done = _timed(
-                        client,
-                        f"/v1/referrals/{referral['id']}/events",
-                        fields,
-                        {"If-Match": str(referral["version"])},
-                    )
-                    record("event", took, done)
-                    if done.status_code != 200:
+                    path = f"/v1/referrals/{referral['id']}/events"
+                    seen = {"If-Match": str(referral["version"])}
+                    took, (status, referral) = _timed(client.post, path, fields, seen)
+                    record("event", took, status, referral)
+                    if status != 200:
                         break
-                    referral = done.json()
+        finally:
+            client.close()
 
-    def record(kind: str, took: float, response: httpx.Response) -> None:
+    def record(kind: str, took: float, status: int, body: Any) -> None:
         with lock:
             samples[kind].append(took)
-            if response.status_code >= 400:
-                errors.append(f"{response.status_code} {response.text[:120]}")
+            if status >= 400:
+                errors.append(f"{status} {str(body)[:120]}")
 
     threads = [threading.Thread(target=mentor, args=(t,)) for t in tokens]
     for thread in threads:
@@ -131,12 +125,10 @@ def _referral(service_id: str) -> dict[str, Any]:
     }
 
 
-def _timed(
-    client: httpx.Client, path: str, body: dict[str, Any], headers: dict[str, str]
-) -> tuple[float, httpx.Response]:
+def _timed(call: Any, *args: Any) -> tuple[float, Any]:
     started = time.perf_counter()
-    response = client.post(path, json=body, headers=headers)
-    return (time.perf_counter() - started) * 1000, response
+    result = call(*args)
+    return (time.perf_counter() - started) * 1000, result
 
 
 def main() -> None:

@@ -310,28 +310,10 @@ def serve(
     if count == 1:
         uvicorn.run(create_app(settings), host=host, port=port, access_log=settings.access_log)
     else:
-        _serve_processes(host, port, count, access_log=settings.access_log)
+        from directory.serving import serve_processes
 
-
-def _serve_processes(host: str, port: int, workers: int, *, access_log: bool) -> None:
-    """``uvicorn.run`` with workers, but on a socket asyncio recognises as TCP.
-
-    uvicorn binds the shared socket with protocol 0, and asyncio sets TCP_NODELAY only on
-    sockets whose protocol is TCP: without it every response waited 40 ms (Nagle's algorithm
-    against delayed ACKs; measured). Re-opening the descriptor reads the protocol back.
-    """
-    import socket
-
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(
-        "directory.api.app:create_app",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        access_log=access_log,
-    )
-    sock = socket.socket(fileno=config.bind_socket().detach())  # proto: IPPROTO_TCP
-    Multiprocess(config, sockets=[sock]).run()
+        try:
+            status = serve_processes(host, port, count, access_log=settings.access_log)
+        except OSError as error:
+            raise _fail(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        raise typer.Exit(status)

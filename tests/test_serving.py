@@ -1,0 +1,105 @@
+"""`directory serve --workers N`: a listening socket per worker, a clear error for a taken port,
+and a clean stop on SIGTERM. (``engine``: the test database, migrated.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTORY_")}
+    return env | {"DIRECTORY_DATABASE_URL": database_url, "DIRECTORY_INDEX_SYNC_INTERVAL": "0"}
+
+
+@contextmanager
+def _serve(database_url: str, port: int, workers: int) -> Iterator[subprocess.Popen[str]]:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "directory",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=_env(database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield server
+    finally:
+        if server.poll() is None:
+            server.terminate()  # SIGTERM: the parent stops its workers too
+        server.communicate(timeout=40)  # reads and closes its output
+
+
+def _listening(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:port (from /proc/net/tcp; state 0A is LISTEN)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    local = f"0100007F:{port:04X}"
+    return sum(1 for row in rows if row.split()[1] == local and row.split()[3] == "0A")
+
+
+def _wait_until_answering(base: str, server: subprocess.Popen[str]) -> None:
+    for _ in range(150):
+        assert server.poll() is None, server.stdout.read() if server.stdout else ""
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("the API did not answer")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading is Linux's")
+def test_each_worker_listens_on_its_own_socket_and_sigterm_stops_all(
+    database_url: str, engine: Engine
+) -> None:
+    port = _free_port()
+    with _serve(database_url, port, workers=2) as server:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_answering(base, server)
+        for _ in range(60):  # both workers have started listening
+            if _listening(port) == 2:
+                break
+            time.sleep(0.2)
+        assert _listening(port) == 2
+        for _ in range(20):  # fresh connections, each answered by one of them
+            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0
+    assert _listening(port) == 0
+
+
+def test_a_taken_port_is_a_clear_error(database_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with _serve(database_url, port, workers=2) as server:
+            assert server.wait(60) == 1
+            output = server.stdout.read() if server.stdout else ""
+    assert f"cannot listen on 127.0.0.1:{port}" in output
