@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from directory import migrate
 from directory.accounts.keys import DEFAULT_RATE, create_key, revoke_key
 from directory.accounts.models import ROLES
-from directory.accounts.service import create_user
+from directory.accounts.service import create_user, set_code_pattern
 from directory.config import get_settings
 from directory.db import database_url, make_engine, make_sessionmaker, unit_of_work
 from directory.errors import DirectoryError
@@ -33,6 +33,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 index_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+programs_app = typer.Typer(help="Peer-mentoring programs.", no_args_is_help=True)
+app.add_typer(programs_app, name="programs")
 keys_app = typer.Typer(help="Partner keys for embedded search.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 referrals_app = typer.Typer(
@@ -227,6 +229,29 @@ def users_create(
         raise _fail(error.detail) from None
     typer.echo(f"created {user.role} {user.email} ({user.id}); bearer token (shown once):")
     typer.echo(token)
+
+
+@programs_app.command("code-pattern")
+def programs_code_pattern(
+    program: Annotated[str, typer.Argument(help="The program's name")],
+    pattern: Annotated[
+        str | None,
+        typer.Argument(help="What its mentee codes look like, e.g. 'HP-[0-9]{4}'"),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the pattern")] = False,
+) -> None:
+    """Make referrals of a program use mentee codes of one shape (a regular expression matched
+    whole, case aside), so that a name cannot pass for a code."""
+    if (pattern is None) == (not clear):
+        raise _fail("give a pattern, or --clear")
+    try:
+        with unit_of_work(make_sessionmaker(_engine())) as session:
+            found = set_code_pattern(session, program, None if clear else pattern)
+            shown = found.mentee_ref_pattern
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
+    rule = f"must match {shown}" if shown else "follow the general rules only"
+    typer.echo(f"{program}: mentee codes {rule}")
 
 
 @keys_app.command("create")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -73,6 +74,13 @@ def serve_processes(host: str, port: int, workers: int, *, access_log: bool) -> 
     return status
 
 
+def _stop_with_parent(parent: int) -> None:
+    """A worker whose parent died (killed with SIGKILL, say) stops too, instead of serving on."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _start(context: Any, host: str, port: int, access_log: bool) -> tuple[BaseProcess, float]:
     child: BaseProcess = context.Process(target=_worker, args=(host, port, access_log))
     child.start()
@@ -82,6 +90,7 @@ def _start(context: Any, host: str, port: int, access_log: bool) -> tuple[BasePr
 def _worker(host: str, port: int, access_log: bool) -> None:  # pragma: no cover (a child)
     import uvicorn
 
+    threading.Thread(target=_stop_with_parent, args=(os.getppid(),), daemon=True).start()
     sock = listener(host, port)
     sock.listen(2048)
     config = uvicorn.Config(

@@ -79,6 +79,17 @@ def test_database_lifecycle_keeps_data(cli_env: dict[str, str]) -> None:
         emails = c.execute("SELECT email FROM user_account").fetchall()
     assert emails == [("coord@example.org",)]
     assert token not in str(stored)  # stored hashed only
+
+    run(cli_env, "users", "create", "--email", "m@example.org", "--role", "mentor",
+        "--program", "Hope Peers")  # fmt: skip
+    pattern = run(cli_env, "programs", "code-pattern", "Hope Peers", "HP-[0-9]{4}").stdout
+    assert "must match HP-[0-9]{4}" in pattern
+    broken = run(cli_env, "programs", "code-pattern", "Hope Peers", "HP-[0-9", ok=False)
+    assert broken.returncode == 1 and "not a valid regular expression" in broken.stderr
+    unknown = run(cli_env, "programs", "code-pattern", "Nobody", "X[0-9]", ok=False)
+    assert unknown.returncode == 1 and "no program named" in unknown.stderr
+    cleared = run(cli_env, "programs", "code-pattern", "Hope Peers", "--clear").stdout
+    assert "general rules only" in cleared
     run(cli_env, "db", "stop")
 
 

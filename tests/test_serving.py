@@ -103,3 +103,17 @@ def test_a_taken_port_is_a_clear_error(database_url: str) -> None:
             assert server.wait(60) == 1
             output = server.stdout.read() if server.stdout else ""
     assert f"cannot listen on 127.0.0.1:{port}" in output
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading is Linux's")
+def test_workers_stop_when_their_parent_is_killed(database_url: str, engine: Engine) -> None:
+    port = _free_port()
+    with _serve(database_url, port, workers=2) as server:
+        _wait_until_answering(f"http://127.0.0.1:{port}", server)
+        server.kill()  # SIGKILL: the parent cannot stop its workers itself
+        server.wait(10)
+        for _ in range(50):
+            if _listening(port) == 0:
+                break
+            time.sleep(0.2)
+        assert _listening(port) == 0

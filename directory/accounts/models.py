@@ -21,6 +21,9 @@ class Program(IdMixin, TimestampMixin, Base):
     __tablename__ = "program"
 
     name: Mapped[str] = mapped_column(Text, unique=True)
+    # What the program's mentee codes look like (a PostgreSQL regular expression, matched
+    # whole and without regard to case); None: only the general rules of a code apply.
+    mentee_ref_pattern: Mapped[str | None] = mapped_column(Text)
 
 
 class User(IdMixin, TimestampMixin, Base):

@@ -6,7 +6,8 @@ import hashlib
 import secrets
 import uuid
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from directory.accounts.models import ROLES, ApiToken, Program, User
@@ -76,3 +77,24 @@ _BY_TOKEN = (
         ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active
     )
 )
+
+
+def set_code_pattern(session: Session, program: str, pattern: str | None) -> Program:
+    """Set (None: clear) what a program's mentee codes look like: a PostgreSQL regular
+    expression, matched whole and without regard to case. Refused when it is not valid."""
+    found = session.scalars(select(Program).where(Program.name == program.strip())).one_or_none()
+    if found is None:
+        raise InvalidInput(f"no program named {program!r}", field="program")
+    if pattern is not None:
+        pattern = pattern.strip()
+        if not 1 <= len(pattern) <= 200:
+            raise InvalidInput("a code pattern is 1 to 200 characters", field="pattern")
+        try:
+            with session.begin_nested():  # PostgreSQL compiles it: its dialect is the one used
+                session.execute(select(literal("").regexp_match(f"^(?:{pattern})$", flags="i")))
+        except DBAPIError as error:
+            raise InvalidInput(
+                f"not a valid regular expression: {error.orig}", field="pattern"
+            ) from None
+    found.mentee_ref_pattern = pattern
+    return found

@@ -9,15 +9,11 @@ import hashlib
 import uuid
 from typing import Any, NoReturn
 
-from sqlalchemy import (
-    Row,
-    func,
-    select,
-)
+from sqlalchemy import Row, func, literal, select
 from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record, record_refused
-from directory.accounts.models import User
+from directory.accounts.models import Program, User
 from directory.errors import (
     Conflict,
     DirectoryError,
@@ -93,7 +89,7 @@ def create_referral(
         if earlier is not None:
             record(session, mentor, "referral.create.replayed", earlier)
             return earlier, False
-    _check_target(session, doc)  # says what is wrong
+    _check_target(session, mentor, doc)  # says what is wrong
     raise Conflict("the referral could not be made (its listing changed meanwhile): try again")
 
 
@@ -128,7 +124,18 @@ def _by_key(session: Session, mentor: User, key: str, digest: str) -> Row[Any] |
     return earlier
 
 
-def _check_target(session: Session, doc: ReferralCreate) -> None:
+def _check_target(session: Session, mentor: User, doc: ReferralCreate) -> None:
+    pattern = session.scalar(
+        select(Program.mentee_ref_pattern).where(
+            Program.id == mentor.program_id,
+            ~statements.follows_code_pattern(literal(mentor.program_id), literal(doc.mentee_ref)),
+        )
+    )
+    if pattern is not None:
+        raise InvalidInput(
+            f"mentee_ref does not look like your program's codes (the pattern {pattern})",
+            field="mentee_ref",
+        )
     published = session.scalar(
         select(Service.id).where(Service.id == doc.service_id, Service.curation_status != "draft")
     )

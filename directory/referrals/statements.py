@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from directory.accounts.models import AuditEntry
+from directory.accounts.models import AuditEntry, Program
 from directory.listings.models import Service, ServiceAtLocation
 from directory.listings.taxonomy import all_known
 from directory.referrals.models import Referral, ReferralEvent
@@ -77,9 +77,11 @@ def _param(name: str, table: Table, column: str) -> BindParameter[Any]:
 @cache
 def create(*, with_site: bool, with_needs: bool) -> Select[Any]:
     """Insert a referral when its listing is published (its site one of the listing's, its
-    needs known) and its Idempotency-Key unused, with its first event and audit row; the
-    referral's row, or no row. Parameters: ``CREATED`` and ``EVENT_PARAMS``."""
+    needs known, its mentee code of the program's pattern) and its Idempotency-Key unused,
+    with its first event and audit row; the referral's row, or no row. Parameters:
+    ``CREATED`` and ``EVENT_PARAMS``."""
     service_id = _param("service_id", REFERRAL, "service_id")
+    mentee_ref = _param("mentee_ref", REFERRAL, "mentee_ref")
     checks: list[ColumnElement[bool]] = [
         exists().where(Service.id == service_id, Service.curation_status != "draft")
     ]
@@ -92,6 +94,7 @@ def create(*, with_site: bool, with_needs: bool) -> Select[Any]:
         )
     if with_needs:
         checks.append(all_known(_param("needs", REFERRAL, "needs")))
+    checks.append(follows_code_pattern(_param("program_id", REFERRAL, "program_id"), mentee_ref))
     values = select(*(_param(name, REFERRAL, name).label(name) for name in CREATED))
     made = (
         pg_insert(REFERRAL)
@@ -101,6 +104,18 @@ def create(*, with_site: bool, with_needs: bool) -> Select[Any]:
         .cte("made")
     )
     return _with_event_and_audit(made, first=True)
+
+
+def follows_code_pattern(
+    program_id: ColumnElement[Any], mentee_ref: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """SQL: the code matches its program's pattern, if the program has one."""
+    anchored = func.concat("^(?:", Program.mentee_ref_pattern, ")$")
+    return ~exists().where(
+        Program.id == program_id,
+        Program.mentee_ref_pattern.is_not(None),
+        ~mentee_ref.regexp_match(anchored, flags="i"),
+    )
 
 
 @cache

@@ -15,15 +15,15 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from directory.accounts.service import create_user
+from directory.accounts.service import create_user, set_code_pattern
 from directory.config import Settings
-from directory.errors import Unavailable
+from directory.errors import InvalidInput, Unavailable
 from directory.pgcluster import find_bindir
 from directory.referrals.models import Referral, ReferralEvent
 from directory.referrals.notes import cipher_for, derived_key, rotate_all
 from directory.referrals.schemas import ReferralCreate
 from directory.referrals.service import create_referral
-from tests.referrals.conftest import body, event, refer
+from tests.referrals.conftest import body, event, member, refer
 
 
 def test_a_referral_starts_requested_with_its_history(
@@ -176,6 +176,30 @@ def test_mentee_ref_is_a_code_not_a_person(
 ) -> None:
     response = client.post("/v1/referrals", json=body(service_id, mentee_ref=ref), headers=mentor_a)
     assert response.status_code == 422 and response.json()["field"] == "mentee_ref", response.text
+
+
+def test_a_program_code_pattern_keeps_short_names_out(
+    client: TestClient, session: Session, mentor_a: dict[str, str], service_id: str
+) -> None:
+    # The general rules cannot tell a short name from a code; the program's pattern can.
+    refer(client, mentor_a, service_id, mentee_ref="Jo_Li1")
+    set_code_pattern(session, "Harbor Peers", "HP-[0-9]{4}")
+    session.commit()
+    refused = client.post(
+        "/v1/referrals", json=body(service_id, mentee_ref="Jo_Li1"), headers=mentor_a
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "mentee_ref" and "HP-[0-9]{4}" in refused.json()["detail"]
+    assert refer(client, mentor_a, service_id, mentee_ref="hp-2001")["mentee_ref"] == "HP-2001"
+    elsewhere = member(session, "mentor", "Other Program")  # patterns are per program
+    refer(client, elsewhere, service_id, mentee_ref="Jo_Li1")
+    with pytest.raises(InvalidInput, match="not a valid regular expression"):
+        set_code_pattern(session, "Harbor Peers", "HP-[0-9")
+    with pytest.raises(InvalidInput, match="no program"):
+        set_code_pattern(session, "Nobody's Program", "X[0-9]")
+    set_code_pattern(session, "Harbor Peers", None)
+    session.commit()
+    refer(client, mentor_a, service_id, mentee_ref="Jo_Li2")
 
 
 def test_bad_create_input_is_422(
