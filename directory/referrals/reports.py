@@ -25,8 +25,12 @@ Definitions (the route's documentation repeats them for readers of the API):
 - **Small numbers**: a count of 1 to 4 (a status, a reason, a group's size, ...) is shown as
   ``"<5"``; 0 stays 0. A rate is shown only when its numerator, its denominator and their
   difference are each 0 or at least 5 (else it would give a small count away), a median only
-  over at least 5 referrals; else null. Rates have three decimals. Differencing two reports
-  (two groupings, or periods a day apart) can still narrow a small count: say so to readers.
+  over at least 5 referrals; else null. Rates have three decimals.
+- **Complementary suppression**: a group's status counts add up to its referrals, and the
+  reasons to its failed count. Where that sum would let a ``"<5"`` be worked out by
+  subtraction, the smallest other counts are withheld too (null), and the group's total when
+  even that is not enough (see ``protect``). Differencing two reports (two groupings, or
+  periods a day apart) can still narrow a small count: say so to readers.
 - **services_to_check**: whatever the set and grouping, the services with at least 2 of the
   program's referrals that failed (closed_at) in the last 30 days as no-capacity or
   could-not-contact, most first; their counts follow the same small-number rule.
@@ -37,6 +41,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import uuid
 from collections import defaultdict
 from typing import Any, Literal, get_args
@@ -85,15 +90,15 @@ TOP_REASONS = 5
 
 class ReasonCount(BaseModel):
     outcome: str
-    count: Count
+    count: Count | None  # None: withheld (see protect)
 
 
 class ReportGroup(BaseModel):
     key: str | None  # need code, service id or mentor id; null for the program row
     label: str | None  # the service's name
-    referrals: Count
+    referrals: Count | None
     entered_in_error: Count
-    by_status: dict[str, Count]
+    by_status: dict[str, Count | None]
     closed_loop_rate: float | None
     connection_rate: float | None
     median_days_to_acceptance: float | None
@@ -127,6 +132,35 @@ class ReferralReport(BaseModel):
 def shown(count: int) -> Count:
     """A count as a report shows it: 1 to 4 become ``"<5"``."""
     return "<5" if 0 < count < SMALL else count
+
+
+def protect(counts: dict[str, int], total: int) -> tuple[dict[str, Count | None], bool]:
+    """The counts of a breakdown shown beside its total: 1 to 4 become ``"<5"``, and where the
+    total would then let one of them be worked out by subtraction (one small count alone, or
+    small counts whose sum leaves a single possibility), the smallest other counts are withheld
+    as well (None): complementary suppression. Also whether that sufficed (when it did not, the
+    total must not be shown either)."""
+    small = {key for key, n in counts.items() if 0 < n < SMALL}
+    hidden = set(small)
+    if small and total >= SMALL:
+        others = sorted((n, key) for key, n in counts.items() if n >= SMALL)
+        while _exposed(counts, hidden, small) and others:
+            hidden.add(others.pop(0)[1])
+    safe = not (small and total >= SMALL and _exposed(counts, hidden, small))
+    return {key: None if key in hidden - small else shown(n) for key, n in counts.items()}, safe
+
+
+def _exposed(counts: dict[str, int], hidden: set[str], small: set[str]) -> bool:
+    """Whether a reader who knows the rule (a hidden count is 1-4 when shown as "<5", else 5
+    or more) and the hidden counts' sum can tell one of them exactly."""
+    left = sum(counts[key] for key in hidden)
+    bounds = {key: (1.0, SMALL - 1.0) if key in small else (SMALL, math.inf) for key in hidden}
+    for key in hidden:
+        low = sum(bounds[k][0] for k in hidden if k != key)
+        high = sum(bounds[k][1] for k in hidden if k != key)
+        if max(bounds[key][0], left - high) == min(bounds[key][1], left - low):
+            return True
+    return False
 
 
 def referral_report(
@@ -282,10 +316,16 @@ def _reasons(session: Session, found: Subquery) -> dict[str | None, list[ReasonC
         .group_by(found.c.key, found.c.outcome)
         .order_by(found.c.key, func.count().desc(), found.c.outcome)
     )
-    reasons: dict[str | None, list[ReasonCount]] = defaultdict(list)
-    for key, outcome, count in session.execute(query):
-        if len(reasons[key]) < TOP_REASONS:
-            reasons[key].append(ReasonCount(outcome=outcome, count=shown(count)))
+    found_counts: dict[str | None, dict[str, int]] = defaultdict(dict)
+    for key, outcome, count in session.execute(query):  # most frequent first
+        found_counts[key][outcome] = count
+    reasons: dict[str | None, list[ReasonCount]] = {}
+    for key, counts in found_counts.items():
+        cells, safe = protect(counts, sum(counts.values()))  # their sum is the failed count
+        reasons[key] = [
+            ReasonCount(outcome=outcome, count=cells[outcome] if safe else None)
+            for outcome in list(counts)[:TOP_REASONS]
+        ]
     return reasons
 
 
@@ -304,12 +344,13 @@ def _group(row: Row[Any], follow_ups: tuple[int, int], reasons: list[ReasonCount
         value = figures[name]
         return float(value) if of >= SMALL and value is not None else None
 
+    by_status, safe = protect({s: figures[s] for s in SHOWN_STATUSES}, total)
     return ReportGroup(
         key=row.key,
         label=row.label,
-        referrals=shown(total),
+        referrals=shown(total) if safe else None,
         entered_in_error=shown(figures[ERROR]),
-        by_status={s: shown(figures[s]) for s in SHOWN_STATUSES},
+        by_status=by_status,
         closed_loop_rate=rate(terminal, total),
         connection_rate=rate(figures["completed"], terminal),
         median_days_to_acceptance=median("to_acceptance", total),

@@ -18,6 +18,7 @@ from directory.accounts.models import User
 from directory.accounts.service import create_user
 from directory.listings.models import Service
 from directory.referrals.models import Referral, ReferralEvent
+from directory.referrals.reports import protect
 from tests.referrals.conftest import event, refer
 
 URL = "/v1/reports/referrals"
@@ -505,3 +506,51 @@ def test_dates_out_of_range_are_422_not_500(
     for params, field in (({"to": "0001-01-05"}, "to"), ({"from": "9999-12-01"}, "from")):
         response = client.get(URL, params=params, headers=coordinator_a)
         assert response.status_code == 422 and response.json()["field"] == field, response.text
+
+
+@pytest.mark.parametrize(
+    ("counts", "cells", "safe"),
+    [
+        # nothing small: all shown
+        (
+            {"completed": 9, "failed": 6, "on-hold": 0},
+            {"completed": 9, "failed": 6, "on-hold": 0},
+            True,
+        ),
+        # one small count beside a total of 12 would be 12 - 9: the 9 is withheld too
+        ({"completed": 9, "failed": 3}, {"completed": None, "failed": "<5"}, True),
+        # two small ones whose sum (2) leaves one possibility (1 + 1): the next is withheld
+        ({"a": 1, "b": 1, "c": 10, "d": 30}, {"a": "<5", "b": "<5", "c": None, "d": 30}, True),
+        ({"a": 4, "b": 4, "c": 20}, {"a": "<5", "b": "<5", "c": None}, True),  # 8 = 4 + 4 only
+        # a sum of 5 over two small counts leaves four possibilities: nothing more withheld
+        ({"a": 2, "b": 3, "c": 20}, {"a": "<5", "b": "<5", "c": 20}, True),
+        # 6 = 5 + 1 exactly, whatever is withheld: the total must go too
+        ({"a": 5, "b": 1}, {"a": None, "b": "<5"}, False),
+        # a total under 5 is shown as "<5" itself: nothing to subtract from
+        ({"a": 1, "b": 2}, {"a": "<5", "b": "<5"}, True),
+    ],
+)
+def test_small_counts_cannot_be_worked_out_from_the_total(
+    counts: dict[str, int], cells: dict[str, Any], safe: bool
+) -> None:
+    assert protect(counts, sum(counts.values())) == (cells, safe)
+
+
+def test_a_status_count_beside_the_total_is_protected_in_the_report(
+    client: TestClient, session: Session
+) -> None:
+    # 9 completed and 3 failed: "referrals": 12 and "completed": 9 would give the 3 away.
+    [service] = services(session, 1)
+    mentor, _ = person(session, "mentor", "Small Program")
+    for n in range(12):
+        kind = {"status": "failed", "outcome": "no-show"} if n < 3 else {}
+        add(session, mentor, service, BASE + dt.timedelta(days=n), **kind)
+    _, coordinator = person(session, "coordinator", "Small Program")
+    session.commit()
+    [row] = client.get(URL, params=WINDOW, headers=coordinator).json()["groups"]
+    assert row["referrals"] == 12
+    assert row["by_status"]["failed"] == "<5" and row["by_status"]["completed"] is None
+    assert row["not_connected_reasons"] == [{"outcome": "no-show", "count": "<5"}]
+    csv_text = client.get(URL, params=WINDOW, headers={**coordinator, "Accept": "text/csv"}).text
+    [line] = list(csv.DictReader(io.StringIO(csv_text)))
+    assert line["completed"] == "" and line["failed"] == "<5"

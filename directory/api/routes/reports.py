@@ -43,8 +43,11 @@ def referral_report(
     - ``follow_ups``: follow-up events logged; ``follow_ups_on_time``: the share logged at or
       before the follow-up time due then (for a referral's first: created + 2 days by default).
     - ``not_connected_reasons``: the outcomes of failed referrals, most frequent first, top 5.
-    - Small numbers: a count of 1 to 4 is shown as ``"<5"`` (0 stays 0); rates (three
-      decimals) and medians are null for a group of fewer than 5 referrals.
+    - Small numbers: a count of 1 to 4 is shown as ``"<5"`` (0 stays 0); a rate (three
+      decimals) only when neither it nor its complement rests on a count of 1 to 4, a median
+      only over 5 or more referrals; else null. Where a group's total (or its failed count)
+      would let a ``"<5"`` be worked out by subtraction, the smallest other counts are null
+      (withheld) too, and the total itself when even that is not enough.
     - ``services_to_check``: services with 2 or more of the program's referrals that failed in
       the last 30 days as no-capacity or could-not-contact, whatever the period.
 
