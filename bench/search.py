@@ -24,14 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import event, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from database import with_database
 from generate_listings import generate
-from serving import api_server, percentiles
+from serving import KeepAlive, api_server, percentiles
 
 from directory.db import make_engine, make_sessionmaker
 from directory.listings.models import Provenance
@@ -184,10 +183,11 @@ def in_process(factory: Any, mix: list[dict[str, Any]]) -> None:
 def over_http(env: dict[str, str], token: str, mix: list[dict[str, Any]]) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     with api_server(env) as base:
-        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-            for fields in mix:  # warm-up
-                client.post("/v1/search", json=fields).raise_for_status()
-            single = [_timed(client, fields) for fields in mix]
+        client = KeepAlive(base, headers)
+        for fields in mix:  # warm-up
+            _timed(client, fields)
+        single = [_timed(client, fields) for fields in mix]
+        client.close()
         print(f"HTTP, one client: {percentiles(single)}")
         concurrent(base, headers, mix, clients=8)
 
@@ -201,13 +201,14 @@ def concurrent(
     lock = threading.Lock()
 
     def worker(offset: int) -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-            i = offset
-            while time.perf_counter() < deadline:
-                took = _timed(client, mix[i % len(mix)])
-                with lock:
-                    samples.append(took)
-                i += clients
+        client = KeepAlive(base, headers)
+        i = offset
+        while time.perf_counter() < deadline:
+            took = _timed(client, mix[i % len(mix)])
+            with lock:
+                samples.append(took)
+            i += clients
+        client.close()
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
     for thread in threads:
@@ -220,9 +221,11 @@ def concurrent(
     )
 
 
-def _timed(client: httpx.Client, fields: dict[str, Any]) -> float:
+def _timed(client: KeepAlive, fields: dict[str, Any]) -> float:
     started = time.perf_counter()
-    client.post("/v1/search", json=fields).raise_for_status()
+    status, body = client.post("/v1/search", fields, {})
+    if status != 200:
+        raise SystemExit(f"search answered {status}: {str(body)[:200]}")
     return (time.perf_counter() - started) * 1000
 
 
