@@ -135,30 +135,37 @@ def shown(count: int) -> Count:
 
 
 def protect(counts: dict[str, int], total: int) -> tuple[dict[str, Count | None], bool]:
-    """The counts of a breakdown shown beside its total: 1 to 4 become ``"<5"``, and where the
-    total would then let one of them be worked out by subtraction (one small count alone, or
-    small counts whose sum leaves a single possibility), the smallest other counts are withheld
-    as well (None): complementary suppression. Also whether that sufficed (when it did not, the
-    total must not be shown either)."""
+    """The counts of a breakdown whose total the reader knows (shown as it is, or as ``"<5"``):
+    1 to 4 become ``"<5"``, and where the total would then let one of them be worked out by
+    subtraction (one small count alone, or small counts whose sum leaves one possibility),
+    other counts are withheld as well (None), the fewest and smallest that suffice:
+    complementary suppression. Also whether that sufficed: when not, the caller withholds the
+    total (or, under a total of 1 to 4, every cell)."""
     small = {key for key, n in counts.items() if 0 < n < SMALL}
     hidden = set(small)
-    if small and total >= SMALL:
-        others = sorted((n, key) for key, n in counts.items() if n >= SMALL)
-        while _exposed(counts, hidden, small) and others:
-            hidden.add(others.pop(0)[1])
-    safe = not (small and total >= SMALL and _exposed(counts, hidden, small))
+    others = sorted((n, key) for key, n in counts.items() if n >= SMALL)
+    while others and _exposed(counts, hidden, small, total):
+        enough = [k for _, k in others if not _exposed(counts, hidden | {k}, small, total)]
+        chosen = enough[0] if enough else others[0][1]
+        hidden.add(chosen)
+        others = [(n, k) for n, k in others if k != chosen]
+    safe = not _exposed(counts, hidden, small, total)
     return {key: None if key in hidden - small else shown(n) for key, n in counts.items()}, safe
 
 
-def _exposed(counts: dict[str, int], hidden: set[str], small: set[str]) -> bool:
-    """Whether a reader who knows the rule (a hidden count is 1-4 when shown as "<5", else 5
-    or more) and the hidden counts' sum can tell one of them exactly."""
-    left = sum(counts[key] for key in hidden)
+def _exposed(counts: dict[str, int], hidden: set[str], small: set[str], total: int) -> bool:
+    """Whether a reader who knows the rules (a ``"<5"`` is 1 to 4, a withheld count 5 or
+    more, a total shown as ``"<5"`` 1 to 4) can tell one hidden count exactly."""
+    rest = sum(n for key, n in counts.items() if key not in hidden)
+    if total == 0 or total >= SMALL:
+        least = most = total - rest
+    else:
+        least, most = 1 - rest, SMALL - 1 - rest
     bounds = {key: (1.0, SMALL - 1.0) if key in small else (SMALL, math.inf) for key in hidden}
     for key in hidden:
         low = sum(bounds[k][0] for k in hidden if k != key)
         high = sum(bounds[k][1] for k in hidden if k != key)
-        if max(bounds[key][0], left - high) == min(bounds[key][1], left - low):
+        if max(bounds[key][0], least - high) == min(bounds[key][1], most - low):
             return True
     return False
 
@@ -183,7 +190,7 @@ def referral_report(
     follow_ups = _follow_ups(session, found)
     reasons = _reasons(session, found)
     groups = [
-        _group(row, follow_ups.get(row.key, (0, 0)), reasons.get(row.key, []))
+        _group(row, follow_ups.get(row.key, (0, 0)), reasons.get(row.key, {}))
         for row in session.execute(_figures(found, grouped=group_by is not None))
     ]
     groups.sort(key=lambda g: (g.key is None, g.label or "", g.key or ""))
@@ -308,29 +315,22 @@ def _follow_ups(session: Session, found: Subquery) -> dict[str | None, tuple[int
     return {key: (count, on_time) for key, count, on_time in session.execute(query)}
 
 
-def _reasons(session: Session, found: Subquery) -> dict[str | None, list[ReasonCount]]:
-    """Per group: the outcomes of failed referrals, most frequent first, the top 5."""
+def _reasons(session: Session, found: Subquery) -> dict[str | None, dict[str, int]]:
+    """Per group: the outcomes of failed referrals and their counts, most frequent first."""
     query = (
         select(found.c.key, found.c.outcome, func.count().label("n"))
         .where(found.c.status == "failed")
         .group_by(found.c.key, found.c.outcome)
         .order_by(found.c.key, func.count().desc(), found.c.outcome)
     )
-    found_counts: dict[str | None, dict[str, int]] = defaultdict(dict)
-    for key, outcome, count in session.execute(query):  # most frequent first
-        found_counts[key][outcome] = count
-    reasons: dict[str | None, list[ReasonCount]] = {}
-    for key, counts in found_counts.items():
-        cells, safe = protect(counts, sum(counts.values()))  # their sum is the failed count
-        reasons[key] = [
-            ReasonCount(outcome=outcome, count=cells[outcome] if safe else None)
-            for outcome in list(counts)[:TOP_REASONS]
-        ]
+    reasons: dict[str | None, dict[str, int]] = defaultdict(dict)
+    for key, outcome, count in session.execute(query):
+        reasons[key][outcome] = count
     return reasons
 
 
-def _group(row: Row[Any], follow_ups: tuple[int, int], reasons: list[ReasonCount]) -> ReportGroup:
-    """One row of the report, with the small-number rule applied."""
+def _group(row: Row[Any], follow_ups: tuple[int, int], reasons: dict[str, int]) -> ReportGroup:
+    """One row of the report, with the small-number rules applied."""
     figures = row._mapping
     total = figures["total"]
     terminal = sum(figures[s] for s in COUNTED_TERMINAL)
@@ -344,24 +344,59 @@ def _group(row: Row[Any], follow_ups: tuple[int, int], reasons: list[ReasonCount
         value = figures[name]
         return float(value) if of >= SMALL and value is not None else None
 
-    by_status, safe = protect({s: figures[s] for s in SHOWN_STATUSES}, total)
+    by_status, closed_loop, safe = _statuses(figures, total, terminal, rate(terminal, total))
+    completed = by_status["completed"]
+    exact = isinstance(completed, int)  # rates built on a withheld count would give it away
     return ReportGroup(
         key=row.key,
         label=row.label,
-        referrals=shown(total) if safe else None,
+        referrals=shown(total) if safe or total < SMALL else None,
         entered_in_error=shown(figures[ERROR]),
         by_status=by_status,
-        closed_loop_rate=rate(terminal, total),
-        connection_rate=rate(figures["completed"], terminal),
+        closed_loop_rate=closed_loop,
+        connection_rate=rate(figures["completed"], terminal) if closed_loop and exact else None,
         median_days_to_acceptance=median("to_acceptance", total),
         median_days_to_first_contact=median("to_first_contact", total),
         median_days_to_connection=median("to_connection", figures["completed"]),
-        connected_within_7_days=rate(figures["within_7"], total),
-        connected_within_30_days=rate(figures["within_30"], total),
+        connected_within_7_days=rate(figures["within_7"], total) if exact else None,
+        connected_within_30_days=rate(figures["within_30"], total) if exact else None,
         follow_ups=shown(follow_ups[0]),
         follow_ups_on_time=rate(follow_ups[1], follow_ups[0]),
-        not_connected_reasons=reasons,
+        not_connected_reasons=_reason_cells(reasons, figures["failed"], by_status["failed"]),
     )
+
+
+def _statuses(
+    figures: Any, total: int, terminal: int, closed_loop: float | None
+) -> tuple[dict[str, Count | None], float | None, bool]:
+    """The status counts as shown, the closed-loop rate (None when it would undo them) and
+    whether the total may be shown. A shown closed-loop rate tells the reader how many ended
+    and how many are open, so each part is protected with its own sum."""
+    counts = {s: figures[s] for s in SHOWN_STATUSES}
+    cells, safe = protect(counts, total)
+    if closed_loop is not None:
+        ended, ended_safe = protect({s: counts[s] for s in COUNTED_TERMINAL}, terminal)
+        opened = {s: n for s, n in counts.items() if s not in COUNTED_TERMINAL}
+        still, still_safe = protect(opened, total - terminal)
+        if ended_safe and still_safe:
+            return {s: {**ended, **still}[s] for s in SHOWN_STATUSES}, closed_loop, True
+    if not safe and 0 < total < SMALL:  # e.g. four statuses under a total of 1-4: 1 each
+        return dict.fromkeys(SHOWN_STATUSES), None, True
+    return cells, None, safe
+
+
+def _reason_cells(reasons: dict[str, int], failed: int, cell: Count | None) -> list[ReasonCount]:
+    """The top reasons for not connecting; they add up to the failed count, so they are
+    protected with it, and withheld when it is."""
+    if cell is None:
+        counts: dict[str, Count | None] = dict.fromkeys(reasons)
+    else:
+        counts, safe = protect(reasons, failed)
+        if not safe and failed < SMALL:
+            return []  # four reasons under a failed count of 1-4: one each
+        if not safe:
+            counts = dict.fromkeys(reasons)
+    return [ReasonCount(outcome=o, count=counts[o]) for o in list(reasons)[:TOP_REASONS]]
 
 
 def services_to_check(session: Session, program_id: uuid.UUID) -> list[ServiceToCheck]:

@@ -526,8 +526,12 @@ def test_dates_out_of_range_are_422_not_500(
         ({"a": 2, "b": 3, "c": 20}, {"a": "<5", "b": "<5", "c": 20}, True),
         # 6 = 5 + 1 exactly, whatever is withheld: the total must go too
         ({"a": 5, "b": 1}, {"a": None, "b": "<5"}, False),
-        # a total under 5 is shown as "<5" itself: nothing to subtract from
+        # a total shown as "<5": 1 to 4 over two counts leaves them open
         ({"a": 1, "b": 2}, {"a": "<5", "b": "<5"}, True),
+        # ... but over four counts, each is 1
+        ({"a": 1, "b": 1, "c": 1, "d": 1}, dict.fromkeys("abcd", "<5"), False),
+        # the fewest withheld: 100 alone does it (5 would not, 1 + 5 = 6 leaves one way)
+        ({"a": 1, "b": 5, "c": 100}, {"a": "<5", "b": 5, "c": None}, True),
     ],
 )
 def test_small_counts_cannot_be_worked_out_from_the_total(
@@ -554,3 +558,71 @@ def test_a_status_count_beside_the_total_is_protected_in_the_report(
     csv_text = client.get(URL, params=WINDOW, headers={**coordinator, "Accept": "text/csv"}).text
     [line] = list(csv.DictReader(io.StringIO(csv_text)))
     assert line["completed"] == "" and line["failed"] == "<5"
+
+
+def small_program(session: Session, name: str, made: list[tuple[str, str | None, int]]) -> Any:
+    """A program with ``count`` referrals of each (status, outcome); its coordinator's headers."""
+    [service] = services(session, 1)
+    mentor, _ = person(session, "mentor", name)
+    day = 0
+    for status, outcome, count in made:
+        for _ in range(count):
+            add(session, mentor, service, BASE + dt.timedelta(hours=day), status=status,
+                outcome=outcome)  # fmt: skip
+            day += 1
+    _, coordinator = person(session, "coordinator", name)
+    session.commit()
+    return coordinator
+
+
+def test_a_shown_rate_does_not_undo_the_withholding(client: TestClient, session: Session) -> None:
+    # 32 of 78 ended: the closed-loop rate tells it, and then 30 completed would give the 2
+    # failed away: completed is withheld (and the connection rate with it).
+    coordinator = small_program(
+        session,
+        "Rate Program",
+        [("requested", None, 6), ("accepted", None, 40), ("completed", "got-help", 30),
+         ("failed", "no-show", 2)],
+    )  # fmt: skip
+    [row] = client.get(URL, params=WINDOW, headers=coordinator).json()["groups"]
+    assert row["referrals"] == 78 and row["closed_loop_rate"] == 0.41
+    assert row["by_status"]["failed"] == "<5" and row["by_status"]["completed"] is None
+    assert row["by_status"]["requested"] == 6 and row["by_status"]["accepted"] == 40
+    assert row["connection_rate"] is None and row["connected_within_30_days"] is None
+
+
+def test_reasons_do_not_give_a_withheld_failed_count_away(
+    client: TestClient, session: Session
+) -> None:
+    # 2 requested beside 64 and 50 completed: the 12 failed are withheld, so their reasons'
+    # counts (7 and 5, which add up to 12) are withheld too.
+    coordinator = small_program(
+        session,
+        "Reasons Program",
+        [("requested", None, 2), ("completed", "got-help", 50), ("failed", "no-show", 7),
+         ("failed", "other", 5)],
+    )  # fmt: skip
+    [row] = client.get(URL, params=WINDOW, headers=coordinator).json()["groups"]
+    assert row["referrals"] == 64 and row["by_status"]["requested"] == "<5"
+    assert row["by_status"]["failed"] is None and row["by_status"]["completed"] == 50
+    assert row["not_connected_reasons"] == [
+        {"outcome": "no-show", "count": None},
+        {"outcome": "other", "count": None},
+    ]
+    assert row["closed_loop_rate"] is None and row["connection_rate"] is None
+
+
+def test_four_statuses_under_a_small_total_are_all_withheld(
+    client: TestClient, session: Session
+) -> None:
+    # A total of 1-4 and four statuses of "<5" each: each would be exactly 1.
+    coordinator = small_program(
+        session,
+        "Tiny Program",
+        [("requested", None, 1), ("accepted", None, 1), ("completed", "got-help", 1),
+         ("failed", "no-show", 1)],
+    )  # fmt: skip
+    [row] = client.get(URL, params=WINDOW, headers=coordinator).json()["groups"]
+    assert row["referrals"] == "<5"
+    assert set(row["by_status"].values()) == {None}
+    assert row["not_connected_reasons"] == [{"outcome": "no-show", "count": None}]
