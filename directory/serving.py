@@ -2,10 +2,11 @@
 
 uvicorn's own multi-process mode shares one listening socket, and whichever process wakes
 first accepts every connection waiting: 8 keep-alive clients all landed on one of two workers
-(measured with `ss`; the other stayed idle, and throughput was that of one process). Here each
-worker binds its own socket with SO_REUSEPORT, and Linux spreads new connections across them
-(by a hash of the client's address and port). The parent holds the port from the start, so a
-port in use fails at once and clearly, and it restarts a worker that dies.
+(measured with `ss`; the other stayed idle, and throughput was that of one process). Here the
+parent opens one listening socket per worker, all bound with SO_REUSEPORT, so Linux spreads new
+connections across them (by a hash of the client's address and port), and hands each to its
+worker. The parent keeps them: a worker that dies is replaced on the same socket, and the
+connections waiting in its queue are served by the replacement.
 """
 
 from __future__ import annotations
@@ -17,61 +18,121 @@ import signal
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 log = logging.getLogger(__name__)
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app does not start
-QUICK_EXIT = 10.0  # seconds: a worker dying sooner than this is not restarted
+QUICK_EXIT = 5.0  # seconds: a worker dying this soon after its start did not really start
+BACKLOG = 2048
 
 
-def listener(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to host:port in the port's SO_REUSEPORT group (not yet listening).
+def listeners(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` listening sockets on host:port in one SO_REUSEPORT group.
 
-    It is made with protocol IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose
+    A port some other server listens on is an OSError here (a bind without SO_REUSEPORT comes
+    first: with it, a second `directory serve` would silently share the port). The sockets are
+    made with protocol IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose
     protocol says TCP, and without it each response waited 40 ms (Nagle's algorithm against
     delayed ACKs; measured)."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
     )[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
+    made: list[socket.socket] = []
     try:
-        sock.bind(address)
+        for _ in range(count):
+            sock = socket.socket(family, kind, proto)
+            made.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+            sock.listen(BACKLOG)
     except OSError:
-        sock.close()
+        for sock in made:
+            sock.close()
         raise
-    return sock
+    return made
+
+
+@dataclass
+class _Slot:
+    sock: socket.socket
+    process: BaseProcess | None = None
+    started: float = 0.0
+    restarts: int = 0
+    quick: bool = False  # the last one died soon after its start
 
 
 def serve_processes(host: str, port: int, workers: int, *, access_log: bool) -> int:
     """Run ``workers`` API processes until SIGINT or SIGTERM; the exit status."""
     context = multiprocessing.get_context("spawn")
-    with listener(host, port):  # holds the port: a clash fails here, before any worker starts
-        children = [_start(context, host, port, access_log) for _ in range(workers)]
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        status = 0
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    slots = [_Slot(sock) for sock in listeners(host, port, workers)]
+    status = 0
+    try:
+        for slot in slots:
+            _start(context, slot, host, port, access_log)
         while not stop.wait(0.5):
-            for index, (child, started) in enumerate(children):
-                if child.is_alive():
+            for slot in slots:
+                assert slot.process is not None
+                if slot.process.is_alive():
                     continue
-                if child.exitcode == STARTUP_FAILURE or time.monotonic() - started < QUICK_EXIT:
-                    log.error("an API process exited at start (%s): stopping", child.exitcode)
+                code = slot.process.exitcode
+                quick = time.monotonic() - slot.started < QUICK_EXIT
+                # The app cannot start (uvicorn says so, or the first one, or two in a row,
+                # died as they started): stop rather than start one every half second.
+                if code == STARTUP_FAILURE or (quick and (slot.restarts == 0 or slot.quick)):
+                    log.error("an API process exited as it started (%s): stopping", code)
                     stop.set()
                     status = STARTUP_FAILURE
                     break
-                log.warning(
-                    "API process %s exited (%s): starting another", child.pid, child.exitcode
-                )
-                children[index] = _start(context, host, port, access_log)
-        for child, _ in children:
-            child.terminate()  # SIGTERM: uvicorn finishes the requests under way
-        for child, _ in children:
-            child.join(30)
+                log.warning("API process %s exited (%s): starting another", slot.process.pid, code)
+                slot.restarts, slot.quick = slot.restarts + 1, quick
+                _start(context, slot, host, port, access_log)
+    finally:
+        _stop(slots)
     return status
+
+
+def _start(context: Any, slot: _Slot, host: str, port: int, access_log: bool) -> None:
+    args = (slot.sock, host, port, access_log, os.getpid())
+    slot.process = context.Process(target=_worker, args=args)
+    slot.process.start()
+    slot.started = time.monotonic()
+
+
+def _stop(slots: list[_Slot]) -> None:
+    """SIGTERM (uvicorn finishes the requests under way), then SIGKILL after 30 s."""
+    running = [slot.process for slot in slots if slot.process is not None]
+    for process in running:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + 30
+    for process in running:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+    for slot in slots:
+        slot.sock.close()
+
+
+def _worker(
+    sock: socket.socket, host: str, port: int, access_log: bool, parent: int
+) -> None:  # pragma: no cover (a child)
+    import uvicorn
+
+    threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
+    config = uvicorn.Config(
+        "directory.api.app:create_app", factory=True, host=host, port=port, access_log=access_log
+    )
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _stop_with_parent(parent: int) -> None:
@@ -79,21 +140,3 @@ def _stop_with_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1)
     os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _start(context: Any, host: str, port: int, access_log: bool) -> tuple[BaseProcess, float]:
-    child: BaseProcess = context.Process(target=_worker, args=(host, port, access_log))
-    child.start()
-    return child, time.monotonic()
-
-
-def _worker(host: str, port: int, access_log: bool) -> None:  # pragma: no cover (a child)
-    import uvicorn
-
-    threading.Thread(target=_stop_with_parent, args=(os.getppid(),), daemon=True).start()
-    sock = listener(host, port)
-    sock.listen(2048)
-    config = uvicorn.Config(
-        "directory.api.app:create_app", factory=True, host=host, port=port, access_log=access_log
-    )
-    uvicorn.Server(config).run(sockets=[sock])

@@ -86,6 +86,8 @@ def test_database_lifecycle_keeps_data(cli_env: dict[str, str]) -> None:
     assert "must match HP-[0-9]{4}" in pattern
     broken = run(cli_env, "programs", "code-pattern", "Hope Peers", "HP-[0-9", ok=False)
     assert broken.returncode == 1 and "not a valid regular expression" in broken.stderr
+    escaping = run(cli_env, "programs", "code-pattern", "Hope Peers", "HP-[0-9])|(.*", ok=False)
+    assert escaping.returncode == 1 and "not a valid regular expression" in escaping.stderr
     unknown = run(cli_env, "programs", "code-pattern", "Nobody", "X[0-9]", ok=False)
     assert unknown.returncode == 1 and "no program named" in unknown.stderr
     cleared = run(cli_env, "programs", "code-pattern", "Hope Peers", "--clear").stdout

@@ -117,3 +117,32 @@ def test_workers_stop_when_their_parent_is_killed(database_url: str, engine: Eng
                 break
             time.sleep(0.2)
         assert _listening(port) == 0
+
+
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(p) for p in path.read_text().split()} if path.exists() else set()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading is Linux's")
+def test_a_worker_that_dies_is_replaced_on_its_socket(database_url: str, engine: Engine) -> None:
+    port = _free_port()
+    with _serve(database_url, port, workers=2) as server:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_answering(base, server)
+        time.sleep(6)  # past the start: a death now is not a failure to start
+        before = {p for p in _children(server.pid) if Path(f"/proc/{p}/cmdline").exists()}
+        workers = {p for p in before if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        assert len(workers) == 2
+        os.kill(workers.pop(), signal.SIGKILL)
+        for _ in range(100):
+            now = {p for p in _children(server.pid) if p not in before}
+            if now:
+                break
+            time.sleep(0.1)
+        assert now, "no worker replaced the dead one"
+        assert server.poll() is None
+        _wait_until_answering(base, server)
+        assert _listening(port) == 2  # the parent kept the dead worker's socket
+        for _ in range(20):
+            assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200

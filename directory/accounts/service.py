@@ -90,8 +90,11 @@ def set_code_pattern(session: Session, program: str, pattern: str | None) -> Pro
         if not 1 <= len(pattern) <= 200:
             raise InvalidInput("a code pattern is 1 to 200 characters", field="pattern")
         try:
-            with session.begin_nested():  # PostgreSQL compiles it: its dialect is the one used
-                session.execute(select(literal("").regexp_match(f"^(?:{pattern})$", flags="i")))
+            # PostgreSQL compiles it (its dialect is the one used), alone too: a pattern such as
+            # "A[0-9])|(.*" compiles only inside the wrapper, where it would match anything.
+            with session.begin_nested():
+                for whole in (pattern, f"^(?:{pattern})$"):
+                    session.execute(select(literal("").regexp_match(whole, flags="i")))
         except DBAPIError as error:
             raise InvalidInput(
                 f"not a valid regular expression: {error.orig}", field="pattern"

@@ -6,8 +6,8 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Header, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory.accounts.models import User
@@ -26,12 +26,18 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     (measured), so the dependencies that do no I/O are ``async`` too."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     session = factory()
+    # The ending runs shielded from cancellation (a client gone must not leave the session
+    # open), and with a limiter of its own, as FastAPI does for its own exits: threads of the
+    # shared pool may all be waiting for a database connection that this one would release.
+    own = CapacityLimiter(1)
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(session.close)  # rolls back
+        with CancelScope(shield=True):
+            await to_thread.run_sync(session.close, limiter=own)  # rolls back
         raise
-    await run_in_threadpool(_commit, session)
+    with CancelScope(shield=True):
+        await to_thread.run_sync(_commit, session, limiter=own)
 
 
 def _commit(session: Session) -> None:

@@ -12,11 +12,13 @@ from alembic import op
 
 # A DELETE on referral_event is refused unless it is the cascade of deleting the referral (an
 # erasure request): the cascade runs inside the foreign key's own trigger, so this trigger
-# then fires one level deeper. TRUNCATE is refused too.
+# then fires one level deeper, and the referral is gone already. TRUNCATE is refused too.
+# (This guards against mistakes: the tables' owner can drop a trigger.)
 EVENTS_GO_WITH_THEIR_REFERRAL = """
 CREATE FUNCTION referral_event_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
+    IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1
+        AND NOT EXISTS (SELECT 1 FROM referral WHERE id = OLD.referral_id) THEN
         RETURN OLD;
     END IF;
     RAISE EXCEPTION 'referral events go only with their referral (delete the referral)';

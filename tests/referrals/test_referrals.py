@@ -193,8 +193,9 @@ def test_a_program_code_pattern_keeps_short_names_out(
     assert refer(client, mentor_a, service_id, mentee_ref="hp-2001")["mentee_ref"] == "HP-2001"
     elsewhere = member(session, "mentor", "Other Program")  # patterns are per program
     refer(client, elsewhere, service_id, mentee_ref="Jo_Li1")
-    with pytest.raises(InvalidInput, match="not a valid regular expression"):
-        set_code_pattern(session, "Harbor Peers", "HP-[0-9")
+    for broken in ("HP-[0-9", "HP-[0-9]{4})|(.*"):  # the second would escape its anchors
+        with pytest.raises(InvalidInput, match="not a valid regular expression"):
+            set_code_pattern(session, "Harbor Peers", broken)
     with pytest.raises(InvalidInput, match="no program"):
         set_code_pattern(session, "Nobody's Program", "X[0-9]")
     set_code_pattern(session, "Harbor Peers", None)
