@@ -5,6 +5,10 @@ inserts its event and its audit row. Building such a statement per request cost 
 than running it (the CTE copies every column, and SQLAlchemy then walks the whole tree for its
 cache key: measured at about a sixth of a write's time); built once, its compiled form is found
 straight away.
+
+These are Core statements: the ORM's Python-side defaults, ``onupdate`` and version counter do
+not run here. A new referral column with a default belongs in ``CREATED`` (and, if events
+change it, in ``CHANGEABLE``).
 """
 
 from __future__ import annotations
