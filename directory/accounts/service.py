@@ -79,10 +79,15 @@ _BY_TOKEN = (
 )
 
 
-def set_code_pattern(session: Session, program: str, pattern: str | None) -> Program:
+def set_code_pattern(session: Session, program: Program | str, pattern: str | None) -> Program:
     """Set (None: clear) what a program's mentee codes look like: a PostgreSQL regular
-    expression, matched whole and without regard to case. Refused when it is not valid."""
-    found = session.scalars(select(Program).where(Program.name == program.strip())).one_or_none()
+    expression, matched whole and without regard to case. Refused when it is not valid.
+    ``program``: the program, or its name."""
+    if isinstance(program, Program):
+        found: Program | None = program
+    else:
+        query = select(Program).where(Program.name == program.strip())
+        found = session.scalars(query).one_or_none()
     if found is None:
         raise InvalidInput(f"no program named {program!r}", field="program")
     if pattern is not None:

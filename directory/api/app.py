@@ -13,7 +13,15 @@ from directory import __version__
 from directory.api import errors
 from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
-from directory.api.routes import meta, referrals, referrals_fhir, reports, search, services
+from directory.api.routes import (
+    meta,
+    programs,
+    referrals,
+    referrals_fhir,
+    reports,
+    search,
+    services,
+)
 from directory.config import Settings, get_settings
 from directory.db import database_url, make_engine, make_sessionmaker
 from directory.search import service as search_service
@@ -71,4 +79,5 @@ def create_app(
     app.include_router(referrals.router)
     app.include_router(reports.router)
     app.include_router(referrals_fhir.router)
+    app.include_router(programs.router)
     return app

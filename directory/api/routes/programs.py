@@ -1,0 +1,53 @@
+"""The caller's program: its name, and what its mentee codes look like (coordinators set it)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from directory.accounts.audit import record
+from directory.accounts.models import Program
+from directory.accounts.service import set_code_pattern
+from directory.api.deps import CurrentUser, SessionDep
+from directory.errors import Forbidden, NotFound
+
+router = APIRouter(tags=["programs"])
+
+
+class ProgramRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    mentee_ref_pattern: str | None = Field(
+        description="what the program's mentee codes look like (a PostgreSQL regular"
+        " expression matched whole, case aside); null: the general rules only"
+    )
+
+
+class CodePattern(BaseModel):
+    pattern: str | None = Field(max_length=200, examples=["HP-[0-9]{4}"])
+
+
+@router.get("/v1/program", response_model=ProgramRead)
+def read_program(session: SessionDep, user: CurrentUser) -> Program:
+    """The caller's program."""
+    return _program(session, user.program_id)
+
+
+@router.put("/v1/program/mentee-code-pattern", response_model=ProgramRead)
+def put_code_pattern(session: SessionDep, user: CurrentUser, body: CodePattern) -> Program:
+    """Set (``null``: clear) what the program's mentee codes look like (coordinators and
+    admins); a referral whose code does not match gets a 422 naming the pattern."""
+    if user.role not in ("coordinator", "admin"):
+        raise Forbidden(f"coordinators set the program's code pattern (you are a {user.role})")
+    program = set_code_pattern(session, _program(session, user.program_id), body.pattern)
+    record(session, user, "program.code-pattern")
+    return program
+
+
+def _program(session: SessionDep, program_id: uuid.UUID | None) -> Program:
+    found = session.get(Program, program_id) if program_id is not None else None
+    if found is None:
+        raise NotFound("you are not a member of a program: ask an admin to add you")
+    return found
