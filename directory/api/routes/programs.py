@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record
 from directory.accounts.models import Program
@@ -46,7 +47,7 @@ def put_code_pattern(session: SessionDep, user: CurrentUser, body: CodePattern) 
     return program
 
 
-def _program(session: SessionDep, program_id: uuid.UUID | None) -> Program:
+def _program(session: Session, program_id: uuid.UUID | None) -> Program:
     found = session.get(Program, program_id) if program_id is not None else None
     if found is None:
         raise NotFound("you are not a member of a program: ask an admin to add you")
