@@ -17,6 +17,13 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
+# These read Linux's /proc (listening sockets, a process's children) and check the spread that
+# SO_REUSEPORT gives on Linux only (elsewhere it binds, but one socket gets every connection).
+# The project runs on Linux, where they always run.
+LINUX = pytest.mark.skipif(
+    sys.platform != "linux", reason="reads Linux's /proc and checks Linux's SO_REUSEPORT"
+)
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -74,7 +81,7 @@ def _wait_until_answering(base: str, server: subprocess.Popen[str]) -> None:
     pytest.fail("the API did not answer")
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading is Linux's")
+@LINUX
 def test_each_worker_listens_on_its_own_socket_and_sigterm_stops_all(
     database_url: str, engine: Engine
 ) -> None:
@@ -105,7 +112,7 @@ def test_a_taken_port_is_a_clear_error(database_url: str) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in output
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading is Linux's")
+@LINUX
 def test_workers_stop_when_their_parent_is_killed(database_url: str, engine: Engine) -> None:
     port = _free_port()
     with _serve(database_url, port, workers=2) as server:
@@ -124,7 +131,7 @@ def _children(pid: int) -> set[int]:
     return {int(p) for p in path.read_text().split()} if path.exists() else set()
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading is Linux's")
+@LINUX
 def test_a_worker_that_dies_is_replaced_on_its_socket(database_url: str, engine: Engine) -> None:
     port = _free_port()
     with _serve(database_url, port, workers=2) as server:

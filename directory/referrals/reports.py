@@ -350,7 +350,7 @@ def _group(row: Row[Any], follow_ups: tuple[int, int], reasons: dict[str, int]) 
     return ReportGroup(
         key=row.key,
         label=row.label,
-        referrals=shown(total) if safe or total < SMALL else None,
+        referrals=shown(total) if safe else None,
         entered_in_error=shown(figures[ERROR]),
         by_status=by_status,
         closed_loop_rate=closed_loop,
@@ -373,13 +373,13 @@ def _statuses(
     whether the total may be shown. A shown closed-loop rate tells the reader how many ended
     and how many are open, so each part is protected with its own sum."""
     counts = {s: figures[s] for s in SHOWN_STATUSES}
-    cells, safe = protect(counts, total)
     if closed_loop is not None:
         ended, ended_safe = protect({s: counts[s] for s in COUNTED_TERMINAL}, terminal)
         opened = {s: n for s, n in counts.items() if s not in COUNTED_TERMINAL}
         still, still_safe = protect(opened, total - terminal)
         if ended_safe and still_safe:
             return {s: {**ended, **still}[s] for s in SHOWN_STATUSES}, closed_loop, True
+    cells, safe = protect(counts, total)
     if not safe and 0 < total < SMALL:  # e.g. four statuses under a total of 1-4: 1 each
         return dict.fromkeys(SHOWN_STATUSES), None, True
     return cells, None, safe

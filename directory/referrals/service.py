@@ -101,7 +101,7 @@ def _event_params(
     at: dt.datetime,
     action: str,
 ) -> dict[str, Any]:
-    """The parameters of a write's event and audit row (``statements.EVENT_PARAMS``)."""
+    """The parameters of a write's event and audit row (see ``statements``)."""
     return {
         "event_id": uuid.uuid4(),
         "event_type": kind,
@@ -163,10 +163,8 @@ def visible(session: Session, user: User, referral_id: uuid.UUID) -> Referral:
 
 def _locked(session: Session, user: User, referral_id: uuid.UUID) -> Row[Any]:
     """``visible``, as a plain row locked for an update."""
-    mine = "mine" if user.role == "mentor" else "program"
-    scope = "none" if user.program_id is None else mine  # as _scope
     params = {"referral_id": referral_id, "user_id": user.id, "program_id": user.program_id}
-    found = session.execute(statements.locked(scope), params).one_or_none()
+    found = session.execute(statements.locked(_scope_name(user)), params).one_or_none()
     if found is None:
         _denied(session, user, referral_id)
     return found
@@ -177,10 +175,19 @@ def _denied(session: Session, user: User, referral_id: uuid.UUID) -> NoReturn:
     raise NotFound(f"no referral {referral_id}")
 
 
-def _scope(user: User) -> list[Any]:
+def _scope_name(user: User) -> str:
+    """Which referrals a user sees: ``none`` (no program), ``mine`` (a mentor's own, in the
+    program) or ``program`` (a coordinator's or admin's)."""
     if user.program_id is None:
-        return [Referral.id.is_(None)]  # no program, no referrals
-    if user.role == "mentor":
+        return "none"
+    return "mine" if user.role == "mentor" else "program"
+
+
+def _scope(user: User) -> list[Any]:
+    scope = _scope_name(user)
+    if scope == "none":
+        return [Referral.id.is_(None)]
+    if scope == "mine":
         return [Referral.mentor_id == user.id, Referral.program_id == user.program_id]
     return [Referral.program_id == user.program_id]
 

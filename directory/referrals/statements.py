@@ -83,7 +83,7 @@ def create(*, with_site: bool, with_needs: bool) -> Select[Any]:
     """Insert a referral when its listing is published (its site one of the listing's, its
     needs known, its mentee code of the program's pattern) and its Idempotency-Key unused,
     with its first event and audit row; the referral's row, or no row. Parameters:
-    ``CREATED`` and ``EVENT_PARAMS``."""
+    ``CREATED`` and the event's (see ``_with_event_and_audit``)."""
     service_id = _param("service_id", REFERRAL, "service_id")
     mentee_ref = _param("mentee_ref", REFERRAL, "mentee_ref")
     checks: list[ColumnElement[bool]] = [
@@ -126,7 +126,7 @@ def follows_code_pattern(
 def change(columns: frozenset[str]) -> Select[Any]:
     """Update a (locked) referral, moving its version by one, with the event that changed it
     and an audit row; the referral's new row. Parameters: ``referral_id``, ``new_<column>``
-    for each column, ``EVENT_PARAMS``."""
+    for each column, and the event's (see ``_with_event_and_audit``)."""
     unknown = columns - set(CHANGEABLE)
     if unknown:
         raise ValueError(f"an event does not change {sorted(unknown)}")
@@ -147,7 +147,9 @@ def change(columns: frozenset[str]) -> Select[Any]:
 
 def _with_event_and_audit(changed: CTE, *, first: bool) -> Select[Any]:
     """The row a CTE wrote, with its event and its audit row inserted by the same statement.
-    The event's number is read inside the INSERT (the referral row is locked: no race)."""
+    The event's number is read inside the INSERT (the referral row is locked: no race).
+    Parameters: ``event_id``, ``event_type``, ``event_at``, ``actor_id``, ``event_data``,
+    ``event_text`` and the audit row's ``action``."""
     seq = (
         literal(1)
         if first
@@ -181,13 +183,11 @@ def _with_event_and_audit(changed: CTE, *, first: bool) -> Select[Any]:
     return select(changed).add_cte(event.cte("event"), audit.cte("audited"))
 
 
-EVENT_PARAMS = ("event_id", "event_type", "event_at", "actor_id", "event_data", "event_text")
-
-
 @cache
 def locked(scope: str) -> Select[Any]:
-    """A referral locked for an event, within what the user may see: ``mine`` (a mentor's:
-    ``user_id`` and ``program_id``), ``program`` (``program_id``) or ``none``."""
+    """A referral locked for an event, within what the user may see (``service._scope_name``):
+    ``mine`` (a mentor's: ``user_id`` and ``program_id``), ``program`` (``program_id``) or
+    ``none``."""
     found = select(REFERRAL).where(REFERRAL.c.id == bindparam("referral_id")).with_for_update()
     if scope == "mine":
         return found.where(

@@ -560,8 +560,10 @@ def test_a_status_count_beside_the_total_is_protected_in_the_report(
     assert line["completed"] == "" and line["failed"] == "<5"
 
 
-def small_program(session: Session, name: str, made: list[tuple[str, str | None, int]]) -> Any:
-    """A program with ``count`` referrals of each (status, outcome); its coordinator's headers."""
+def program_row(
+    client: TestClient, session: Session, name: str, made: list[tuple[str, str | None, int]]
+) -> Any:
+    """The report row of a new program with ``count`` referrals of each (status, outcome)."""
     [service] = services(session, 1)
     mentor, _ = person(session, "mentor", name)
     day = 0
@@ -572,19 +574,20 @@ def small_program(session: Session, name: str, made: list[tuple[str, str | None,
             day += 1
     _, coordinator = person(session, "coordinator", name)
     session.commit()
-    return coordinator
+    [row] = client.get(URL, params=WINDOW, headers=coordinator).json()["groups"]
+    return row
 
 
 def test_a_shown_rate_does_not_undo_the_withholding(client: TestClient, session: Session) -> None:
     # 32 of 78 ended: the closed-loop rate tells it, and then 30 completed would give the 2
     # failed away: completed is withheld (and the connection rate with it).
-    coordinator = small_program(
+    row = program_row(
+        client,
         session,
         "Rate Program",
         [("requested", None, 6), ("accepted", None, 40), ("completed", "got-help", 30),
          ("failed", "no-show", 2)],
     )  # fmt: skip
-    [row] = client.get(URL, params=WINDOW, headers=coordinator).json()["groups"]
     assert row["referrals"] == 78 and row["closed_loop_rate"] == 0.41
     assert row["by_status"]["failed"] == "<5" and row["by_status"]["completed"] is None
     assert row["by_status"]["requested"] == 6 and row["by_status"]["accepted"] == 40
@@ -596,13 +599,13 @@ def test_reasons_do_not_give_a_withheld_failed_count_away(
 ) -> None:
     # 2 requested beside 64 and 50 completed: the 12 failed are withheld, so their reasons'
     # counts (7 and 5, which add up to 12) are withheld too.
-    coordinator = small_program(
+    row = program_row(
+        client,
         session,
         "Reasons Program",
         [("requested", None, 2), ("completed", "got-help", 50), ("failed", "no-show", 7),
          ("failed", "other", 5)],
     )  # fmt: skip
-    [row] = client.get(URL, params=WINDOW, headers=coordinator).json()["groups"]
     assert row["referrals"] == 64 and row["by_status"]["requested"] == "<5"
     assert row["by_status"]["failed"] is None and row["by_status"]["completed"] == 50
     assert row["not_connected_reasons"] == [
@@ -616,13 +619,13 @@ def test_four_statuses_under_a_small_total_are_all_withheld(
     client: TestClient, session: Session
 ) -> None:
     # A total of 1-4 and four statuses of "<5" each: each would be exactly 1.
-    coordinator = small_program(
+    row = program_row(
+        client,
         session,
         "Tiny Program",
         [("requested", None, 1), ("accepted", None, 1), ("completed", "got-help", 1),
          ("failed", "no-show", 1)],
     )  # fmt: skip
-    [row] = client.get(URL, params=WINDOW, headers=coordinator).json()["groups"]
     assert row["referrals"] == "<5"
     assert set(row["by_status"].values()) == {None}
     assert row["not_connected_reasons"] == [{"outcome": "no-show", "count": None}]
