@@ -5,10 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 RUN useradd --create-home --uid 10001 directory
 
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md ./
 COPY directory ./directory
-COPY migrations ./migrations
-COPY seed_data ./seed_data
 RUN pip install --no-compile . && python -c "import directory.api.app"
 
 USER directory

@@ -35,8 +35,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: setup
-	$(BIN)/ruff check directory tests migrations bench
-	$(BIN)/ruff format --check directory tests migrations bench
+	$(BIN)/ruff check directory tests bench
+	$(BIN)/ruff format --check directory tests bench
 	$(BIN)/mypy
 
 pytest: setup

@@ -22,7 +22,7 @@ from database import with_database
 from directory import migrate
 from directory.accounts.service import create_user
 from directory.api.app import create_app
-from directory.config import PROJECT_ROOT, Settings
+from directory.config import DEFAULT_SEED_DIR, Settings
 from directory.db import make_engine, make_sessionmaker, unit_of_work
 from directory.listings.seed import seed_all
 
@@ -52,7 +52,7 @@ def run(url: str) -> None:
     migrate.upgrade(engine)
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
-        seed_all(session, PROJECT_ROOT / "seed_data")
+        seed_all(session, DEFAULT_SEED_DIR)
         _, token = create_user(
             session, email=f"bench-{os.urandom(4).hex()}@example.org", role="mentor"
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +13,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+# Package data (found the same way in a checkout and in an installed wheel).
+PACKAGE_DIR = Path(str(files("directory")))
+DEFAULT_SEED_DIR = PACKAGE_DIR / "seed_data"
+
+
+def default_data_dir() -> Path:
+    """``.directory/`` in a source checkout; the user's data folder for an installed package."""
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT / ".directory"
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "directory"
 
 
 class Settings(BaseSettings):
@@ -23,7 +36,7 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql://user@host:port/db; unset = the private cluster under data_dir.",
     )
-    data_dir: Path = PROJECT_ROOT / ".directory"
+    data_dir: Path = Field(default_factory=default_data_dir)
     private_db_port: int = 54329
     pg_bindir: Path | None = Field(
         default=None, description="initdb/pg_ctl folder; unset = newest /usr/lib/postgresql/*/bin"
@@ -53,7 +66,9 @@ class Settings(BaseSettings):
         description="Fernet keys for referral notes, newest first, comma-separated;"
         " unset: one derived from SECRET_KEY",
     )
-    seed_dir: Path = PROJECT_ROOT / "seed_data"
+    seed_dir: Path = Field(
+        default=DEFAULT_SEED_DIR, description="seed files: taxonomy, vocabularies, crisis lines"
+    )
     datasets_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from directory.config import PROJECT_ROOT
+from directory.config import PACKAGE_DIR
 
 # PostGIS owns these tables; autogenerate must never touch them.
 EXTENSION_TABLES = frozenset({"spatial_ref_sys"})
@@ -22,9 +22,13 @@ def include_object(
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    """The project's Alembic configuration, optionally bound to an open connection."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    """The project's Alembic configuration, optionally bound to an open connection.
+
+    Built in code, not read from ``alembic.ini`` (which is only for developers' ``alembic``
+    commands in a checkout), so that an installed package finds its migrations too."""
+    config = Config()
+    config.set_main_option("script_location", str(PACKAGE_DIR / "migrations"))
+    config.set_main_option("path_separator", "os")
     if connection is not None:
         config.attributes["connection"] = connection
     return config

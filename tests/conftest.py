@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from directory import migrate
 from directory.accounts.service import create_user
 from directory.api.app import create_app
-from directory.config import PROJECT_ROOT, Settings
+from directory.config import DEFAULT_SEED_DIR, PROJECT_ROOT, Settings
 from directory.db import make_engine, unit_of_work
 from directory.listings.seed import seed_all
 from directory.pgcluster import PrivateCluster
 from directory.search import sync
 
-SEED_DIR = PROJECT_ROOT / "seed_data"
+SEED_DIR = DEFAULT_SEED_DIR
 
 
 @pytest.fixture(scope="session")

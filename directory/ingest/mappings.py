@@ -4,6 +4,7 @@ that read them: AIRS codes, languages, accessibility phrases, US regions."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from functools import lru_cache
 from typing import Any
 
@@ -12,16 +13,20 @@ import yaml
 
 from directory.ingest.common import clean
 from directory.listings import vocabularies
-from directory.listings.vocabularies import SEED_DIR
+from directory.listings.vocabularies import seed_dir
 
-MAPPINGS_DIR = SEED_DIR / "mappings"
+
+
+def mappings_dir() -> Path:
+    """``mappings/`` in the seed folder."""
+    return seed_dir() / "mappings"
 AIRS_CODE = re.compile(r"^[A-Z]{1,2}(?:-\d{4}(?:\.\d{4}(?:-\d{3}(?:\.\d{2})?)?)?)?$")
 
 
 @lru_cache
 def mapping(name: str) -> dict[str, Any]:
     """The mapping table ``seed_data/mappings/<name>.yaml`` (cached; ``reload()`` forgets it)."""
-    data = yaml.safe_load((MAPPINGS_DIR / f"{name}.yaml").read_text())
+    data = yaml.safe_load((mappings_dir() / f"{name}.yaml").read_text())
     if not isinstance(data, dict):
         raise ValueError(f"mapping {name}.yaml must be a mapping")
     return data

@@ -16,7 +16,7 @@ import phonenumbers
 import yaml
 from phonenumbers import PhoneNumberFormat, shortnumberinfo
 
-from directory.listings.vocabularies import SEED_DIR
+from directory.listings.vocabularies import seed_dir
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def parse_phone(number: str, country: str) -> DialableNumber:
 @lru_cache
 def known_short_codes() -> dict[str, dict[str, str]]:
     """Short codes phonenumbers does not know, by country: ``seed_data/short_codes.yaml``."""
-    data = yaml.safe_load((SEED_DIR / "short_codes.yaml").read_text(encoding="utf-8")) or {}
+    data = yaml.safe_load((seed_dir() / "short_codes.yaml").read_text(encoding="utf-8")) or {}
     return {
         str(country).upper(): {str(k): str(v) for k, v in codes.items()}
         for country, codes in data.items()

@@ -9,14 +9,20 @@ from zoneinfo import available_timezones
 import pycountry
 import yaml
 
-SEED_DIR = Path(__file__).resolve().parent.parent.parent / "seed_data"
+from directory.config import get_settings
+
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def seed_dir() -> Path:
+    """The seed folder (``DIRECTORY_SEED_DIR``): every reader of seed files goes through it."""
+    return get_settings().seed_dir
 
 
 @lru_cache
 def accessibility_codes() -> dict[str, str]:
     """The fixed accessibility list: code -> label."""
-    rows = yaml.safe_load((SEED_DIR / "accessibility.yaml").read_text())
+    rows = yaml.safe_load((seed_dir() / "accessibility.yaml").read_text())
     return {row["code"]: row["label"] for row in rows}
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from directory.geo import distance_km
-from directory.listings.vocabularies import SEED_DIR
+from directory.listings.vocabularies import seed_dir
 from directory.search import meili_filters as mf
 from directory.search.documents import Document
 from directory.search.places import Place
@@ -42,7 +42,7 @@ def stop_words() -> tuple[str, ...]:
     """The English and Spanish stop words, folded, once each, sorted."""
     found: set[str] = set()
     for name in STOP_WORD_LISTS:
-        text = (SEED_DIR / "stop_words" / f"{name}.txt").read_text(encoding="utf-8")
+        text = (seed_dir() / "stop_words" / f"{name}.txt").read_text(encoding="utf-8")
         lines = (line.strip() for line in text.splitlines())
         found.update(fold(line) for line in lines if line and not line.startswith("#"))
     return tuple(sorted(found))

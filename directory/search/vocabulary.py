@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import yaml
 
-from directory.listings.vocabularies import SEED_DIR
+from directory.listings.vocabularies import seed_dir
 
 WORD = re.compile(r"\w+")
 
@@ -57,7 +57,7 @@ class Vocabulary:
 @lru_cache
 def vocabulary() -> Vocabulary:
     """The vocabulary, read once."""
-    data = yaml.safe_load((SEED_DIR / "search.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((seed_dir() / "search.yaml").read_text(encoding="utf-8"))
     return Vocabulary(
         need_keywords={
             code: tuple(fold(k) for k in keywords)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from phonenumbers import shortnumberinfo
 
-from directory.config import PROJECT_ROOT
+from directory.config import DEFAULT_SEED_DIR
 from directory.ingest.formats import resolve
 from directory.ingest.formats.crisis_lines import FORMAT
 from directory.ingest.formats.wikipedia_lines import country
@@ -20,7 +20,7 @@ from directory.listings.phones import parse_phone
 from directory.listings.schemas import ServiceCreate
 
 WIKIPEDIA = "crisis-lines-wikipedia/suicide-hotlines.json"
-SEED = PROJECT_ROOT / "seed_data" / "crisis_lines.yaml"
+SEED = DEFAULT_SEED_DIR / "crisis_lines.yaml"
 EMERGENCY = {"911", "112", "999"}
 
 

@@ -19,7 +19,7 @@ from directory.ingest.mappings import accessibility_codes, language_entries, reg
 from directory.ingest.records import FormatError, Rejection, RowRejected, SourceRecord
 from directory.listings import vocabularies
 from directory.listings.schemas import ServiceCreate
-from directory.listings.vocabularies import SEED_DIR
+from directory.listings.vocabularies import seed_dir
 
 ILAO = "hsds1-ilao"
 SAMPLE = "hsds1-sample-package"
@@ -517,7 +517,7 @@ def _need_codes() -> set[str]:
     def walk(nodes: list[dict[str, Any]]) -> set[str]:
         return {n["code"] for n in nodes} | {c for n in nodes for c in walk(n.get("children", []))}
 
-    return walk(yaml.safe_load((SEED_DIR / "needs.yaml").read_text())["needs"])
+    return walk(yaml.safe_load((seed_dir() / "needs.yaml").read_text())["needs"])
 
 
 def test_mapping_tables_name_only_known_codes() -> None:

@@ -177,7 +177,7 @@ def test_remap_applies_edited_mappings_without_the_file(
     assert remap(session, source="test:locator")["updated"] == 0  # nothing changed yet
 
     edited = tmp_path / "mappings"
-    shutil.copytree(mappings.MAPPINGS_DIR, edited)
+    shutil.copytree(mappings.mappings_dir(), edited)
     table = (edited / "samhsa.yaml").read_text()
     assert "\n  MH: {needs: [mental-health]}" in table
     (edited / "samhsa.yaml").write_text(
@@ -185,7 +185,7 @@ def test_remap_applies_edited_mappings_without_the_file(
             "\n  MH: {needs: [mental-health]}", "\n  MH: {needs: [mental-health, peer-support]}"
         )
     )
-    monkeypatch.setattr(mappings, "MAPPINGS_DIR", edited)
+    monkeypatch.setattr(mappings, "mappings_dir", lambda: edited)
     (tmp_path / "sample.csv").unlink()  # remap never reads the file again
     counts = remap(session, source="test:locator")
     assert counts["updated"] == 10

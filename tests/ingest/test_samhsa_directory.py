@@ -86,7 +86,7 @@ def our_needs() -> set[str]:
     def walk(items: list[dict[str, Any]]) -> set[str]:
         return {code for item in items for code in {item["code"]} | walk(item.get("children", []))}
 
-    return walk(yaml.safe_load((vocabularies.SEED_DIR / "needs.yaml").read_text())["needs"])
+    return walk(yaml.safe_load((vocabularies.seed_dir() / "needs.yaml").read_text())["needs"])
 
 
 # --- the real file

@@ -26,7 +26,7 @@ from directory.listings.read_schemas import (
     ScheduleRead,
     ServiceRead,
 )
-from directory.listings.vocabularies import SEED_DIR
+from directory.listings.vocabularies import seed_dir
 from directory.search import meili_filters as mf
 from directory.search.documents import Document, documents
 from directory.search.meili_documents import meili_document, query_words, stop_words
@@ -460,7 +460,7 @@ def test_health(httpserver: HTTPServer, backend: MeiliBackend) -> None:
 def test_stop_words_are_the_snowball_lists_folded_and_left_out_of_queries() -> None:
     listed: set[str] = set()
     for name in ("english", "spanish"):
-        lines = (SEED_DIR / "stop_words" / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+        lines = (seed_dir() / "stop_words" / f"{name}.txt").read_text(encoding="utf-8").splitlines()
         listed |= {fold(line.strip()) for line in lines if line.strip() and line[0] != "#"}
     assert list(stop_words()) == sorted(listed)
     assert {"ourselves", "itself", "nosotras", "mas", "esta", "el", "s"} <= listed
