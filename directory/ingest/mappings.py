@@ -4,8 +4,8 @@ that read them: AIRS codes, languages, accessibility phrases, US regions."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pycountry
@@ -14,7 +14,6 @@ import yaml
 from directory.ingest.common import clean
 from directory.listings import vocabularies
 from directory.listings.vocabularies import seed_dir
-
 
 
 def mappings_dir() -> Path:
