@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     datasets_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="where people reach the app: sign-in links are built on it",
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="a browser session ends after this idle time"
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
