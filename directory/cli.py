@@ -17,6 +17,7 @@ from directory.accounts.service import create_user, set_code_pattern
 from directory.config import get_settings
 from directory.db import database_url, make_engine, make_sessionmaker, unit_of_work
 from directory.errors import DirectoryError
+from directory.listings.demo import remove_demo
 from directory.listings.seed import seed_all
 from directory.pgcluster import ClusterError, PrivateCluster
 from directory.referrals.notes import cipher_for, rotate_all
@@ -134,6 +135,23 @@ def seed(
     for name, counts in report.items():
         summary = ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
         typer.echo(f"{name}: {summary}")
+    typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
+
+
+demo_app = typer.Typer(help="The demo region's fictional listings.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("remove")
+def demo_remove() -> None:
+    """Delete the listings only the demo seed holds, and their search documents (idempotent)."""
+    factory = make_sessionmaker(_engine())
+    try:
+        with unit_of_work(factory) as session:
+            removed = remove_demo(session)
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
+    typer.echo(f"removed {removed} demo listing(s); `directory seed --no-demo` keeps them out")
     typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
 
 

@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from directory.listings.demo import is_demo
 
 
 class Read(BaseModel):
@@ -171,6 +173,12 @@ class ServiceRead(Read):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def demo(self) -> bool:
+        """Fictional demo data (from the demo seed): shown with a "Demo" badge."""
+        return is_demo(link.source for link in self.provenance)
 
 
 class ServicePage(BaseModel):

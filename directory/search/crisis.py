@@ -3,28 +3,34 @@
 A crisis line is a published listing with crisis channels and an ``area`` document (it is
 reached by phone, text or chat). A line serves a searcher when its regions include the
 searcher's country or state. The country's own national line comes first (988 in the US),
-then lines open around the clock, national before state, then by name.
+then lines open around the clock, national before state, then by name. Demo listings are never
+crisis lines: they are fictional. That is read from their provenance, not from the index, so an
+index built before a listing was marked cannot bring one back.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from directory.listings.demo import demo_services
 from directory.listings.models import Provenance
+from directory.search.models import SearchDocument
 from directory.search.query import CrisisBlock, CrisisLine
 from directory.search.vocabulary import vocabulary
 
-LINES = text(
-    """
-    SELECT d.service_id, d.body, d.regions, d.languages
-    FROM search_document d
-    WHERE d.kind = 'area' AND jsonb_array_length(d.body -> 'crisis_channels') > 0
-      AND d.regions && CAST(:regions AS text[])
-    """
-)
+
+def _lines(regions: list[str]) -> Select[Any]:
+    """The crisis lines that serve any of these regions (demo listings never)."""
+    d = SearchDocument
+    return select(d.service_id, d.body, d.regions, d.languages).where(
+        d.kind == "area",
+        func.jsonb_array_length(d.body["crisis_channels"]) > 0,
+        d.regions.overlap(regions),
+        d.service_id.not_in(demo_services()),
+    )
 
 
 def crisis_block(
@@ -37,7 +43,7 @@ def crisis_block(
 ) -> CrisisBlock:
     """The crisis lines for a place and language, best first."""
     regions = [r for r in (country, region) if r]
-    rows = list(session.execute(LINES, {"regions": regions}).all())
+    rows = list(session.execute(_lines(regions)).all())
     if language:  # lines in the searcher's language; every line when none offers it
         spoken = [row for row in rows if language in row.languages]
         rows = spoken or rows

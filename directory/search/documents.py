@@ -2,7 +2,8 @@
 
 A published, active listing becomes one document per physical site (``site``: a point, the
 site's accessibility) and, when it is reached remotely (a virtual location, or no location at
-all, as for crisis lines), one ``area`` document carrying the regions it serves.
+all, as for crisis lines), one ``area`` document carrying the regions it serves. A result shows
+the document's body, whose ``demo`` marks the demo region's fictional listings on both backends.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def _document(
         "location_id": str(site.id) if site else None,
         "name": service.name,
         "organization": service.organization.name,
+        "demo": service.demo,
         "snippet": _snippet(description),
         "needs": [{"code": n.code, "name": n.name} for n in service.needs],
         "languages": [lang.code for lang in service.languages],

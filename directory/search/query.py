@@ -94,6 +94,7 @@ class SearchResult(BaseModel):
     location_id: uuid.UUID | None
     name: str
     organization: str
+    demo: bool = False  # fictional demo data: show a "Demo" badge (never a crisis line)
     snippet: str
     needs: list[dict[str, str]]
     languages: list[str]

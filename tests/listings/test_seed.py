@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import yaml
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from directory.listings.demo import DEMO_SOURCE, remove_demo
 from directory.listings.models import CrisisChannel, Provenance, Service
-from directory.listings.seed import seed_all
+from directory.listings.seed import DEMO_REGION, seed_all
 from tests.conftest import SEED_DIR
 
 TABLES = (
@@ -97,7 +99,7 @@ def test_crisis_lines_are_curated_and_dialable(session: Session) -> None:
 
 def test_demo_region_is_big_enough_and_marked(session: Session) -> None:
     demo = session.scalars(
-        select(Service).join(Provenance).where(Provenance.source == "seed:demo")
+        select(Service).join(Provenance).where(Provenance.source == DEMO_SOURCE)
     ).all()
     assert 40 <= len(demo) <= 60
     assert all(s.name.endswith("(demo)") for s in demo)
@@ -106,14 +108,23 @@ def test_demo_region_is_big_enough_and_marked(session: Session) -> None:
         text(
             "SELECT count(*) FROM location l "
             "JOIN service_at_location sal ON sal.location_id = l.id "
-            "JOIN provenance p ON p.service_id = sal.service_id WHERE p.source = 'seed:demo' "
+            "JOIN provenance p ON p.service_id = sal.service_id WHERE p.source = :demo "
             "AND ST_DWithin(l.point, ST_MakePoint(-82.55, 27.9)::geography, 60000)"
-        )
+        ),
+        {"demo": DEMO_SOURCE},
     )
     assert located is not None and located >= 40
     statuses = Counter(s.curation_status for s in demo)
     assert statuses["published"] == len(demo)
     assert session.scalar(select(func.count()).select_from(Service)) >= 57
+    assert yaml.safe_load((SEED_DIR / DEMO_REGION).read_text())["source"] == DEMO_SOURCE
+
+
+def test_seeding_without_the_demo_region_leaves_it_out(session: Session) -> None:
+    assert remove_demo(session) == 50
+    report = seed_all(session, SEED_DIR, demo=False)
+    assert set(report) == {"needs.yaml", "crisis_lines.yaml"}
+    assert session.scalars(select(Provenance).where(Provenance.source == DEMO_SOURCE)).all() == []
 
 
 def test_reseeding_keeps_curation_and_updates_the_organization(

@@ -21,6 +21,7 @@ from meilisearch.errors import MeilisearchError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from directory.listings.demo import demo_services
 from directory.listings.models import Service
 from directory.search import service
 from directory.search.backends import Backends
@@ -165,3 +166,12 @@ def test_pages_do_not_overlap(find: Any) -> None:
     assert first.total == second.total > 10
     keys = [(i.service_id, i.location_id) for i in first.items + second.items]
     assert len(set(keys)) == 10
+
+
+def test_demo_listings_are_marked_and_no_others(find: Any, session: Session) -> None:
+    found = find(q="crisis", near=TAMPA, per_page=100)
+    marked = {(item.service_id, item.name, item.demo) for item in found.items}
+    assert ("Bay Area Crisis & Suicide Line (demo)", True) in {(n, d) for _, n, d in marked}
+    assert ("988 Suicide & Crisis Lifeline", False) in {(n, d) for _, n, d in marked}
+    demo = set(session.scalars(demo_services()))
+    assert all(flag == (service_id in demo) for service_id, _, flag in marked)

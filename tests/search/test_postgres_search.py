@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInput
+from directory.listings.demo import demo_services
 from directory.listings.schemas import ServiceCreate
 from directory.listings.service import create_service
 from directory.search import service
@@ -21,6 +22,7 @@ from directory.search.query import SearchQuery, SearchResponse
 from directory.search.sync import sync_batch
 
 TAMPA = (27.9506, -82.4572)  # downtown Tampa
+LIFELINE = "988 Suicide & Crisis Lifeline"
 SUNDAY_NOON_TAMPA = dt.datetime(2026, 11, 29, 17, 0, tzinfo=dt.UTC)
 TUESDAY_10AM_TAMPA = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 
@@ -138,11 +140,51 @@ def test_crisis_lines_follow_the_country(session: Session) -> None:
 
 
 def test_a_state_line_serves_only_its_state(session: Session) -> None:
+    doc = ServiceCreate.model_validate(
+        {
+            "name": "Florida Test Crisis Line",
+            "curation_status": "published",
+            "organization": {"name": "Test crisis center"},
+            "needs": ["crisis"],
+            "crisis_channels": [{"channel": "call", "number": "(850) 555-0142", "country": "US"}],
+            "service_areas": [{"name": "Florida", "regions": ["US-FL"]}],
+            "provenance": {"source": "test", "external_id": "fl-line"},
+        }
+    )
+    create_service(session, doc)
+    sync_batch(session)
     florida = {line.name for line in service.crisis_lines(session, postcode="33602").lines}
     new_york = {line.name for line in service.crisis_lines(session, postcode="10001").lines}
-    local = florida - new_york
-    assert local, "the demo region's own crisis line serves Florida only"
+    assert florida - new_york == {"Florida Test Crisis Line"}  # not the demo region's own line
     assert "988 Suicide & Crisis Lifeline" in florida & new_york
+
+
+def test_a_person_in_crisis_is_never_handed_a_demo_listing(session: Session) -> None:
+    demo_line = "Bay Area Crisis & Suicide Line (demo)"
+    serves_tampa = session.scalar(  # it would qualify as a crisis line, but for being demo
+        text(
+            "SELECT count(*) FROM search_document WHERE name = :name AND kind = 'area'"
+            " AND jsonb_array_length(body -> 'crisis_channels') > 0 AND 'US-FL' = ANY(regions)"
+        ),
+        {"name": demo_line},
+    )
+    assert serves_tampa == 1
+    found = find(session, q="suicide", postcode="33602", per_page=100)
+    assert found.crisis is not None and found.crisis.lines
+    assert found.crisis.lines[0].name == LIFELINE
+    demo = set(session.scalars(demo_services()))
+    assert not demo & {line.service_id for line in found.crisis.lines}
+    assert not [line.name for line in found.crisis.lines if "(demo)" in line.name]
+    requested = service.crisis_lines(session, postcode="33602")
+    assert requested.lines and not demo & {line.service_id for line in requested.lines}
+    marked = {item.name: item.demo for item in found.items}  # plain search still has them
+    assert marked[demo_line] is True
+    unit = find(session, q="crisis stabilization", postcode="33602")
+    assert ("Adult Crisis Stabilization Unit (demo)", True) in {
+        (i.name, i.demo) for i in unit.items
+    }
+    lifeline = find(session, q="988 lifeline", country="US")
+    assert [(i.name, i.demo) for i in lifeline.items[:1]] == [(LIFELINE, False)]
 
 
 def test_the_search_statement_can_use_its_indexes(session: Session) -> None:
