@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup system-packages lint pytest db-start db-stop bench clean
+.PHONY: run test install-check setup system-packages lint pytest db-start db-stop bench clean
 
 run: setup
 	$(BIN)/directory db start
 	$(BIN)/directory db migrate
 	$(BIN)/directory seed
+	@[ "$${DIRECTORY_ENV:-development}" = production ] || $(BIN)/directory demo accounts
 	$(BIN)/directory serve
 
 test: setup lint pytest
@@ -33,6 +34,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The package installed from its wheel (not the checkout) migrates, seeds and serves.
+install-check: system-packages
+	PYTHON=$(PYTHON) .ci/install-check
 
 lint: setup
 	$(BIN)/ruff check directory tests bench

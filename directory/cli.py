@@ -142,6 +142,25 @@ demo_app = typer.Typer(help="The demo region's fictional listings.", no_args_is_
 app.add_typer(demo_app, name="demo")
 
 
+@demo_app.command("accounts")
+def demo_accounts() -> None:
+    """Make (once) a demo mentor and a demo coordinator in the demo program, and print their
+    sign-in links (new ones each time, until they have chosen a password)."""
+    from directory.accounts.invites import demo_accounts as ensure
+    from directory.accounts.invites import link_url
+    from directory.listings.demo import DEMO_PROGRAM
+
+    settings = get_settings()
+    if settings.env == "production":
+        raise _fail("no demo accounts in production")
+    with unit_of_work(make_sessionmaker(_engine())) as session:
+        accounts = [(u.role, u.email, t) for u, t in ensure(session, program=DEMO_PROGRAM)]
+    typer.echo("Demo accounts (fictional data only; `directory demo remove` deletes the demo):")
+    for role, email, token in accounts:
+        where = link_url(settings.base_url, token) if token else "set up: sign in with its password"
+        typer.echo(f"  demo {role} {email}: {where}")
+
+
 @demo_app.command("remove")
 def demo_remove() -> None:
     """Delete the listings only the demo seed holds, and their search documents (idempotent)."""
@@ -228,6 +247,29 @@ def ingest(
         )
     except DirectoryError as error:
         raise _fail(error.detail) from None
+
+
+@users_app.command("invite")
+def users_invite(
+    email: Annotated[str, typer.Option(help="The person's email address")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
+    program: Annotated[
+        str | None, typer.Option(help="The program they belong to (made when new)")
+    ] = None,
+) -> None:
+    """Invite someone to the web app: prints a one-time sign-in link (valid 72 hours) on the
+    last line; opening it lets them choose a password. Inviting again replaces the link."""
+    from directory.accounts.invites import VALID_FOR, invite, link_url
+
+    settings = get_settings()
+    try:
+        with unit_of_work(make_sessionmaker(_engine())) as session:
+            user, token = invite(session, email=email, role=role, program=program)
+    except DirectoryError as error:
+        raise _fail(error.detail) from None
+    hours = int(VALID_FOR.total_seconds() // 3600)
+    typer.echo(f"{user.role} {user.email}: sign-in link (once, within {hours} hours):")
+    typer.echo(link_url(settings.base_url, token))
 
 
 @users_app.command("create")

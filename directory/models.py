@@ -1,6 +1,7 @@
 """Every table, imported once so that Alembic and the tests see the whole schema."""
 
 from directory.accounts import models as accounts_models
+from directory.curation import models as curation_models
 from directory.db import Base
 from directory.listings import models as listings_models
 from directory.referrals import models as referrals_models
@@ -10,6 +11,7 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_models",
+    "curation_models",
     "listings_models",
     "metadata",
     "referrals_models",

@@ -34,6 +34,8 @@ class User(IdMixin, TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     program_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program.id"), index=True)
+    # argon2id (PHC string); None until the person chooses one through a sign-in link.
+    password_hash: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiToken(IdMixin, Base):
@@ -84,3 +86,49 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     referral_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # kept after an erasure
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class WebSession(Base):
+    """A browser session: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_seen_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class SignInLink(Base):
+    """A one-time link that lets a person choose a password (an invitation); stored hashed."""
+
+    __tablename__ = "sign_in_link"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInFailure(Base):
+    """A failed sign-in, counted per account and per address to throttle guessing."""
+
+    __tablename__ = "sign_in_failure"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(Text, index=True)  # the email as typed, lower-cased
+    address: Mapped[str] = mapped_column(String(64), index=True)  # the client's IP address
+    at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )

@@ -26,9 +26,7 @@ def create_user(
 ) -> tuple[User, str]:
     """Create a user (in a program, made if new) and its first token; the token is returned
     once and stored hashed."""
-    email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
-        raise InvalidInput(f"not an email address: {email!r}", field="email")
+    email = valid_email(email)
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -39,6 +37,15 @@ def create_user(
     session.add(user)
     session.flush()
     return user, issue_token(session, user)
+
+
+def valid_email(email: str) -> str:
+    """The address, trimmed and lower-cased; InvalidInput when it is not one."""
+    text = email.strip().lower()
+    name, _, domain = text.partition("@")
+    if not name or "." not in domain or " " in text or len(text) > 320:
+        raise InvalidInput(f"not an email address: {text[:80]!r}", field="email")
+    return text
 
 
 def program_id(session: Session, name: str) -> uuid.UUID:

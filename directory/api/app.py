@@ -27,6 +27,7 @@ from directory.db import database_url, make_engine, make_sessionmaker
 from directory.search import service as search_service
 from directory.search.backends import Backends
 from directory.search.sync import Follower
+from directory.web import pages
 
 
 def create_app(
@@ -72,7 +73,7 @@ def create_app(
     app.add_middleware(PartnerCors)
     if session_factory is not None:
         app.state.sessionmaker = session_factory
-    errors.install(app)
+    errors.install(app, page=pages.error_page, is_page=pages.is_page)
     app.include_router(services.router)
     app.include_router(meta.router)
     app.include_router(search.router)
@@ -80,4 +81,5 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(referrals_fhir.router)
     app.include_router(programs.router)
+    pages.install(app)
     return app

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
@@ -47,18 +48,32 @@ def _field(error: dict[str, Any]) -> str:
     return ".".join(parts) or (str(loc[-1]) if loc else "")
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that render every error in the one shape."""
+PageRenderer = Callable[[Request, int, str], Awaitable[Response]]
+
+
+def install(
+    app: FastAPI,
+    *,
+    page: PageRenderer | None = None,
+    is_page: Callable[[Request], bool] = lambda _: False,
+) -> None:
+    """Register the handlers that render every error in the one shape (and, for requests
+    ``is_page`` picks, as a page through ``page``)."""
 
     @app.exception_handler(DirectoryError)
-    async def directory_error(_: Request, error: DirectoryError) -> JSONResponse:
+    async def directory_error(request: Request, error: DirectoryError) -> Response:
+        if page is not None and is_page(request):
+            return await page(request, error.status_code, error.detail)
         response = error_response(error.status_code, error.code, error.detail, field=error.field)
         if isinstance(error, TooManyRequests):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        if page is not None and is_page(request):
+            in_path = any(e["loc"][:1] == ("path",) for e in error.errors())
+            return await page(request, 404 if in_path else 422, "the address is not valid")
         fields = [{"field": _field(e), "message": e["msg"]} for e in error.errors()]
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return error_response(
@@ -70,7 +85,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if page is not None and is_page(request):
+            return await page(request, error.status_code, str(error.detail))
         code = HTTP_CODES.get(error.status_code, "Error")
         return error_response(error.status_code, code, str(error.detail))
 
@@ -99,6 +116,8 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error", exc_info=error)
+        if page is not None and is_page(request):
+            return await page(request, 500, "something went wrong on our side")
         return error_response(500, "InternalError", "something went wrong on our side")

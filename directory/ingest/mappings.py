@@ -19,6 +19,8 @@ from directory.listings.vocabularies import seed_dir
 def mappings_dir() -> Path:
     """``mappings/`` in the seed folder."""
     return seed_dir() / "mappings"
+
+
 AIRS_CODE = re.compile(r"^[A-Z]{1,2}(?:-\d{4}(?:\.\d{4}(?:-\d{3}(?:\.\d{2})?)?)?)?$")
 
 

@@ -1,0 +1,1 @@
+"""Curation: what mentors tell coordinators about listings (problem reports), and mentors' lists."""

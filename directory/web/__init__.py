@@ -1,0 +1,1 @@
+"""Pages for people: the mentor app (server-rendered, English and Spanish)."""

@@ -1,0 +1,129 @@
+"""A listing's page, sharing it with a mentee, a mentor's list, and problem reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from directory.accounts.roles import can
+from directory.api.deps import SessionDep
+from directory.curation import service as curation
+from directory.errors import InvalidInput
+from directory.listings import queries
+from directory.listings.read_schemas import LocationRead, ServiceRead
+from directory.search.documents import hours_text
+from directory.web import present, vocab
+from directory.web.deps import Form, PageContext, SignedIn, local_path
+from directory.web.templating import gettext, render
+
+router = APIRouter(dependencies=[PageContext], include_in_schema=False)
+
+
+def _listing(session: SessionDep, user: SignedIn, service_id: uuid.UUID) -> ServiceRead:
+    return queries.read_service(session, service_id, published_only=not can(user, "curate"))
+
+
+def _sites(service: ServiceRead) -> list[dict[str, object]]:
+    """Each site with its address, hours in its own time zone, and whether it is open now."""
+    now = dt.datetime.now(dt.UTC)
+    sites: list[dict[str, object]] = []
+    located: list[LocationRead | None] = [*service.locations] or [None]
+    for site in located:
+        schedules = (site.schedules if site else []) or service.schedules
+        zone = present.time_zone(schedules, site)
+        sites.append(
+            {
+                "site": site,
+                "address": site.addresses[0] if site and site.addresses else None,
+                "week": present.week(schedules),
+                "hours": hours_text(schedules),
+                "zone": zone,
+                "open": present.is_open(schedules, zone, now),
+                "phones": [*(site.phones if site else []), *service.phones],
+            }
+        )
+    return sites
+
+
+@router.get("/listings/{service_id}")
+def listing_page(
+    request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID
+) -> Response:
+    service = _listing(session, user, service_id)
+    context = {
+        "service": service,
+        "sites": _sites(service),
+        "saved": service.id in curation.saved_ids(session, user),
+        "vocab": vocab,
+        "present": present,
+        "share_url": present.sms_body_url(present.share_text(service)),
+    }
+    return render(request, "listing.html", context)
+
+
+@router.get("/listings/{service_id}/share")
+def share_page(
+    request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID
+) -> Response:
+    """What to give the mentee: the service's details and nothing about the mentee."""
+    service = _listing(session, user, service_id)
+    text = present.share_text(service)
+    context = {
+        "service": service,
+        "sites": _sites(service),
+        "present": present,
+        "text": text,
+        "sms_url": present.sms_body_url(text),
+    }
+    return render(request, "share.html", context)
+
+
+@router.post("/listings/{service_id}/save")
+def save(
+    request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID, form: Form
+) -> Response:
+    if form.get("remove"):
+        curation.unsave_listing(session, user, service_id)
+    else:
+        curation.save_listing(session, user, service_id)
+    back = local_path(form.get("next"), default=f"/listings/{service_id}")
+    return RedirectResponse(back, status_code=303)
+
+
+@router.get("/my-list")
+def my_list(request: Request, session: SessionDep, user: SignedIn) -> Response:
+    return render(request, "my_list.html", {"items": curation.saved_listings(session, user)})
+
+
+@router.get("/listings/{service_id}/report")
+def report_page(
+    request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID
+) -> Response:
+    service = _listing(session, user, service_id)
+    return render(request, "report.html", {"service": service, "vocab": vocab, "form": {}})
+
+
+@router.post("/listings/{service_id}/report")
+def report(
+    request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID, form: Form
+) -> Response:
+    service = _listing(session, user, service_id)
+    try:
+        curation.report_problem(
+            session, user, service_id, kind=form.get("kind", ""), detail=form.get("detail")
+        )
+    except InvalidInput as error:
+        context = {"service": service, "vocab": vocab, "form": form}
+        context["error"] = gettext(request, error.detail)
+        return render(request, "report.html", context, status=422)
+    return render(request, "report_sent.html", {"service": service})
+
+
+@router.get("/problems")
+def problems(request: Request, session: SessionDep, user: SignedIn) -> Response:
+    """Problem reports waiting for review (coordinators)."""
+    rows = curation.open_problems(session, user)
+    return render(request, "problems.html", {"rows": rows, "vocab": vocab})

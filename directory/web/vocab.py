@@ -1,0 +1,182 @@
+"""Labels of our vocabularies in the catalogues (need names, accessibility, costs, statuses).
+
+``N_`` only marks a message for extraction; pages translate it when they show it. The messages
+of the domain's own errors that a form shows are here too, so they reach the catalogues."""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    return message
+
+
+NEEDS = {
+    "crisis": N_("Crisis"),
+    "suicide-prevention": N_("Suicide prevention"),
+    "mobile-crisis": N_("Mobile crisis team"),
+    "crisis-stabilization": N_("Crisis stabilization"),
+    "mental-health": N_("Mental health"),
+    "counseling": N_("Counseling and therapy"),
+    "psychiatry": N_("Psychiatry and medication"),
+    "depression": N_("Depression"),
+    "anxiety": N_("Anxiety"),
+    "trauma": N_("Trauma and PTSD"),
+    "eating-disorders": N_("Eating disorders"),
+    "serious-mental-illness": N_("Serious mental illness"),
+    "grief": N_("Grief and loss"),
+    "substance-use": N_("Substance use"),
+    "detox": N_("Detox / withdrawal management"),
+    "outpatient-treatment": N_("Outpatient treatment"),
+    "residential-treatment": N_("Residential treatment"),
+    "medication-assisted-treatment": N_("Medication for addiction treatment"),
+    "harm-reduction": N_("Harm reduction"),
+    "peer-support": N_("Peer support"),
+    "support-groups": N_("Support groups"),
+    "youth": N_("Youth and young adults"),
+    "family": N_("Family support"),
+    "lgbtq": N_("LGBTQ+"),
+    "veterans": N_("Veterans and military"),
+    "domestic-violence": N_("Domestic violence"),
+    "housing": N_("Housing"),
+    "food": N_("Food"),
+    "legal": N_("Legal help"),
+    "employment": N_("Employment"),
+}
+# The chips under the search box: the needs mentors reach for most.
+CHIPS = (
+    "crisis",
+    "mental-health",
+    "substance-use",
+    "peer-support",
+    "support-groups",
+    "youth",
+    "housing",
+    "veterans",
+    "lgbtq",
+    "domestic-violence",
+)
+ACCESSIBILITY = {
+    "wheelchair": N_("Wheelchair accessible"),
+    "accessible-restroom": N_("Accessible restroom"),
+    "accessible-parking": N_("Accessible parking"),
+    "elevator": N_("Elevator"),
+    "hearing-loop": N_("Hearing loop"),
+    "sign-language-interpreter": N_("Sign language interpreter"),
+    "tty": N_("TTY / relay"),
+    "braille": N_("Braille"),
+    "large-print": N_("Large print"),
+    "service-animals": N_("Service animals welcome"),
+    "public-transit": N_("Near public transit"),
+    "sensory-friendly": N_("Sensory-friendly space"),
+    "gender-neutral-restroom": N_("Gender-neutral restroom"),
+}
+COSTS = {
+    "free": N_("Free"),
+    "sliding-scale": N_("Sliding scale"),
+    "medicaid": N_("Medicaid"),
+    "medicare": N_("Medicare"),
+    "private-insurance": N_("Private insurance"),
+    "self-pay": N_("Self-pay"),
+}
+# The languages offered as a filter (any ISO 639 code works in the URL).
+LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar", "fr", "pt", "ru", "ko", "tl", "ase")
+STATUSES = {
+    "requested": N_("Requested"),
+    "accepted": N_("Accepted"),
+    "rejected": N_("Declined by the service"),
+    "cancelled": N_("Cancelled"),
+    "in-progress": N_("In progress"),
+    "on-hold": N_("On hold"),
+    "completed": N_("Connected"),
+    "failed": N_("Not connected"),
+    "entered-in-error": N_("Entered in error"),
+}
+OUTCOMES = {
+    "got-help": N_("Got help"),
+    "enrolled": N_("Enrolled"),
+    "referred-elsewhere": N_("Referred elsewhere"),
+    "could-not-contact": N_("Could not contact"),
+    "not-eligible": N_("Not eligible"),
+    "no-capacity": N_("No capacity"),
+    "no-show": N_("Did not show up"),
+    "no-longer-interested": N_("No longer interested"),
+    "other": N_("Other"),
+}
+SUB_STATUSES = {
+    "appointment-scheduled": N_("Appointment set"),
+    "waitlisted": N_("On a waitlist"),
+    "appointment-missed": N_("Appointment missed"),
+    "needs-mentee-action": N_("Waiting on the mentee"),
+}
+CONTACT_PREFERENCES = {
+    "mentee-will-contact": N_("The mentee will contact the service"),
+    "mentor-will-contact": N_("I will contact the service with the mentee"),
+    "service-may-contact": N_("The service may contact the mentee"),
+    "do-not-contact": N_("Nobody contacts the mentee"),
+}
+CHANNELS = {
+    "phone": N_("Phone"),
+    "text": N_("Text message"),
+    "email": N_("Email"),
+    "in-person": N_("In person"),
+    "video": N_("Video"),
+    "other": N_("Other"),
+}
+EVENTS = {
+    "status": N_("Status"),
+    "contact-attempt": N_("Contact attempt"),
+    "sub-status": N_("Progress"),
+    "follow-up": N_("Next follow-up"),
+    "note": N_("Note"),
+}
+PROBLEMS = {
+    "wrong-number": N_("Wrong phone number"),
+    "closed": N_("Closed or no longer offered"),
+    "full": N_("Full, not taking new clients"),
+    "other": N_("Something else"),
+}
+DOMAIN_MESSAGES = (
+    N_("at least 10 characters"),
+    N_("at most 200 characters"),
+    N_("not your email address"),
+    N_("mentee_ref must be the program's code, not an email address"),
+    N_("mentee_ref must be the program's code: 3-40 letters, digits, '-' or '_', no spaces"),
+    N_("mentee_ref must contain a digit (a code, not a name)"),
+    N_("mentee_ref has at most 6 digits (it must not be a phone number)"),
+    N_("mentee_ref has no run of 5 letters or more (it must not be a name)"),
+    N_("follow_up_at must be in the future"),
+    N_("consent.expires_at must come after obtained_at"),
+    N_("say what is wrong"),
+    N_("at most 1000 characters"),
+)
+ROLES = {
+    "mentor": N_("Mentor"),
+    "coordinator": N_("Coordinator"),
+    "admin": N_("Administrator"),
+}
+DAYS = {
+    "MO": N_("Monday"),
+    "TU": N_("Tuesday"),
+    "WE": N_("Wednesday"),
+    "TH": N_("Thursday"),
+    "FR": N_("Friday"),
+    "SA": N_("Saturday"),
+    "SU": N_("Sunday"),
+}
+ERROR_TITLES = {
+    401: N_("Please sign in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not found"),
+    409: N_("This changed meanwhile"),
+    422: N_("Something is not right"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+}
+FORM_REFUSED = N_(
+    "This form has expired or did not come from this site. Go back, reload the page and try again."
+)
+ERROR_DETAILS = (
+    N_("the address is not valid"),
+    N_("something went wrong on our side"),
+)
