@@ -180,3 +180,9 @@ ERROR_DETAILS = (
     N_("the address is not valid"),
     N_("something went wrong on our side"),
 )
+SERVICE_STATUSES = {
+    "active": N_("active"),
+    "inactive": N_("inactive"),
+    "defunct": N_("closed for good"),
+    "temporarily closed": N_("temporarily closed"),
+}
