@@ -44,7 +44,7 @@ def test_an_invitation_lets_a_person_choose_a_password_and_signs_them_in(
 def test_a_link_expires_after_72_hours_and_a_new_invitation_replaces_the_old(
     client: TestClient, session: Session
 ) -> None:
-    email, first = invite(session)
+    _, first = invite(session)
     session.execute(
         update(SignInLink).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
     )
