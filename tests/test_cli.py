@@ -126,3 +126,32 @@ def test_ingest_from_the_command_line(
     assert "Traceback" not in failed.stderr
     assert "unchanged" in run(cli_env, "ingest", "remap").stdout
     run(cli_env, "db", "stop")
+
+
+def test_invitations_and_demo_accounts_from_the_command_line(cli_env: dict[str, str]) -> None:
+    run(cli_env, "db", "start")
+    run(cli_env, "db", "migrate")
+    env = cli_env | {"DIRECTORY_BASE_URL": "https://directory.example.org/"}
+    invited = run(
+        env, "users", "invite", "--email", "Ana@Example.org", "--role", "mentor",
+        "--program", "Hope Peers",
+    ).stdout  # fmt: skip
+    link = invited.strip().splitlines()[-1]
+    assert link.startswith("https://directory.example.org/welcome/") and " " not in link
+    assert "72 hours" in invited
+    other_role = run(
+        env, "users", "invite", "--email", "ana@example.org", "--role", "admin", ok=False
+    )
+    assert other_role.returncode == 1 and "already a mentor" in other_role.stderr
+
+    first = run(cli_env, "demo", "accounts").stdout
+    links = [line for line in first.splitlines() if "/welcome/" in line]
+    assert len(links) == 2
+    assert "demo mentor mentor@demo.example.org" in first
+    again = run(cli_env, "demo", "accounts").stdout
+    assert [line for line in again.splitlines() if "/welcome/" in line] != links  # fresh links
+    production = cli_env | {"DIRECTORY_ENV": "production", "DIRECTORY_SECRET_KEY": "k" * 40,
+                            "DIRECTORY_DATABASE_URL": "postgresql://nobody@/none"}  # fmt: skip
+    refused = run(production, "demo", "accounts", ok=False)
+    assert refused.returncode == 1 and "no demo accounts in production" in refused.stderr
+    run(cli_env, "db", "stop")
