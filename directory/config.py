@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql://user@host:port/db; unset = the private cluster under data_dir.",
     )
+    database_password: str | None = Field(
+        default=None,
+        description="the password for database_url, kept out of the URL so any character works",
+    )
     data_dir: Path = Field(default_factory=default_data_dir)
     private_db_port: int = 54329
     pg_bindir: Path | None = Field(

@@ -62,9 +62,13 @@ def sqlalchemy_url(url: str) -> URL:
 
 
 def database_url(settings: Settings) -> str:
-    """The configured database URL, or the private cluster's when none is set."""
+    """The configured database URL (with ``database_password`` put in, escaped as SQLAlchemy
+    reads it back, so any character works), or the private cluster's when none is set."""
     if settings.database_url:
-        return settings.database_url
+        if settings.database_password is None:
+            return settings.database_url
+        url = make_url(settings.database_url).set(password=settings.database_password)
+        return url.render_as_string(hide_password=False)
     from directory.pgcluster import PrivateCluster
 
     return PrivateCluster.from_settings(settings).url
