@@ -85,6 +85,7 @@ def _document(
         "needs": [{"code": n.code, "name": n.name} for n in service.needs],
         "languages": [lang.code for lang in service.languages],
         "accessibility": [a.code for a in site.accessibility] if site else [],
+        "costs": sorted({c.option for c in service.cost_options}),
         "address": address.model_dump() if address else None,
         "location_name": site.name if site else None,
         "coordinates_approximate": site.coordinates_approximate if site else None,

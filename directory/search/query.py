@@ -99,6 +99,7 @@ class SearchResult(BaseModel):
     needs: list[dict[str, str]]
     languages: list[str]
     accessibility: list[str]
+    costs: list[str] = Field(default_factory=list)  # cost option codes (free, medicaid...)
     address: dict[str, Any] | None
     distance_km: float | None = None  # absent for remote services
     match: Literal["near", "serves_area"] | None = None  # None when no place was given

@@ -58,7 +58,9 @@ def test_search_shows_cards_like_the_api(client: TestClient, session: Session) -
     assert html.escape(first["name"]) in page.text
     assert 'href="tel:' in page.text
     assert "km away" in page.text
-    assert 'class="badge demo"' in page.text  # the Tampa results are the demo region
+    assert 'class="badge demo"' in page.text
+    assert any(item["costs"] for item in api["items"])
+    assert '<span class="label">Cost:</span>' in page.text  # the Tampa results are the demo region
     assert "Directions" in page.text and "google.com/maps/dir" in page.text
     assert f"/listings/{first['service_id']}/refer" in page.text
     assert "crisis-title" not in page.text  # no crisis banner for anxiety
