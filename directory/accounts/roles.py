@@ -7,18 +7,33 @@ from typing import Literal
 from directory.accounts.models import User
 from directory.errors import Forbidden
 
-Action = Literal["refer", "curate", "review-problems", "read-reports"]
+Action = Literal[
+    "refer",
+    "curate",
+    "review-problems",
+    "read-reports",
+    "read-audit",
+    "set-code-pattern",
+    "answer-mentee-requests",
+]
+STAFF = frozenset({"coordinator", "admin"})
 ALLOWED: dict[Action, frozenset[str]] = {
     "refer": frozenset({"mentor"}),
-    "curate": frozenset({"coordinator", "admin"}),
-    "review-problems": frozenset({"coordinator", "admin"}),
-    "read-reports": frozenset({"coordinator", "admin"}),
+    "curate": STAFF,
+    "review-problems": STAFF,
+    "read-reports": STAFF,
+    "read-audit": STAFF,
+    "set-code-pattern": STAFF,
+    "answer-mentee-requests": STAFF,
 }
-WHAT = {
+WHAT: dict[Action, str] = {
     "refer": "mentors make referrals",
-    "curate": "coordinators and admins change listings",
+    "curate": "only coordinators and admins change listings",
     "review-problems": "coordinators and admins review problem reports",
     "read-reports": "coordinators and admins read reports",
+    "read-audit": "coordinators read the audit log",
+    "set-code-pattern": "coordinators set the program's code pattern",
+    "answer-mentee-requests": "a program's coordinator answers access and erasure requests",
 }
 
 

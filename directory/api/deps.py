@@ -11,10 +11,10 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory.accounts.models import User
+from directory.accounts.roles import require
 from directory.accounts.service import user_for_token
-from directory.errors import BadRequest, Forbidden, PreconditionRequired, Unauthorized
+from directory.errors import BadRequest, PreconditionRequired, Unauthorized
 
-WRITER_ROLES = ("coordinator", "admin")
 IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
 
 
@@ -70,9 +70,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 async def writer(user: CurrentUser) -> User:
     """A coordinator or admin; 403 for anyone else."""
-    if user.role not in WRITER_ROLES:
-        raise Forbidden(f"only coordinators and admins change listings (you are a {user.role})")
-    return user
+    return require(user, "curate")
 
 
 Writer = Annotated[User, Depends(writer)]

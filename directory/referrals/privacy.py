@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record, record_many
 from directory.accounts.models import User
+from directory.accounts.roles import require
 from directory.errors import Forbidden, InvalidInput
 from directory.referrals import lifecycle
 from directory.referrals.models import Referral, ReferralEvent
@@ -59,9 +60,9 @@ def purge(session: Session, *, older_than: dt.timedelta) -> int:
 
 
 def _coordinator(user: User) -> User:
-    if user.role not in ("coordinator", "admin") or user.program_id is None:
+    if user.program_id is None:
         raise Forbidden("a program's coordinator answers access and erasure requests")
-    return user
+    return require(user, "answer-mentee-requests")
 
 
 def _of_mentee(session: Session, user: User, ref: str) -> list[Referral]:

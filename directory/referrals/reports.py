@@ -67,6 +67,7 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record
 from directory.accounts.models import User
+from directory.accounts.roles import require
 from directory.errors import Forbidden, InvalidInput
 from directory.listings.models import Service
 from directory.referrals.lifecycle import STATUSES, TERMINAL
@@ -179,8 +180,7 @@ def referral_report(
     group_by: GroupBy | None = None,
 ) -> ReferralReport:
     """The outcome report of the reader's program (coordinators and admins; audited)."""
-    if user.role not in ("coordinator", "admin"):
-        raise Forbidden(f"coordinators and admins read reports (you are a {user.role})")
+    require(user, "read-reports")
     if user.program_id is None:
         raise Forbidden("reports are per program: ask an admin to add you to one")
     if group_by is not None and group_by not in GROUP_BY:

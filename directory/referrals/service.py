@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record, record_refused
 from directory.accounts.models import Program, User
+from directory.accounts.roles import require
 from directory.errors import (
     Conflict,
     DirectoryError,
@@ -56,6 +57,7 @@ def create_referral(
     referral (nothing when the key is taken: a concurrent retry waits for the first, then
     finds it), its first event and the audit row. Only when nothing was inserted does a second
     look say why."""
+    require(mentor, "refer")
     if mentor.program_id is None:
         raise Forbidden("only members of a program make referrals: ask an admin to add you")
     digest = hashlib.sha256(doc.model_dump_json().encode()).hexdigest()

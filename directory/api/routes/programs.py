@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record
 from directory.accounts.models import Program
+from directory.accounts.roles import require
 from directory.accounts.service import set_code_pattern
-from directory.api.deps import WRITER_ROLES, CurrentUser, SessionDep
-from directory.errors import Forbidden, NotFound
+from directory.api.deps import CurrentUser, SessionDep
+from directory.errors import NotFound
 
 router = APIRouter(tags=["programs"])
 
@@ -40,8 +41,7 @@ def read_program(session: SessionDep, user: CurrentUser) -> Program:
 def put_code_pattern(session: SessionDep, user: CurrentUser, body: CodePattern) -> Program:
     """Set (``null``: clear) what the program's mentee codes look like (coordinators and
     admins); a referral whose code does not match gets a 422 naming the pattern."""
-    if user.role not in WRITER_ROLES:
-        raise Forbidden(f"coordinators set the program's code pattern (you are a {user.role})")
+    require(user, "set-code-pattern")
     program = set_code_pattern(session, _program(session, user.program_id), body.pattern)
     record(session, user, "program.code-pattern")
     return program

@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from directory.accounts.audit import entries
-from directory.accounts.models import User
+from directory.accounts.roles import require
 from directory.api.deps import CurrentUser, IfMatch, SessionDep
-from directory.errors import Forbidden
 from directory.referrals import privacy, queries, service
 from directory.referrals.lifecycle import STATUSES
 from directory.referrals.notes import NoteCipher, cipher_for
@@ -35,18 +34,6 @@ def _cipher(request: Request) -> NoteCipher:
     return cipher_for(settings.note_keys, settings.secret_key)
 
 
-def _mentor(user: User) -> User:
-    if user.role != "mentor":
-        raise Forbidden(f"mentors make referrals (you are a {user.role})")
-    return user
-
-
-def _coordinator(user: User) -> User:
-    if user.role not in ("coordinator", "admin"):
-        raise Forbidden(f"coordinators read the audit log (you are a {user.role})")
-    return user
-
-
 @router.post("/v1/referrals", response_model=ReferralRead, status_code=status.HTTP_201_CREATED)
 def create_referral(
     request: Request,
@@ -60,7 +47,7 @@ def create_referral(
     the same referral."""
     cipher = _cipher(request)
     referral, created = service.create_referral(
-        session, _mentor(user), body, cipher=cipher, idempotency_key=idempotency_key
+        session, user, body, cipher=cipher, idempotency_key=idempotency_key
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -148,7 +135,7 @@ def audit_log(
     session: SessionDep, user: CurrentUser, referral_id: uuid.UUID | None = None
 ) -> list[dict[str, object]]:
     """The program's audit rows (coordinators and admins), newest first."""
-    rows = entries(session, _coordinator(user), referral_id=referral_id)
+    rows = entries(session, require(user, "read-audit"), referral_id=referral_id)
     return [
         {
             "at": r.at.isoformat(),

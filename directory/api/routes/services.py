@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from directory.accounts.roles import can
 from directory.api.callers import Reader
 from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
 from directory.listings import queries, service
@@ -21,7 +22,7 @@ NeedQuery = Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9-]+$")]
 def _readable(
     session: SessionDep, user: CurrentUser, service_id: uuid.UUID, response: Response
 ) -> ServiceRead:
-    found = queries.read_service(session, service_id, published_only=user.role == "mentor")
+    found = queries.read_service(session, service_id, published_only=not can(user, "curate"))
     response.headers["ETag"] = f'"{found.version}"'
     return found
 
@@ -51,7 +52,7 @@ def list_services(
     """A page of listings; ``need`` includes its child needs."""
     return queries.list_services(
         session,
-        published_only=user.role == "mentor",
+        published_only=not can(user, "curate"),
         status=status,
         need=need,
         curation_status=curation_status,
