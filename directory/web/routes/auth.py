@@ -45,7 +45,10 @@ def sign_in_page(
 ) -> Response:
     if user is not None:
         return RedirectResponse(local_path(next), status_code=303)
-    notice = gettext(request, "You were signed out after 30 minutes without activity.")
+    minutes = request.app.state.settings.session_idle_minutes
+    notice = gettext(request, "You were signed out after %(minutes)s minutes without activity.") % {
+        "minutes": minutes
+    }
     return render(
         request,
         "sign_in.html",
@@ -93,7 +96,8 @@ def sign_out_everywhere(session: SessionDep, user: SignedIn, form: Form) -> Resp
 
 @router.get("/account")
 def account(request: Request, user: SignedIn) -> Response:
-    return render(request, "account.html")
+    minutes = request.app.state.settings.session_idle_minutes
+    return render(request, "account.html", {"idle_minutes": minutes})
 
 
 @router.get("/welcome/{token}")
