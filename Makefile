@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/referrals.py
+	$(BIN)/python bench/web.py
 
 clean: db-stop
 	rm -rf $(VENV) .directory
