@@ -20,13 +20,19 @@ test: setup lint pytest
 
 setup: system-packages $(STAMP)
 
-# PostgreSQL server binaries and PostGIS, from Debian, when they are not there yet.
+# PostgreSQL server binaries and PostGIS, and chromium for the browser tests (driven by
+# Playwright: never `playwright install`), from Debian, when they are not there yet.
 system-packages:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	   || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
 	  echo "installing PostgreSQL 15 + PostGIS from Debian"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 postgresql-15-postgis-3; \
+	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing chromium from Debian (browser tests)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
 
 $(STAMP): pyproject.toml
