@@ -210,6 +210,12 @@ def test_crisis_banner_comes_first(
     first_in_results = page.locator("#results > *").first
     expect(first_in_results).to_have_class(re.compile(r"\bcrisis\b"))
 
+    # A full page load (a kept link, or no JavaScript): the banner is on the first screen too.
+    page.goto("/search?q=quiero+morir")
+    loaded = page.locator("#results .crisis").bounding_box()
+    assert loaded is not None
+    assert loaded["y"] < page.viewport_size["height"] - 150, "the banner is below the fold"
+
 
 def test_stale_page_is_told_what_changed(
     new_context: ContextFactory, live_server: LiveServer
