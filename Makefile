@@ -66,5 +66,7 @@ bench: setup
 	$(BIN)/python bench/referrals.py
 	$(BIN)/python bench/web.py
 
-clean: db-stop
+# Deletes the private database too (also when it lives under /var/lib/directory/clusters/).
+clean:
+	@[ ! -x $(BIN)/directory ] || $(BIN)/directory db destroy --yes
 	rm -rf $(VENV) .directory

@@ -86,6 +86,23 @@ def db_stop() -> None:
     typer.echo("private database stopped")
 
 
+@db_app.command("destroy")
+def db_destroy(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Stop the private cluster and delete all of its data (wherever it lives)."""
+    cluster = _private_cluster()
+    if cluster is None:
+        typer.echo("DIRECTORY_DATABASE_URL is set: nothing to destroy")
+        return
+    if not yes:
+        typer.confirm(
+            f"Delete the private database in {cluster.root} and all its data?", abort=True
+        )
+    cluster.destroy()
+    typer.echo(f"private database deleted ({cluster.root})")
+
+
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Upgrade the database to the newest migration."""
@@ -163,14 +180,19 @@ def demo_accounts() -> None:
 
 @demo_app.command("remove")
 def demo_remove() -> None:
-    """Delete the listings only the demo seed holds, and their search documents (idempotent)."""
+    """Delete the listings only the demo seed holds, and their search documents, and turn the
+    demo accounts off (idempotent)."""
+    from directory.accounts.invites import retire_demo_accounts
+
     factory = make_sessionmaker(_engine())
     try:
         with unit_of_work(factory) as session:
             removed = remove_demo(session)
+            retired = retire_demo_accounts(session)
     except DirectoryError as error:
         raise _fail(error.detail) from None
     typer.echo(f"removed {removed} demo listing(s); `directory seed --no-demo` keeps them out")
+    typer.echo(f"turned off {retired} demo account(s)")
     typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
 
 

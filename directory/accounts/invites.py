@@ -6,10 +6,10 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from directory.accounts.models import ROLES, SignInLink, User
+from directory.accounts.models import ROLES, SignInLink, User, WebSession
 from directory.accounts.passwords import check_new, hash_password
 from directory.accounts.service import program_id, valid_email
 from directory.errors import Conflict, InvalidInput
@@ -88,6 +88,8 @@ def accept(session: Session, token: str, password: str) -> User | None:
         return None
     user: User = found[0]
     user.password_hash = hash_password(check_new(password, email=user.email))
+    # A new password (a reset through a fresh link too) ends the sessions opened with the old.
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.execute(
         update(SignInLink).where(SignInLink.token_hash == _hash(token)).values(used_at=now)
     )
@@ -107,9 +109,21 @@ def demo_accounts(session: Session, *, program: str) -> list[tuple[User, str | N
     found: list[tuple[User, str | None]] = []
     for email, role in DEMO_ACCOUNTS:
         user = session.scalars(select(User).where(User.email == email)).one_or_none()
+        if user is not None:
+            user.active = True  # back after `directory demo remove`
         if user is not None and user.password_hash is not None:
             found.append((user, None))
             continue
         user, token = invite(session, email=email, role=role, program=program)
         found.append((user, token))
     return found
+
+
+def retire_demo_accounts(session: Session) -> int:
+    """Sign the demo accounts out and turn them off (``directory demo remove``); how many."""
+    users = list(session.scalars(select(User).where(User.email.in_([e for e, _ in DEMO_ACCOUNTS]))))
+    for user in users:
+        user.active = False
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+    return len(users)

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from directory.accounts import invites
 from directory.accounts.models import SignInLink, User, WebSession
 from directory.config import Settings
 from directory.web.deps import SESSION_COOKIE, cookie_options
@@ -182,3 +183,52 @@ def test_cookies_are_secure_in_production() -> None:
     settings = Settings(env="production", secret_key="s" * 40, database_url="postgresql://x@y/z")
     assert cookie_options(settings)["secure"] is True
     assert cookie_options(Settings())["secure"] is False
+
+
+def test_a_new_link_resets_the_password_and_ends_the_old_sessions(
+    client: TestClient, session: Session
+) -> None:
+    email = sign_up(client, session)
+    old_cookie = client.cookies.get(SESSION_COOKIE)
+    _, token = invites.invite(session, email=email, role="mentor", program="Page tests")
+    session.commit()
+    page = client.get(f"/welcome/{token}")
+    assert page.status_code == 200  # someone with a password can be sent a new link
+    client.post(
+        f"/welcome/{token}",
+        data={
+            "csrf": csrf(page),
+            "password": "a brand new password",
+            "confirm": "a brand new password",
+        },
+    )
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, old_cookie or "")
+    assert client.get("/search", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    assert post_form(client, "/sign-in", {"email": email, "password": PASSWORD}).status_code == 401
+
+
+def test_removing_the_demo_turns_the_demo_accounts_off(
+    client: TestClient, session: Session
+) -> None:
+    accounts = invites.demo_accounts(session, program="Demo program")
+    session.commit()
+    _, token = accounts[0]
+    page = client.get(f"/welcome/{token}")
+    client.post(
+        f"/welcome/{token}", data={"csrf": csrf(page), "password": PASSWORD, "confirm": PASSWORD}
+    )
+    assert client.get("/search").status_code == 200
+    assert invites.retire_demo_accounts(session) == 2
+    session.commit()
+    assert client.get("/search", follow_redirects=False).status_code == 303
+    again = invites.demo_accounts(session, program="Demo program")
+    assert again[0][1] is None  # set up already: signs in with its password
+    session.commit()
+    assert (
+        post_form(
+            client, "/sign-in", {"email": accounts[0][0].email, "password": PASSWORD}
+        ).status_code
+        == 303
+    )
