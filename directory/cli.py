@@ -415,7 +415,13 @@ def serve(
     _engine().dispose()  # fail early and clearly when the database is not there
     host, port, count = host or settings.host, port or settings.port, workers or settings.workers
     if count == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=settings.access_log)
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            access_log=settings.access_log,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
     else:
         from directory.serving import serve_processes
 

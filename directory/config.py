@@ -7,8 +7,9 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,9 +81,27 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="where people reach the app: sign-in links are built on it",
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="proxies whose X-Forwarded-For is believed (the client's address counts"
+        " sign-in failures); comma-separated addresses, or * behind a trusted proxy only",
+    )
+    time_zone: str = Field(
+        default="America/New_York",
+        description="the program's time zone: dates mentors pick and times pages show",
+    )
     session_idle_minutes: int = Field(
         default=30, ge=1, le=24 * 60, description="a browser session ends after this idle time"
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not an IANA time zone: {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -128,9 +128,16 @@ def _worker(
 ) -> None:  # pragma: no cover (a child)
     import uvicorn
 
+    from directory.config import get_settings
+
     threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
     config = uvicorn.Config(
-        "directory.api.app:create_app", factory=True, host=host, port=port, access_log=access_log
+        "directory.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        access_log=access_log,
+        forwarded_allow_ips=get_settings().forwarded_allow_ips,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -122,13 +122,14 @@ class SignInLink(Base):
 
 
 class SignInFailure(Base):
-    """A failed sign-in, counted per account and per address to throttle guessing."""
+    """A failed sign-in, counted per account and per address to throttle guessing (both kept
+    as keyed hashes: the table never holds what was typed, nor an IP address)."""
 
     __tablename__ = "sign_in_failure"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    account: Mapped[str] = mapped_column(Text, index=True)  # the email as typed, lower-cased
-    address: Mapped[str] = mapped_column(String(64), index=True)  # the client's IP address
+    account: Mapped[str] = mapped_column(Text, index=True)  # HMAC of the email as typed
+    address: Mapped[str] = mapped_column(String(64), index=True)  # HMAC of the client address
     at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )

@@ -10,7 +10,7 @@ import secrets
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from directory.accounts.models import User, WebSession
+from directory.accounts.models import SignInLink, User, WebSession
 
 # A session seen within this time is not written again (one UPDATE a minute, not per page).
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -38,8 +38,7 @@ def resume(session: Session, token: str, *, idle: dt.timedelta) -> User | None:
     user, row = found
     now = dt.datetime.now(dt.UTC)
     if now - row.last_seen_at > idle or now - row.created_at > MAX_AGE:
-        end(session, token)
-        return None
+        return None  # its row goes with the next purge (this request may roll back)
     if now - row.last_seen_at > TOUCH_EVERY:
         session.execute(
             update(WebSession).where(WebSession.token_hash == row.token_hash),
@@ -53,6 +52,21 @@ _BY_TOKEN = (
     .join(WebSession, WebSession.user_id == User.id)
     .where(WebSession.token_hash == bindparam("token_hash"), User.active)
 )
+
+
+def purge(session: Session, *, idle: dt.timedelta) -> None:
+    """Delete the sessions that can no longer be resumed, and the sign-in links that can no
+    longer be used (used, or expired, a day ago)."""
+    now = dt.datetime.now(dt.UTC)
+    session.execute(
+        delete(WebSession).where(
+            (WebSession.last_seen_at < now - idle) | (WebSession.created_at < now - MAX_AGE)
+        )
+    )
+    day = now - dt.timedelta(days=1)
+    session.execute(
+        delete(SignInLink).where((SignInLink.used_at < day) | (SignInLink.expires_at < day))
+    )
 
 
 def end(session: Session, token: str) -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from directory.accounts import invites
-from directory.accounts.models import SignInLink, User, WebSession
+from directory.accounts import invites, passwords
+from directory.accounts.models import SignInFailure, SignInLink, User, WebSession
 from directory.config import Settings
+from directory.errors import TooManyRequests
 from directory.web.deps import SESSION_COOKIE, cookie_options
 from tests.conftest import bearer
 from tests.web.webutil import PASSWORD, csrf, invite, post_form, sign_up
@@ -108,7 +112,7 @@ def test_guessing_is_throttled_per_account(client: TestClient, session: Session)
 
 
 def test_guessing_is_throttled_per_address(client: TestClient, session: Session) -> None:
-    for n in range(20):
+    for n in range(50):
         answer = post_form(
             client, "/sign-in", {"email": f"nobody{n}@example.org", "password": "x" * 12}
         )
@@ -119,6 +123,38 @@ def test_guessing_is_throttled_per_address(client: TestClient, session: Session)
         ).status_code
         == 429
     )
+
+
+def test_the_failures_table_keeps_no_typed_text(client: TestClient, session: Session) -> None:
+    typed = "my-secret-password-in-the-wrong-box"
+    post_form(client, "/sign-in", {"email": typed, "password": "x" * 12})
+    rows = session.execute(select(SignInFailure.account, SignInFailure.address)).all()
+    assert rows and all(
+        typed not in account and "testclient" not in address for account, address in rows
+    )
+
+
+def test_parallel_guesses_cannot_slip_under_the_limit(engine: Engine) -> None:
+    """Ten guesses at once on two connections' worth of threads: only the first five are
+    checked (the count waits for the account's advisory lock), the rest are refused."""
+    email = f"race-{os.urandom(4).hex()}@example.org"
+
+    def guess(_: int) -> str:
+        with Session(engine) as own, own.begin():
+            try:
+                passwords.authenticate(own, email, "x" * 12, address="203.0.113.9", secret="s")
+            except TooManyRequests:
+                return "refused"
+            return "checked"
+
+    try:
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            outcomes = list(pool.map(guess, range(10)))
+        assert outcomes.count("checked") == passwords.PER_PAIR
+        assert outcomes.count("refused") == 10 - passwords.PER_PAIR
+    finally:
+        with Session(engine) as own, own.begin():
+            own.execute(delete(SignInFailure))
 
 
 def test_forms_without_our_token_are_refused(client: TestClient, session: Session) -> None:
@@ -147,7 +183,8 @@ def test_an_idle_session_ends_after_30_minutes(client: TestClient, session: Sess
     assert answer.status_code == 303
     assert answer.headers["location"] == "/sign-in?next=/follow-ups&expired=1"
     assert "30 minutes" in client.get(answer.headers["location"]).text
-    assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+    post_form(client, "/sign-in", {"email": "someone@example.org", "password": "x" * 12})
+    assert session.scalar(select(func.count()).select_from(WebSession)) == 0  # purged
 
 
 def test_sign_out_everywhere_ends_every_session(client: TestClient, session: Session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -61,8 +62,14 @@ def sign_in(request: Request, session: SessionDep, form: Form) -> Response:
     email = form.get("email", "")[:320]
     address = request.client.host if request.client else "unknown"
     context = {"next": local_path(form.get("next")), "email": email}
+    settings = request.app.state.settings
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
+    sessions.purge(session, idle=idle)
+    passwords.forget_old_failures(session)
     try:
-        user = passwords.authenticate(session, email, form.get("password", ""), address=address)
+        user = passwords.authenticate(
+            session, email, form.get("password", ""), address=address, secret=settings.secret_key
+        )
     except TooManyRequests as error:
         minutes = max(1, error.retry_after // 60)
         message = gettext(request, "Too many failed attempts. Try again in %(minutes)s minutes.")
