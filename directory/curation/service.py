@@ -59,16 +59,18 @@ class ProblemRow:
 
 
 def open_problems(session: Session, reader: User, *, limit: int = 200) -> list[ProblemRow]:
-    """Open problem reports, newest first (coordinators and admins)."""
+    """Open problem reports, newest first: a coordinator's program's, an admin's all (what a
+    mentor wrote stays in their program)."""
     require(reader, "review-problems")
-    rows = session.execute(
+    query = (
         select(ProblemReport, Service.name, Organization.name)
         .join(Service, Service.id == ProblemReport.service_id)
         .join(Organization, Organization.id == Service.organization_id)
         .where(ProblemReport.status == "open")
-        .order_by(ProblemReport.created_at.desc())
-        .limit(limit)
     )
+    if reader.role != "admin":
+        query = query.where(ProblemReport.program_id == reader.program_id)
+    rows = session.execute(query.order_by(ProblemReport.created_at.desc()).limit(limit))
     return [ProblemRow(report, name, org) for report, name, org in rows]
 
 

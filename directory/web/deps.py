@@ -86,8 +86,17 @@ def signed_in(request: Request, user: Viewer) -> User:
     """The signed-in person; else a redirect to sign in (and back here afterwards)."""
     if user is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":  # come back to the page the form was on, not its target
+            referer = urlsplit(request.headers.get("referer", ""))
+            here = referer.path if referer.netloc in our_hosts(request) else "/search"
         raise SignInRequired(here, expired=SESSION_COOKIE in request.cookies)
     return user
+
+
+def our_hosts(request: Request) -> set[str]:
+    """The host (and port) of this site: the request's, and the public one behind a proxy."""
+    settings: Settings = request.app.state.settings
+    return {request.url.netloc, urlsplit(settings.base_url).netloc}
 
 
 SignedIn = Annotated[User, Depends(signed_in)]
@@ -99,7 +108,7 @@ async def checked_form(request: Request) -> dict[str, str]:
     form = await request.form()
     settings: Settings = request.app.state.settings
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+    if origin and origin != "null" and urlsplit(origin).netloc not in our_hosts(request):
         raise FormRefused()
     token = form.get("csrf")
     if not isinstance(token, str) or not sessions.csrf_valid(

@@ -66,7 +66,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, error: SignInRequired) -> Response:
-        return RedirectResponse(sign_in_url(error.next_path, expired=error.expired), 303)
+        to = sign_in_url(error.next_path, expired=error.expired)
+        if request.headers.get("HX-Request") == "true":  # htmx: the whole page goes, not a part
+            return Response(status_code=204, headers={"HX-Redirect": to})
+        return RedirectResponse(to, 303)
 
     @app.exception_handler(FormRefused)
     async def refused(request: Request, error: FormRefused) -> Response:

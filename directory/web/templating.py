@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from directory.accounts.roles import can
 from directory.listings.vocabularies import language as iso_language
 from directory.web import i18n, present, vocab
 
@@ -61,6 +62,7 @@ def environment(lang: str) -> Environment:
         present=present,
         vocab=vocab,
         language_name=names,
+        can=can,
     )
     env.filters.update(
         language_name=names,

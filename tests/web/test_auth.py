@@ -24,11 +24,18 @@ def test_an_invitation_lets_a_person_choose_a_password_and_signs_them_in(
     client: TestClient, session: Session
 ) -> None:
     email, token = invite(session)
-    page = client.get(f"/welcome/{token}")
+    link = client.get(f"/welcome/{token}", follow_redirects=False)
+    assert link.status_code == 303 and link.headers["location"] == "/welcome"
+    assert link.headers["referrer-policy"] == "no-referrer"
+    assert (
+        "HttpOnly" in link.headers["set-cookie"] and "Path=/welcome" in link.headers["set-cookie"]
+    )
+    page = client.get("/welcome")
     assert page.status_code == 200
     assert email in page.text
+    assert token not in page.text  # the token is no longer in any address or link
     answer = client.post(
-        f"/welcome/{token}",
+        "/welcome",
         data={"csrf": csrf(page), "password": PASSWORD, "confirm": PASSWORD},
         follow_redirects=False,
     )
@@ -65,11 +72,11 @@ def test_a_password_must_be_long_and_typed_twice(client: TestClient, session: Se
     _, token = invite(session)
     page = client.get(f"/welcome/{token}")
     short = client.post(
-        f"/welcome/{token}", data={"csrf": csrf(page), "password": "short", "confirm": "short"}
+        "/welcome", data={"csrf": csrf(page), "password": "short", "confirm": "short"}
     )
     assert short.status_code == 422 and "at least 10 characters" in short.text
     different = client.post(
-        f"/welcome/{token}",
+        "/welcome",
         data={"csrf": csrf(page), "password": PASSWORD, "confirm": PASSWORD + "x"},
     )
     assert different.status_code == 422 and "not the same" in different.text
@@ -232,7 +239,7 @@ def test_a_new_link_resets_the_password_and_ends_the_old_sessions(
     page = client.get(f"/welcome/{token}")
     assert page.status_code == 200  # someone with a password can be sent a new link
     client.post(
-        f"/welcome/{token}",
+        "/welcome",
         data={
             "csrf": csrf(page),
             "password": "a brand new password",
@@ -253,9 +260,7 @@ def test_removing_the_demo_turns_the_demo_accounts_off(
     session.commit()
     _, token = accounts[0]
     page = client.get(f"/welcome/{token}")
-    client.post(
-        f"/welcome/{token}", data={"csrf": csrf(page), "password": PASSWORD, "confirm": PASSWORD}
-    )
+    client.post("/welcome", data={"csrf": csrf(page), "password": PASSWORD, "confirm": PASSWORD})
     assert client.get("/search").status_code == 200
     assert invites.retire_demo_accounts(session) == 2
     session.commit()
@@ -269,3 +274,29 @@ def test_removing_the_demo_turns_the_demo_accounts_off(
         ).status_code
         == 303
     )
+
+
+def test_htmx_and_forms_after_the_session_ended(client: TestClient, session: Session) -> None:
+    sign_up(client, session)
+    session.execute(update(WebSession).values(last_seen_at=func.now() - dt.timedelta(hours=1)))
+    session.commit()
+    partial = client.get("/search?q=x", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert partial.status_code == 204  # htmx replaces the whole page, not the results
+    assert partial.headers["HX-Redirect"].startswith("/sign-in?next=/search")
+    posted = client.post(
+        "/listings/00000000-0000-0000-0000-000000000000/save",
+        data={"csrf": "x"},
+        headers={"Referer": "http://testserver/listings/abc"},
+        follow_redirects=False,
+    )
+    assert posted.headers["location"] == "/sign-in?next=/listings/abc&expired=1"  # the page
+
+
+def test_a_form_through_a_proxy_with_the_public_host(client: TestClient, session: Session) -> None:
+    sign_up(client, session)
+    token = csrf(client.get("/account"))
+    public = client.app.state.settings.base_url  # type: ignore[attr-defined]
+    answer = client.post(
+        "/sign-out", data={"csrf": token}, headers={"Origin": public}, follow_redirects=False
+    )
+    assert answer.status_code == 303

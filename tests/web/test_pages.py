@@ -15,7 +15,7 @@ from directory.accounts.models import Program
 from directory.curation.models import ProblemReport
 from directory.referrals.models import Referral
 from tests.conftest import bearer
-from tests.web.webutil import csrf, post_form, sign_up
+from tests.web.webutil import PASSWORD, csrf, invite, post_form, sign_up
 
 LISTING = re.compile(r'href="/listings/([0-9a-f-]{36})"')
 
@@ -254,3 +254,27 @@ def test_follow_ups_put_the_overdue_first(client: TestClient, session: Session) 
     assert page.index("HP-2002") < page.index("HP-2001")
     assert "Follow-up overdue" in page
     assert "HP-2001" in client.get("/referrals").text
+
+
+def test_a_history_restore_gets_the_whole_page(client: TestClient, session: Session) -> None:
+    sign_up(client, session)
+    back = client.get(
+        "/search?q=anxiety&postcode=33602",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in back.text and 'class="search"' in back.text
+    assert "HX-Request" in back.headers["vary"]
+
+
+def test_problem_reports_stay_in_their_program(client: TestClient, session: Session) -> None:
+    sign_up(client, session)
+    service_id = _first_listing(client)
+    post_form(client, f"/listings/{service_id}/report", {"kind": "closed", "detail": "Shut"})
+    client.cookies.clear()
+    _, token = invite(session, role="coordinator", program="Another program")
+    page = client.get(f"/welcome/{token}")
+    client.post("/welcome", data={"csrf": csrf(page), "password": PASSWORD, "confirm": PASSWORD})
+    assert "Shut" not in client.get("/problems").text
+    client.cookies.clear()
+    sign_up(client, session, role="admin")
+    assert "Shut" in client.get("/problems").text

@@ -23,6 +23,8 @@ from directory.web.deps import (
 from directory.web.templating import gettext, render
 
 router = APIRouter(dependencies=[PageContext], include_in_schema=False)
+WELCOME_COOKIE = "dir_welcome"
+WELCOME_MAX_AGE = 30 * 60  # the invitation itself stays valid its 72 hours
 
 
 def _signed_in(request: Request, token: str, to: str) -> Response:
@@ -108,34 +110,50 @@ def account(request: Request, user: SignedIn) -> Response:
 
 
 @router.get("/welcome/{token}")
-def welcome_page(request: Request, session: SessionDep, token: str) -> Response:
-    """An invitation: choose a password."""
-    user = invites.pending(session, token[:100])
-    if user is None:
+def welcome_link(request: Request, session: SessionDep, token: str) -> Response:
+    """An invitation link: its token moves into a short-lived cookie and out of the address
+    (so it is not kept in history, logs or a language switch's link)."""
+    if invites.pending(session, token[:100]) is None:
         return render(request, "welcome.html", {"invalid": True}, status=410)
-    return render(request, "welcome.html", {"invitee": user, "token": token})
+    response = RedirectResponse("/welcome", status_code=303)
+    options = {**request.state.cookie_options, "path": "/welcome"}
+    response.set_cookie(WELCOME_COOKIE, token[:100], max_age=WELCOME_MAX_AGE, **options)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
-@router.post("/welcome/{token}")
-def welcome(request: Request, session: SessionDep, token: str, form: Form) -> Response:
-    password = form.get("password", "")
-    invitee = invites.pending(session, token[:100])
+@router.get("/welcome")
+def welcome_page(request: Request, session: SessionDep) -> Response:
+    """Choose a password."""
+    token = request.cookies.get(WELCOME_COOKIE, "")
+    invitee = invites.pending(session, token) if token else None
     if invitee is None:
         return render(request, "welcome.html", {"invalid": True}, status=410)
-    context = {"invitee": invitee, "token": token}
+    return render(request, "welcome.html", {"invitee": invitee})
+
+
+@router.post("/welcome")
+def welcome(request: Request, session: SessionDep, form: Form) -> Response:
+    token = request.cookies.get(WELCOME_COOKIE, "")
+    invitee = invites.pending(session, token) if token else None
+    if invitee is None:
+        return render(request, "welcome.html", {"invalid": True}, status=410)
+    password = form.get("password", "")
     if password != form.get("confirm", ""):
         error = gettext(request, "The two passwords are not the same.")
-        return render(request, "welcome.html", {**context, "error": error}, status=422)
+        return render(request, "welcome.html", {"invitee": invitee, "error": error}, status=422)
     try:
-        user = invites.accept(session, token[:100], password)
+        user = invites.accept(session, token, password)
     except InvalidInput as problem:
         error = gettext(request, "Choose another password: %(reason)s.") % {
             "reason": gettext(request, problem.detail)
         }
-        return render(request, "welcome.html", {**context, "error": error}, status=422)
+        return render(request, "welcome.html", {"invitee": invitee, "error": error}, status=422)
     if user is None:
         return render(request, "welcome.html", {"invalid": True}, status=410)
-    return _signed_in(request, sessions.start(session, user), "/search")
+    response = _signed_in(request, sessions.start(session, user), "/search")
+    response.delete_cookie(WELCOME_COOKIE, path="/welcome")
+    return response
 
 
 @router.get("/language/{lang}")

@@ -62,8 +62,13 @@ def search_page(request: Request, session: SessionDep, user: SignedIn) -> Respon
     context["saved"] = saved_ids(session, user)
     if not searching:
         context["my_list"] = saved_listings(session, user)
-    partial = request.headers.get("HX-Request") == "true"
-    return render(request, "_results.html" if partial else "search.html", context)
+    # htmx asks for the results only; a history restore (Back) gets the whole page.
+    partial = request.headers.get("HX-Request") == "true" and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    response = render(request, "_results.html" if partial else "search.html", context)
+    response.headers["Vary"] = "HX-Request, HX-History-Restore-Request, Cookie"
+    return response
 
 
 def _search(request: Request, session: SessionDep, query: SearchQuery) -> SearchResponse:
