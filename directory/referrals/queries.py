@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record, record_many
 from directory.accounts.models import User
+from directory.listings.models import Service
 from directory.referrals import lifecycle
 from directory.referrals.models import Referral, ReferralEvent
 from directory.referrals.notes import NoteCipher, open_consent
@@ -141,3 +142,18 @@ def follow_ups(
     found = list(session.scalars(query))
     record_many(session, user, "referral.follow-ups", found)
     return [to_read(r, cipher, with_note=False) for r in found]
+
+
+def service_names(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of the listings referrals point at (for lists of referrals)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Service.id, Service.name).where(Service.id.in_(set(ids))))
+    return {row.id: row.name for row in rows}
+
+
+def made_with_key(session: Session, mentor: User, key: str) -> uuid.UUID | None:
+    """The referral a mentor already made with this Idempotency-Key, if any."""
+    return session.scalar(
+        select(Referral.id).where(Referral.mentor_id == mentor.id, Referral.idempotency_key == key)
+    )

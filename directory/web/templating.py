@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,9 @@ def static_url(name: str) -> str:
 
 
 @lru_cache
-def environment(lang: str) -> Environment:
-    """The templates with a language's catalogue installed."""
+def environment(lang: str, zone: str = "UTC") -> Environment:
+    """The templates with a language's catalogue installed; times shown in ``zone`` (the
+    program's)."""
     env = Environment(
         loader=PackageLoader("directory.web", "templates"),
         autoescape=select_autoescape(default=True),
@@ -66,8 +68,9 @@ def environment(lang: str) -> Environment:
     )
     env.filters.update(
         language_name=names,
-        date=lambda value, fmt="medium": _date(value, lang, fmt),
-        datetime=lambda value, zone=None: _datetime(value, lang, zone),
+        date=lambda value, fmt="medium": _date(value, lang, fmt, zone),
+        datetime=lambda value: _datetime(value, lang, zone),
+        days=lambda text: day_words(text, lang),
         km=lambda value: format_decimal(round(value, 1), locale=i18n.locale(lang)),
     )
     return env
@@ -86,17 +89,33 @@ def _language_name(code: str, lang: str) -> str:
         return code
 
 
-def _date(value: dt.date | dt.datetime | None, lang: str, fmt: str) -> str:
+def _date(value: dt.date | dt.datetime | None, lang: str, fmt: str, zone: str) -> str:
+    """A day (a time: its day in the program's time zone)."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(ZoneInfo(zone)).date()
     return format_date(value, format=fmt, locale=i18n.locale(lang))
 
 
-def _datetime(value: dt.datetime | None, lang: str, zone: str | None) -> str:
+def _datetime(value: dt.datetime | None, lang: str, zone: str) -> str:
     if value is None:
         return ""
-    tz = ZoneInfo(zone) if zone else None
-    return format_datetime(value, format="medium", tzinfo=tz, locale=i18n.locale(lang))
+    return format_datetime(value, format="medium", tzinfo=ZoneInfo(zone), locale=i18n.locale(lang))
+
+
+DAY_CODES = re.compile(r"\b(MO|TU|WE|TH|FR|SA|SU)\b(,?)")
+
+
+def day_words(text: str | None, lang: str) -> str:
+    """Hours written with RRULE day codes ("MO,TU 09:00-17:00") in words of the language."""
+    if not text:
+        return ""
+    names = i18n.translations(lang)
+    return DAY_CODES.sub(
+        lambda found: names.gettext(vocab.DAYS[found.group(1)]) + (", " if found.group(2) else ""),
+        text,
+    )
 
 
 def gettext(request: Request, message: str) -> str:
@@ -113,7 +132,7 @@ def render(
 ) -> HTMLResponse:
     """A page in the request's language, with the signed-in user and the form token."""
     lang: str = request.state.lang
-    page = environment(lang).get_template(template)
+    page = environment(lang, request.app.state.settings.time_zone).get_template(template)
     values = {
         "request": request,
         "user": getattr(request.state, "user", None),

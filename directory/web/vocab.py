@@ -186,3 +186,9 @@ SERVICE_STATUSES = {
     "defunct": N_("closed for good"),
     "temporarily closed": N_("temporarily closed"),
 }
+CHOOSE_ONE = N_("Choose one of the options.")
+REQUIRED = N_("This is required.")
+TOO_LONG = N_("This is too long.")
+NOT_A_DATE = N_("Not a valid date.")
+ALREADY_SENT = N_("This referral was sent already: here it is.")
+RELOAD = N_("This page is out of date: reload it and try again.")

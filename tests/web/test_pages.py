@@ -6,14 +6,16 @@ import datetime as dt
 import html
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from directory.accounts.models import Program
+from directory.accounts.models import AuditEntry, Program
 from directory.curation.models import ProblemReport
 from directory.referrals.models import Referral
+from directory.web.templating import day_words
 from tests.conftest import bearer
 from tests.web.webutil import PASSWORD, csrf, invite, post_form, sign_up
 
@@ -278,3 +280,110 @@ def test_problem_reports_stay_in_their_program(client: TestClient, session: Sess
     client.cookies.clear()
     sign_up(client, session, role="admin")
     assert "Shut" in client.get("/problems").text
+
+
+def _form_values(page: str) -> dict[str, str]:
+    return dict(re.findall(r'name="(idem|consent_at)" value="([^"]*)"', page))
+
+
+def test_a_form_sent_twice_makes_one_referral(client: TestClient, session: Session) -> None:
+    sign_up(client, session)
+    service_id = _first_listing(client)
+    form = client.get(f"/listings/{service_id}/refer")
+    data = {
+        "csrf": csrf(form),
+        **_form_values(form.text),
+        "mentee_ref": "HP-3003",
+        "priority": "routine",
+        "contact_preference": "mentee-will-contact",
+        "consent_scope": "Referral",
+        "consent_method": "verbal",
+        "follow_up": (dt.date.today() + dt.timedelta(days=3)).isoformat(),
+    }
+    first = client.post(f"/listings/{service_id}/refer", data=data, follow_redirects=False)
+    again = client.post(f"/listings/{service_id}/refer", data=data, follow_redirects=False)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"].split("?")[0] == again.headers["location"].split("?")[0]
+    changed = client.post(
+        f"/listings/{service_id}/refer", data={**data, "note": "later"}, follow_redirects=False
+    )
+    assert changed.headers["location"].endswith("?already=1")
+    assert "sent already" in client.get(changed.headers["location"]).text
+    count = session.scalar(
+        select(func.count()).select_from(Referral).where(Referral.mentee_ref == "HP-3003")
+    )
+    assert count == 1
+
+
+def test_form_errors_sit_by_their_fields(client: TestClient, session: Session) -> None:
+    sign_up(client, session)
+    service_id = _first_listing(client)
+    past = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    page = _refer(client, service_id, follow_up=past, consent_expires="nonsense", priority="x")
+    text = page.text  # type: ignore[attr-defined]
+    assert page.status_code == 422  # type: ignore[attr-defined]
+    for field in ("follow_up", "consent_expires", "priority"):
+        assert f'href="#{field}"' in text and f'id="{field}-error"' in text
+    assert 'id="follow_up"' in text and 'id="consent_expires"' in text
+    assert "Choose one of the options." in text and "Not a valid date." in text
+
+
+def test_a_follow_up_date_is_the_end_of_that_day_in_the_programs_zone(
+    client: TestClient, session: Session
+) -> None:
+    sign_up(client, session)
+    day = dt.date.today() + dt.timedelta(days=5)
+    made = _refer(client, _first_listing(client), follow_up=day.isoformat())
+    path = made.headers["location"].split("?")[0]  # type: ignore[attr-defined]
+    stored = session.scalars(
+        select(Referral.follow_up_at).where(Referral.id == uuid.UUID(path.split("/")[2]))
+    ).one()
+    local = stored.astimezone(ZoneInfo("America/New_York"))
+    assert (local.date(), local.hour) == (day, 17)
+    page = client.get(path)
+    later = day + dt.timedelta(days=2)
+    client.post(
+        f"{path}/events",
+        data={
+            "csrf": csrf(page),
+            "version": "1",
+            "type": "follow-up",
+            "next_at": later.isoformat(),
+        },
+    )
+    moved = session.scalars(
+        select(Referral.follow_up_at).where(Referral.id == uuid.UUID(path.split("/")[2]))
+    ).one()
+    local = moved.astimezone(ZoneInfo("America/New_York"))
+    assert (local.date(), local.hour) == (later, 17)
+
+
+def test_another_mentors_referral_is_not_found_and_audited_once(
+    client: TestClient, session: Session
+) -> None:
+    sign_up(client, session)
+    made = _refer(client, _first_listing(client))
+    path = made.headers["location"].split("?")[0]  # type: ignore[attr-defined]
+    client.cookies.clear()
+    sign_up(client, session)
+    page = client.get("/account")
+    refused = client.post(
+        f"{path}/events", data={"csrf": csrf(page), "version": "1", "type": "note", "text": "x"}
+    )
+    assert refused.status_code == 404
+    denied = session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "referral.denied",
+            AuditEntry.referral_id == uuid.UUID(path.split("/")[2]),
+        )
+    )
+    assert denied == 1
+
+
+def test_hours_in_day_codes_read_as_words() -> None:
+    assert day_words("MO,TU 09:00-17:00; SA 10:00-12:00", "en") == (
+        "Monday, Tuesday 09:00-17:00; Saturday 10:00-12:00"
+    )
+    assert day_words("MO 09:00-17:00", "es").startswith("Lunes")

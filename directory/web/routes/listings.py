@@ -17,7 +17,7 @@ from directory.listings.read_schemas import LocationRead, ServiceRead
 from directory.search.documents import hours_text
 from directory.web import present, vocab
 from directory.web.deps import Form, PageContext, SignedIn, local_path
-from directory.web.templating import gettext, render
+from directory.web.templating import day_words, gettext, render
 
 router = APIRouter(dependencies=[PageContext], include_in_schema=False)
 
@@ -53,13 +53,14 @@ def listing_page(
     request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID
 ) -> Response:
     service = _listing(session, user, service_id)
+    lang = request.state.lang
     context = {
         "service": service,
         "sites": _sites(service),
         "saved": service.id in curation.saved_ids(session, user),
         "vocab": vocab,
         "present": present,
-        "share_url": present.sms_body_url(present.share_text(service)),
+        "share_url": present.sms_body_url(day_words(present.share_text(service), lang)),
     }
     return render(request, "listing.html", context)
 
@@ -70,7 +71,7 @@ def share_page(
 ) -> Response:
     """What to give the mentee: the service's details and nothing about the mentee."""
     service = _listing(session, user, service_id)
-    text = present.share_text(service)
+    text = day_words(present.share_text(service), request.state.lang)
     context = {
         "service": service,
         "sites": _sites(service),

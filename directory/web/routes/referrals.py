@@ -12,24 +12,21 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
 
 from directory.accounts.roles import require
 from directory.api.deps import SessionDep
-from directory.errors import DirectoryError, PreconditionFailed
+from directory.errors import Conflict, InvalidInput, PreconditionFailed
 from directory.listings import queries as listings
-from directory.listings.models import Service
 from directory.referrals import lifecycle, queries, service
 from directory.referrals.notes import NoteCipher, cipher_for
 from directory.referrals.schemas import EventIn, ReferralCreate, ReferralRead
-from directory.web import present, vocab
+from directory.web import forms, vocab
 from directory.web.deps import Form, PageContext, SignedIn, form_list
 from directory.web.templating import gettext, render
 
 router = APIRouter(dependencies=[PageContext], include_in_schema=False)
 EVENT = TypeAdapter(EventIn)
 FOLLOW_UP_AFTER = dt.timedelta(days=2)
-FOLLOW_UP_HOUR = 17  # a follow-up date means the end of that working day, the listing's time
 FOLLOW_UPS_AHEAD = dt.timedelta(days=7)
 
 
@@ -38,19 +35,28 @@ def _cipher(request: Request) -> NoteCipher:
     return cipher_for(settings.note_keys, settings.secret_key)
 
 
-def _refer_context(
-    request: Request, session: SessionDep, service_id: uuid.UUID, form: dict[str, Any]
-) -> dict[str, Any]:
-    listing = listings.read_service(session, service_id, published_only=True)
-    site = listing.locations[0] if listing.locations else None
-    return {
-        "service": listing,
-        "vocab": vocab,
+def _zone(request: Request) -> ZoneInfo:
+    return ZoneInfo(request.app.state.settings.time_zone)
+
+
+def _today(request: Request) -> dt.date:
+    return dt.datetime.now(_zone(request)).date()
+
+
+def _refer_page(
+    request: Request,
+    session: SessionDep,
+    service_id: uuid.UUID,
+    form: dict[str, Any],
+    errors: dict[str, str] | None = None,
+) -> Response:
+    context = {
+        "service": listings.read_service(session, service_id, published_only=True),
         "form": form,
-        "errors": {},
-        "zone": present.time_zone(listing.schedules, site) or "UTC",
-        "today": dt.date.today().isoformat(),
+        "errors": errors or {},
+        "today": _today(request).isoformat(),
     }
+    return render(request, "refer.html", context, status=422 if errors else 200)
 
 
 @router.get("/listings/{service_id}/refer")
@@ -58,89 +64,45 @@ def refer_page(
     request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID
 ) -> Response:
     require(user, "refer")
-    need = request.query_params.getlist("need")
     form = {
         "idem": secrets.token_urlsafe(16),
-        "needs": need,
-        "follow_up": (dt.date.today() + FOLLOW_UP_AFTER).isoformat(),
+        "consent_at": dt.datetime.now(dt.UTC).isoformat(),
+        "needs": request.query_params.getlist("need"),
+        "follow_up": (_today(request) + FOLLOW_UP_AFTER).isoformat(),
         "contact_preference": "mentee-will-contact",
         "consent_method": "verbal",
         "priority": "routine",
         "location_id": request.query_params.get("site", ""),
     }
-    return render(request, "refer.html", _refer_context(request, session, service_id, form))
+    return _refer_page(request, session, service_id, form)
 
 
 @router.post("/listings/{service_id}/refer")
 def refer(
     request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID, form: Form
 ) -> Response:
+    """Make the referral; a form sent twice (its Idempotency-Key) shows the one referral."""
     require(user, "refer")
-    values: dict[str, Any] = {**form, "needs": form_list(request, "needs")}
-    context = _refer_context(request, session, service_id, values)
+    needs = form_list(request, "needs")
+    document = forms.referral_document(form, needs, service_id, _zone(request))
+    key = form.get("idem") or None
     try:
-        doc = ReferralCreate.model_validate(_document(form, values["needs"], service_id, context))
+        doc = ReferralCreate.model_validate(document)
         referral, _ = service.create_referral(
-            session,
-            user,
-            doc,
-            cipher=_cipher(request),
-            idempotency_key=form.get("idem") or None,
+            session, user, doc, cipher=_cipher(request), idempotency_key=key
         )
     except ValidationError as error:
-        context["errors"] = _field_errors(request, error)
-    except DirectoryError as error:
-        context["errors"] = {error.field or "form": gettext(request, error.detail)}
+        errors = forms.field_errors(error, lambda text: gettext(request, text))
+    except InvalidInput as error:
+        earlier = queries.made_with_key(session, user, key) if key else None
+        if error.field == "Idempotency-Key" and earlier is not None:
+            return RedirectResponse(f"/referrals/{earlier}?already=1", status_code=303)
+        errors = {forms.FIELD_IDS.get(error.field or "", "form"): gettext(request, error.detail)}
+    except Conflict as error:
+        errors = {"form": gettext(request, error.detail)}
     else:
         return RedirectResponse(f"/referrals/{referral.id}?made=1", status_code=303)
-    return render(request, "refer.html", context, status=422)
-
-
-def _document(
-    form: dict[str, str], needs: list[str], service_id: uuid.UUID, context: dict[str, Any]
-) -> dict[str, Any]:
-    """The referral document from the form's fields."""
-    zone = ZoneInfo(context["zone"])
-    follow_up: dt.datetime | str | None = None
-    if form.get("follow_up"):
-        try:
-            day = dt.date.fromisoformat(form["follow_up"])
-            follow_up = dt.datetime.combine(day, dt.time(FOLLOW_UP_HOUR), tzinfo=zone)
-        except ValueError:
-            follow_up = form["follow_up"]  # validation says what is wrong
-    expires = None
-    if form.get("consent_expires"):
-        expires = form["consent_expires"] + "T23:59:00"
-    return {
-        "mentee_ref": form.get("mentee_ref", ""),
-        "service_id": service_id,
-        "location_id": form.get("location_id") or None,
-        "needs": needs,
-        "priority": form.get("priority", "routine"),
-        "contact_preference": form.get("contact_preference", ""),
-        "consent": {
-            "scope": form.get("consent_scope", ""),
-            "method": form.get("consent_method", ""),
-            "obtained_at": dt.datetime.now(dt.UTC),
-            "expires_at": expires,
-        },
-        "note": form.get("note") or None,
-        "follow_up_at": follow_up,
-    }
-
-
-def _field_errors(request: Request, error: ValidationError) -> dict[str, str]:
-    """Messages by form field, in the page's language."""
-    found: dict[str, str] = {}
-    for item in error.errors():
-        loc = [str(part) for part in item["loc"] if not isinstance(part, int)]
-        field = "_".join(loc) if loc[:1] == ["consent"] else (loc[0] if loc else "form")
-        field = {"consent_obtained_at": "consent_scope", "consent": "consent_scope"}.get(
-            field, field
-        )
-        message = str(item["msg"]).removeprefix("Value error, ")
-        found.setdefault(field, gettext(request, message))
-    return found
+    return _refer_page(request, session, service_id, {**form, "needs": needs}, errors)
 
 
 def _referral_page(
@@ -151,15 +113,16 @@ def _referral_page(
     status: int = 200,
     **extra: Any,
 ) -> Response:
-    name = session.scalar(select(Service.name).where(Service.id == referral.service_id))
     context = {
         "referral": referral,
-        "service_name": name,
-        "vocab": vocab,
+        "service_name": queries.service_names(session, [referral.service_id]).get(
+            referral.service_id
+        ),
         "moves": sorted(lifecycle.next_statuses(referral.status)),
         "open": referral.status not in lifecycle.TERMINAL,
         "lifecycle": lifecycle,
-        "today": dt.date.today().isoformat(),
+        "today": _today(request).isoformat(),
+        "form": {},
         **extra,
     }
     return render(request, "referral.html", context, status=status)
@@ -170,65 +133,47 @@ def referral_page(
     request: Request, session: SessionDep, user: SignedIn, referral_id: uuid.UUID
 ) -> Response:
     found = queries.read_referral(session, user, referral_id, cipher=_cipher(request))
-    return _referral_page(request, session, found, made=request.query_params.get("made") == "1")
+    notice = {"made": "1", "already": "1"}
+    shown = {k: request.query_params.get(k) == v for k, v in notice.items()}
+    return _referral_page(request, session, found, **shown)
 
 
 @router.post("/referrals/{referral_id}/events")
 def add_event(
     request: Request, session: SessionDep, user: SignedIn, referral_id: uuid.UUID, form: Form
 ) -> Response:
-    """A follow-up step; a stale page is told what changed, never a bare 412."""
+    """A follow-up step; a stale page is told what changed, never a bare 412. Someone else's
+    referral is a 404 (the service says so, and audits it)."""
     cipher = _cipher(request)
+    version = form.get("version", "")
+    problem: str | None = None
     try:
-        version = int(form.get("version", ""))
-        event = EVENT.validate_python(_event(form))
+        event = EVENT.validate_python(forms.event_document(form, _zone(request)))
+        if not version.isdigit():
+            raise InvalidInput(vocab.RELOAD)
         service.add_event(
-            session, user, referral_id, event, expected_version=version, cipher=cipher
+            session, user, referral_id, event, expected_version=int(version), cipher=cipher
         )
     except PreconditionFailed:
-        session.rollback()
         current = queries.read_referral(session, user, referral_id, cipher=cipher)
         return _referral_page(request, session, current, status=409, stale=True)
-    except (ValueError, ValidationError, DirectoryError) as error:
-        session.rollback()
-        current = queries.read_referral(session, user, referral_id, cipher=cipher)
-        return _referral_page(request, session, current, status=422, error=_message(request, error))
-    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
-
-
-def _message(request: Request, error: Exception) -> str:
-    if isinstance(error, DirectoryError):
-        return gettext(request, error.detail)
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        return gettext(request, str(first["msg"]).removeprefix("Value error, "))
-    return gettext(request, "Something in the form is missing or not valid.")
-
-
-def _event(form: dict[str, str]) -> dict[str, Any]:
-    """The event document from a follow-up form (blank fields left out)."""
-    kind = form.get("type", "")
-    fields = {
-        "status": ("to", "reason", "outcome"),
-        "contact-attempt": ("channel", "result"),
-        "sub-status": ("value", "date"),
-        "follow-up": ("next_at",),
-        "note": ("text",),
-    }.get(kind, ())
-    event: dict[str, Any] = {"type": kind}
-    event.update({name: form[name] for name in fields if form.get(name, "").strip()})
-    if kind == "follow-up" and "next_at" in event:
-        event["next_at"] = f"{event['next_at']}T{FOLLOW_UP_HOUR}:00:00"
-    return event
+    except ValidationError as error:
+        problem = next(iter(forms.field_errors(error, lambda t: gettext(request, t)).values()))
+    except (Conflict, InvalidInput) as error:
+        problem = gettext(request, error.detail)
+    if problem is None:
+        return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+    current = queries.read_referral(session, user, referral_id, cipher=cipher)
+    return _referral_page(request, session, current, status=422, error=problem, form=form)
 
 
 @router.get("/referrals")
 def my_referrals(request: Request, session: SessionDep, user: SignedIn) -> Response:
-    page_number = request.query_params.get("page", "1")
-    page = int(page_number) if page_number.isdigit() and 0 < int(page_number) < 10_000 else 1
+    number = request.query_params.get("page", "1")
+    page = int(number) if number.isdigit() and 0 < int(number) < 10_000 else 1
     found = queries.list_referrals(session, user, cipher=_cipher(request), page=page)
-    names = _service_names(session, [r.service_id for r in found.items])
-    return render(request, "referrals.html", {"page": found, "names": names, "vocab": vocab})
+    names = queries.service_names(session, [r.service_id for r in found.items])
+    return render(request, "referrals.html", {"page": found, "names": names})
 
 
 @router.get("/follow-ups")
@@ -237,12 +182,5 @@ def follow_ups(request: Request, session: SessionDep, user: SignedIn) -> Respons
     due = dt.datetime.now(dt.UTC) + FOLLOW_UPS_AHEAD
     found = queries.follow_ups(session, user, due_before=due, cipher=_cipher(request))
     found.sort(key=lambda r: (not r.overdue, r.priority != "urgent", r.follow_up_at))
-    names = _service_names(session, [r.service_id for r in found])
-    return render(request, "follow_ups.html", {"items": found, "names": names, "vocab": vocab})
-
-
-def _service_names(session: SessionDep, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
-        return {}
-    rows = session.execute(select(Service.id, Service.name).where(Service.id.in_(set(ids))))
-    return {row.id: row.name for row in rows}
+    names = queries.service_names(session, [r.service_id for r in found])
+    return render(request, "follow_ups.html", {"items": found, "names": names})
