@@ -6,6 +6,7 @@ work, a consent ends at the end of its day."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from directory.errors import DirectoryError
+from directory.referrals import lifecycle
 from directory.web import vocab
 
 FOLLOW_UP_HOUR = 17
@@ -113,3 +116,20 @@ def field_errors(error: ValidationError, translate: Callable[[str], str]) -> dic
         wanted = BY_TYPE.get(item["type"])
         found.setdefault(FIELD_IDS.get(name, "form"), translate(wanted or message))
     return found
+
+
+PATTERN = re.compile(r"\(the pattern (.+)\)$")
+
+
+def refusal(error: DirectoryError, translate: Callable[[str], str]) -> str:
+    """What the referral service refused, in the page's language."""
+    if error.field == "mentee_ref" and (found := PATTERN.search(error.detail)):
+        return translate(vocab.CODE_PATTERN) % {"pattern": found.group(1)}
+    if "contact attempts first" in error.detail:
+        count = lifecycle.ATTEMPTS_BEFORE_COULD_NOT_CONTACT
+        return translate(vocab.ATTEMPTS_FIRST) % {"count": count}
+    if "takes no more events" in error.detail:
+        return translate(vocab.CLOSED)
+    if error.field in vocab.REFUSED:
+        return translate(vocab.REFUSED[error.field])
+    return translate(error.detail)

@@ -192,3 +192,14 @@ TOO_LONG = N_("This is too long.")
 NOT_A_DATE = N_("Not a valid date.")
 ALREADY_SENT = N_("This referral was sent already: here it is.")
 RELOAD = N_("This page is out of date: reload it and try again.")
+# Refusals of the referral service, by the field they are about (the service's own words are
+# English and carry values; these say the same to the person, in their language).
+REFUSED = {
+    "to": N_("That step is not possible for this referral now. Reload the page to see its steps."),
+    "reason": N_("Give a reason for this step."),
+    "outcome": N_("Choose the outcome that fits this step."),
+    "next_at": N_("The next follow-up must be in the future."),
+}
+CODE_PATTERN = N_("The mentee code does not look like your program's codes (%(pattern)s).")
+ATTEMPTS_FIRST = N_("Log at least %(count)s contact attempts before closing as could not contact.")
+CLOSED = N_("This referral is closed: it takes no more steps.")

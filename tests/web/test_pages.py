@@ -175,7 +175,25 @@ def test_a_refused_move_says_why(client: TestClient, session: Session) -> None:
         data={"csrf": csrf(page), "version": "1", "type": "status", "to": "failed"},
     )
     assert refused.status_code == 422
-    assert "cannot become failed" in refused.text
+    assert "That step is not possible for this referral now." in refused.text
+    client.post(
+        f"{path}/events",
+        data={"csrf": csrf(page), "version": "1", "type": "status", "to": "accepted"},
+    )
+    spanish = client.get("/language/es?next=" + path)
+    early = client.post(
+        f"{path}/events",
+        data={
+            "csrf": csrf(spanish),
+            "version": "2",
+            "type": "status",
+            "to": "failed",
+            "outcome": "could-not-contact",
+            "reason": "no answer",
+        },
+    )
+    assert early.status_code == 422
+    assert "Registra al menos 3 intentos de contacto" in early.text
 
 
 def test_the_refer_form_explains_a_bad_mentee_code(client: TestClient, session: Session) -> None:

@@ -97,9 +97,10 @@ def refer(
         earlier = queries.made_with_key(session, user, key) if key else None
         if error.field == "Idempotency-Key" and earlier is not None:
             return RedirectResponse(f"/referrals/{earlier}?already=1", status_code=303)
-        errors = {forms.FIELD_IDS.get(error.field or "", "form"): gettext(request, error.detail)}
+        message = forms.refusal(error, lambda text: gettext(request, text))
+        errors = {forms.FIELD_IDS.get(error.field or "", "form"): message}
     except Conflict as error:
-        errors = {"form": gettext(request, error.detail)}
+        errors = {"form": forms.refusal(error, lambda text: gettext(request, text))}
     else:
         return RedirectResponse(f"/referrals/{referral.id}?made=1", status_code=303)
     return _refer_page(request, session, service_id, {**form, "needs": needs}, errors)
@@ -160,7 +161,7 @@ def add_event(
     except ValidationError as error:
         problem = next(iter(forms.field_errors(error, lambda t: gettext(request, t)).values()))
     except (Conflict, InvalidInput) as error:
-        problem = gettext(request, error.detail)
+        problem = forms.refusal(error, lambda text: gettext(request, text))
     if problem is None:
         return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
     current = queries.read_referral(session, user, referral_id, cipher=cipher)
