@@ -518,6 +518,9 @@ def test_phone_screens(
         "refer": (f"/listings/{listing}/refer", None),
         "referral": (a11y_account["referral"], None),
         "follow-ups": ("/follow-ups", None),
+        "share": (f"/listings/{listing}/share", None),
+        "my-referrals": ("/referrals", None),
+        "crisis-lines": ("/crisis", None),
     }
     problems: list[str] = []
     for name, (path, focus) in screens.items():
