@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install-check setup system-packages lint pytest db-start db-stop bench clean
+.PHONY: run test install-check setup system-packages browser-packages lint pytest db-start db-stop bench clean
 
 run: setup
 	$(BIN)/directory db start
@@ -16,23 +16,26 @@ run: setup
 	@[ "$${DIRECTORY_ENV:-development}" = production ] || $(BIN)/directory demo accounts
 	$(BIN)/directory serve
 
-test: setup lint pytest
+test: setup browser-packages lint pytest
 
 setup: system-packages $(STAMP)
 
-# PostgreSQL server binaries and PostGIS, and chromium for the browser tests (driven by
-# Playwright: never `playwright install`), from Debian, when they are not there yet.
+# PostgreSQL server binaries and PostGIS from Debian, when they are not there yet.
 system-packages:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	   || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
 	  echo "installing PostgreSQL 15 + PostGIS from Debian"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 postgresql-15-postgis-3; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-15-postgis-3; \
 	fi
+
+# chromium for the browser tests (driven by Playwright: never `playwright install`); `make run`
+# does not need it.
+browser-packages:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "installing chromium from Debian (browser tests)"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -50,7 +53,7 @@ lint: setup
 	$(BIN)/ruff format --check directory tests bench
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup browser-packages
 	$(BIN)/pytest
 
 db-start: setup
