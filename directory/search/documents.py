@@ -69,10 +69,7 @@ def _document(
     needs = list(dict.fromkeys(code for c in direct for code in lineage.get(c, (c,))))
     address = site.addresses[0] if site and site.addresses else None
     schedules = (site.schedules if site else []) or service.schedules
-    timezone = next((s.timezone for s in schedules if s.timezone), None)
-    if timezone is None and address is not None:
-        place = zip_place(address.postal_code) if address.country in (None, "US") else None
-        timezone = place.timezone if place else None
+    timezone = local_zone(schedules, address)
     phones = [*(site.phones if site else []), *service.phones]
     description = service.description or ""
     body: dict[str, Any] = {
@@ -158,6 +155,15 @@ def _regions(service: ServiceRead) -> list[str]:
                 country = (address.country or "US").upper()
                 regions.add(f"{country}-{state}" if len(state) == 2 else country)
     return sorted(regions)
+
+
+def local_zone(schedules: list[ScheduleRead], address: Any | None) -> str | None:
+    """A listing's own time zone: its hours', else its US ZIP's."""
+    zone = next((s.timezone for s in schedules if s.timezone), None)
+    if zone is None and address is not None and address.country in (None, "US"):
+        place = zip_place(address.postal_code)
+        zone = place.timezone if place else None
+    return zone
 
 
 def open_minutes(schedules: list[ScheduleRead]) -> list[tuple[int, int]] | None:

@@ -4,17 +4,15 @@ share with a mentee."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from directory.geo import zip_place
-from directory.listings.read_schemas import LocationRead, ScheduleRead, ServiceRead
+from directory.listings.read_schemas import ScheduleRead, ServiceRead
 from directory.search.documents import hours_text, open_minutes
 from directory.search.meili_filters import open_at
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-SMS_TYPES = ("cell", "text")
 
 
 def address_line(address: Mapping[str, Any] | Any | None) -> str:
@@ -35,16 +33,6 @@ def directions_url(address: Mapping[str, Any] | Any | None) -> str | None:
     return "https://www.google.com/maps/dir/?" + urlencode({"api": "1", "destination": line})
 
 
-def time_zone(schedules: list[ScheduleRead], location: LocationRead | None) -> str | None:
-    """The listing's own time zone: its hours', else its ZIP's."""
-    zone = next((s.timezone for s in schedules if s.timezone), None)
-    if zone is None and location is not None and location.addresses:
-        address = location.addresses[0]
-        place = zip_place(address.postal_code) if address.country in (None, "US") else None
-        zone = place.timezone if place else None
-    return zone
-
-
 def week(schedules: list[ScheduleRead]) -> list[tuple[str, list[str]]]:
     """Opening times per weekday (MO..SU), as "09:00-17:00" (an en dash); days without hours
     left out."""
@@ -61,11 +49,6 @@ def week(schedules: list[ScheduleRead]) -> list[tuple[str, list[str]]]:
 def is_open(schedules: list[ScheduleRead], zone: str | None, now: dt.datetime) -> bool | None:
     """Open at ``now`` in the listing's time zone; None when the hours are unknown."""
     return open_at(open_minutes(schedules), zone, now)
-
-
-def sms_phones(phones: Iterable[Any]) -> list[Any]:
-    """The numbers that take text messages."""
-    return [phone for phone in phones if phone.type in SMS_TYPES]
 
 
 def share_text(service: ServiceRead) -> str:

@@ -14,8 +14,8 @@ from directory.curation import service as curation
 from directory.errors import InvalidInput
 from directory.listings import queries
 from directory.listings.read_schemas import LocationRead, ServiceRead
-from directory.search.documents import hours_text
-from directory.web import present, vocab
+from directory.search.documents import hours_text, local_zone
+from directory.web import present
 from directory.web.deps import Form, PageContext, SignedIn, local_path
 from directory.web.templating import day_words, gettext, render
 
@@ -33,7 +33,7 @@ def _sites(service: ServiceRead) -> list[dict[str, object]]:
     located: list[LocationRead | None] = [*service.locations] or [None]
     for site in located:
         schedules = (site.schedules if site else []) or service.schedules
-        zone = present.time_zone(schedules, site)
+        zone = local_zone(schedules, site.addresses[0] if site and site.addresses else None)
         sites.append(
             {
                 "site": site,
@@ -53,14 +53,10 @@ def listing_page(
     request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID
 ) -> Response:
     service = _listing(session, user, service_id)
-    lang = request.state.lang
     context = {
         "service": service,
         "sites": _sites(service),
         "saved": service.id in curation.saved_ids(session, user),
-        "vocab": vocab,
-        "present": present,
-        "share_url": present.sms_body_url(day_words(present.share_text(service), lang)),
     }
     return render(request, "listing.html", context)
 
@@ -75,7 +71,6 @@ def share_page(
     context = {
         "service": service,
         "sites": _sites(service),
-        "present": present,
         "text": text,
         "sms_url": present.sms_body_url(text),
     }
@@ -104,7 +99,7 @@ def report_page(
     request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID
 ) -> Response:
     service = _listing(session, user, service_id)
-    return render(request, "report.html", {"service": service, "vocab": vocab, "form": {}})
+    return render(request, "report.html", {"service": service, "form": {}})
 
 
 @router.post("/listings/{service_id}/report")
@@ -117,7 +112,7 @@ def report(
             session, user, service_id, kind=form.get("kind", ""), detail=form.get("detail")
         )
     except InvalidInput as error:
-        context = {"service": service, "vocab": vocab, "form": form}
+        context = {"service": service, "form": form}
         context["error"] = gettext(request, error.detail)
         return render(request, "report.html", context, status=422)
     return render(request, "report_sent.html", {"service": service})
@@ -127,4 +122,4 @@ def report(
 def problems(request: Request, session: SessionDep, user: SignedIn) -> Response:
     """Problem reports waiting for review (coordinators)."""
     rows = curation.open_problems(session, user)
-    return render(request, "problems.html", {"rows": rows, "vocab": vocab})
+    return render(request, "problems.html", {"rows": rows})

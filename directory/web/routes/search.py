@@ -14,7 +14,6 @@ from directory.api.deps import SessionDep
 from directory.curation.service import saved_ids, saved_listings
 from directory.search import service
 from directory.search.query import SearchQuery, SearchResponse
-from directory.web import vocab
 from directory.web.deps import PageContext, SignedIn, Viewer
 from directory.web.templating import render
 
@@ -49,7 +48,7 @@ def _errors(error: ValidationError) -> dict[str, str]:
 def search_page(request: Request, session: SessionDep, user: SignedIn) -> Response:
     """One box for the need, a place, chips and filters; result cards; the crisis banner."""
     fields = form_fields(request)
-    context: dict[str, Any] = {"fields": fields, "vocab": vocab, "errors": {}, "found": None}
+    context: dict[str, Any] = {"fields": fields, "errors": {}, "found": None}
     searching = any(k in fields for k in ("q", "need", "postcode", "near"))
     if searching:
         try:
