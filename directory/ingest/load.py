@@ -23,7 +23,7 @@ from directory.ingest.formats import Format
 from directory.ingest.merge import Merger
 from directory.ingest.parallel import prepared
 from directory.ingest.prepare import Prepared
-from directory.ingest.records import Rejection, SourceRecord
+from directory.ingest.records import Ignored, ReadItem, Rejection, SourceRecord
 from directory.ingest.report import ImportReport
 from directory.listings.models import Provenance, SearchOutbox, Service
 from directory.listings.rows import Rows
@@ -120,8 +120,11 @@ class _Import:
                 self.batch.write(self.session)
         self.batch.write(self.session)
 
-    def _item(self, item: SourceRecord | Rejection, ready: Prepared | None) -> None:
+    def _item(self, item: ReadItem, ready: Prepared | None) -> None:
         report = self.report
+        if isinstance(item, Ignored):
+            report.ignore(item)
+            return
         if isinstance(item, Rejection):
             report.reject(item)
             if item.external_id:  # still in the file: --full must not deactivate it
@@ -199,6 +202,7 @@ def _checked(
     """The prepared document once its needs are known codes, or None after recording why not."""
     for field_name, reason in ready.warnings:
         report.warn(field_name, reason)
+    report.tallies.update(ready.tallies)
     if ready.rejection is not None or ready.doc is None:
         where, reason = ready.rejection or (None, "not prepared")
         report.reject(Rejection(item.file, item.row, where, reason, item.external_id))

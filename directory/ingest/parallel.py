@@ -19,12 +19,12 @@ from itertools import islice
 
 from directory.ingest.formats import Format, formats
 from directory.ingest.prepare import Prepared, prepare
-from directory.ingest.records import Rejection, SourceRecord
+from directory.ingest.records import ReadItem, SourceRecord
 
 INLINE = 2_000  # a file this small never starts the worker
 CHUNK = 250
 AHEAD = 6
-Item = SourceRecord | Rejection
+Item = ReadItem
 # An import allocates millions of small objects that live for the whole run; with the default
 # thresholds the cyclic collector keeps re-scanning them (measured: a fifth of the run time).
 GC_THRESHOLDS = (100_000, 50, 1_000)

@@ -28,6 +28,7 @@ class Prepared:
     raw_json: str | None = None  # the raw record serialised once, for its provenance row
     rejection: tuple[str | None, str] | None = None  # (field, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    tallies: dict[str, int] = field(default_factory=dict)
 
 
 def prepare(fmt: Format, item: SourceRecord, source: str) -> Prepared:
@@ -49,7 +50,9 @@ def prepare(fmt: Format, item: SourceRecord, source: str) -> Prepared:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or None
         return Prepared(rejection=(where, first["msg"]), warnings=warnings)
-    return Prepared(doc, content_hash(doc), raw_json=raw_json, warnings=warnings)
+    return Prepared(
+        doc, content_hash(doc), raw_json=raw_json, warnings=warnings, tallies=normalised.tallies
+    )
 
 
 def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:

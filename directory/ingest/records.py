@@ -46,6 +46,23 @@ class Rejection:
     external_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Ignored:
+    """A table, or a column of a table, that the reader read past: the report names it.
+
+    ``column`` None means the whole table; ``rows`` counts the rows (for a column: the rows
+    where it holds a value) that nothing of ours took in.
+    """
+
+    file: str
+    column: str | None
+    rows: int
+    reason: str = "not imported"
+
+
+ReadItem = SourceRecord | Rejection | Ignored  # what a format's reader yields
+
+
 @dataclass
 class Normalised:
     """A listing document in the shape of ``ServiceCreate`` (without provenance), and the values
@@ -53,6 +70,11 @@ class Normalised:
 
     doc: dict[str, Any]
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (field, reason)
+    tallies: dict[str, int] = field(default_factory=dict)  # what happened, counted in the report
 
     def warn(self, field: str, reason: str) -> None:
         self.warnings.append((field, reason))
+
+    def tally(self, what: str, n: int = 1) -> None:
+        """Count something the report sums over the import ("hours: parsed", "needs: inferred")."""
+        self.tallies[what] = self.tallies.get(what, 0) + n

@@ -7,9 +7,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from directory.ingest.records import Rejection
+from directory.ingest.records import Ignored, Rejection
 
 OUTCOMES = ("created", "updated", "unchanged", "merged", "deactivated")
+LOADED = ("created", "updated", "unchanged", "merged")
+IGNORED_SHOWN = 40  # lines of ignored tables and columns in the summary (all in --report)
 
 
 def _kind(reason: str) -> str:
@@ -32,9 +34,27 @@ class ImportReport:
     rejected: list[Rejection] = field(default_factory=list)
     warnings: Counter[str] = field(default_factory=Counter)
     merges: list[dict[str, Any]] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    tallies: Counter[str] = field(default_factory=Counter)  # "hours: parsed" -> n
 
     def count(self, outcome: str) -> None:
         self.counts[outcome] += 1
+
+    def ignore(self, item: Ignored) -> None:
+        self.ignored.append(item)
+
+    def loaded(self) -> int:
+        """Records that are listings after the import (new, changed, merged or already there)."""
+        return sum(self.counts[outcome] for outcome in LOADED)
+
+    def alarms(self) -> list[str]:
+        """What must not pass quietly: every schedule row of a file lost, for one."""
+        found = []
+        rows = self.tallies["hours: rows"]
+        kept = sum(self.tallies[k] for k in ("hours: structured", "hours: parsed", "hours: text"))
+        if rows and not kept:
+            found.append(f"WARNING: {rows} opening-hours rows read and none kept: check the hours")
+        return found
 
     def reject(self, rejection: Rejection) -> None:
         self.rejected.append(rejection)
@@ -60,6 +80,9 @@ class ImportReport:
             "warnings_by_reason": dict(self.warnings.most_common()),
             "rejections": [asdict(r) for r in self.rejected],
             "merges": self.merges,
+            "ignored": [asdict(i) for i in self.ignored],
+            "tallies": dict(sorted(self.tallies.items())),
+            "alarms": self.alarms(),
         }
 
     def summary(self) -> list[str]:
@@ -75,4 +98,26 @@ class ImportReport:
         if self.warnings:
             lines.append(f"{sum(self.warnings.values())} values dropped or unmapped")
             lines += [f"  {n} x {reason}" for reason, n in self.warnings.most_common(15)]
+        lines += self._tally_lines()
+        lines += self._ignored_lines()
+        return lines + self.alarms()
+
+    def _tally_lines(self) -> list[str]:
+        """ "hours: 2,410 rows, 2,380 structured, 30 text" (one line per group)."""
+        groups: dict[str, list[str]] = {}
+        for key, n in self.tallies.items():
+            group, _, what = key.partition(": ")
+            groups.setdefault(group, []).append(f"{n:,} {what}")
+        return [f"{group}: {', '.join(parts)}" for group, parts in sorted(groups.items())]
+
+    def _ignored_lines(self) -> list[str]:
+        if not self.ignored:
+            return []
+        lines = [f"{len(self.ignored)} tables or columns not imported"]
+        for item in self.ignored[:IGNORED_SHOWN]:
+            what = item.file if item.column is None else f"{item.file} column {item.column!r}"
+            rows = f"{item.rows:,} row{'s' if item.rows != 1 else ''}"
+            lines.append(f"  {what}: {rows} ignored ({item.reason})")
+        if len(self.ignored) > IGNORED_SHOWN:
+            lines.append(f"  ... and {len(self.ignored) - IGNORED_SHOWN} more (see --report)")
         return lines

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from directory.ingest.records import FormatError, Normalised, Rejection, SourceRecord
+from directory.ingest.records import FormatError, Normalised, ReadItem
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Format:
 
     name: str
     detect: Callable[[Path], bool]
-    read: Callable[[Path], Iterator[SourceRecord | Rejection]]
+    read: Callable[[Path], Iterator[ReadItem]]
     normalise: Callable[[dict[str, Any]], Normalised]
 
 
