@@ -32,6 +32,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "crisis_channels": lambda item: (item.get("channel"), item.get("number"), item.get("url")),
     "schedules": lambda item: tuple(sorted((k, str(v)) for k, v in item.items())),
     "accessibility": lambda item: item.get("code"),
+    "contacts": lambda item: (item.get("name"), item.get("title"), item.get("email")),
 }
 
 

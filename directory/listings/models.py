@@ -111,6 +111,9 @@ class Service(IdMixin, TimestampMixin, Base):
     crisis_channels: Mapped[list[CrisisChannel]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="CrisisChannel.position"
     )
+    contacts: Mapped[list[Contact]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="Contact.position"
+    )
     provenance: Mapped[list[Provenance]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="Provenance.created_at"
     )
@@ -206,6 +209,21 @@ class Phone(IdMixin, Base):
     e164: Mapped[str | None] = mapped_column(Text)  # None for short codes such as 988
     display: Mapped[str] = mapped_column(Text)
     tel_uri: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Contact(IdMixin, Base):
+    """HSDS contact: a named person or desk at a service, with their phones (kept as parsed
+    JSON: ``number``, ``extension``, ``type``, ``display``, ``tel_uri``, ``e164``)."""
+
+    __tablename__ = "contact"
+
+    service_id: Mapped[uuid.UUID] = _parent("service", nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phones: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -39,6 +39,7 @@ def _whole_listing() -> list[LoaderOption]:
         selectinload(Service.service_areas),
         selectinload(Service.cost_options),
         selectinload(Service.crisis_channels),
+        selectinload(Service.contacts),
         selectinload(Service.provenance),
         location.selectinload(Location.addresses),
         location.selectinload(Location.accessibility),

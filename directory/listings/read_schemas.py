@@ -36,6 +36,24 @@ class PhoneRead(Read):
     description: str | None
 
 
+class ContactPhoneRead(BaseModel):
+    number: str
+    display: str
+    tel_uri: str
+    e164: str | None = None
+    extension: str | None = None
+    type: str = "voice"
+    description: str | None = None
+
+
+class ContactRead(Read):
+    name: str | None
+    title: str | None
+    department: str | None
+    email: str | None
+    phones: list[ContactPhoneRead]
+
+
 class LanguageRead(Read):
     code: str
     name: str
@@ -168,6 +186,7 @@ class ServiceRead(Read):
     service_areas: list[ServiceAreaRead]
     cost_options: list[CostOptionRead]
     crisis_channels: list[CrisisChannelRead]
+    contacts: list[ContactRead] = Field(default_factory=list)
     provenance: list[ProvenanceRead]
     verification: VerificationRead
     version: int

@@ -22,6 +22,7 @@ from directory.listings.models import (
     Accessibility,
     Address,
     Attribute,
+    Contact,
     CostOption,
     CrisisChannel,
     Language,
@@ -36,6 +37,7 @@ from directory.listings.models import (
     ServiceAtLocation,
 )
 from directory.listings.schemas import (
+    ContactIn,
     CrisisChannelIn,
     LocationIn,
     PhoneIn,
@@ -60,6 +62,7 @@ INSERT_ORDER: list[Table] = [
         ServiceArea,
         CostOption,
         CrisisChannel,
+        Contact,
         Attribute,
         Provenance,
         SearchOutbox,
@@ -73,6 +76,7 @@ LIST_TABLES = {
     "service_areas": ServiceArea,
     "cost_options": CostOption,
     "crisis_channels": CrisisChannel,
+    "contacts": Contact,
 }
 
 
@@ -226,6 +230,8 @@ def _child(rows: Rows, name: str, item: Any, position: int, service_id: uuid.UUI
         )
     elif name == "crisis_channels":
         rows.add(CrisisChannel, **_channel(item, position), service_id=service_id)
+    elif name == "contacts":
+        rows.add(Contact, **_contact(item, position), service_id=service_id)
 
 
 def _location(
@@ -283,6 +289,22 @@ def _phone(item: PhoneIn, position: int) -> dict[str, Any]:
         "e164": dialable.e164,
         "display": dialable.display,
         "tel_uri": dialable.tel_uri,
+        "position": position,
+    }
+
+
+def _contact(item: ContactIn, position: int) -> dict[str, Any]:
+    phones = [
+        {k: v for k, v in _phone(phone, 0).items() if k not in ("id", "position")}
+        for phone in item.phones
+    ]
+    return {
+        "id": uuid.uuid4(),
+        "name": item.name,
+        "title": item.title,
+        "department": item.department,
+        "email": item.email,
+        "phones": phones,
         "position": position,
     }
 

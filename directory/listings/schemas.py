@@ -87,6 +87,22 @@ class PhoneIn(Strict):
         return self._dialable or parse_phone(self.number, self.country)
 
 
+class ContactIn(Strict):
+    """A named person or desk to ask for (HSDS contact), with their own phones."""
+
+    name: ShortText | None = None
+    title: ShortText | None = None
+    department: ShortText | None = None
+    email: ShortText | None = None
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not (self.name or self.title or self.department or self.email or self.phones):
+            raise ValueError("a contact needs a name, title, department, email or phone")
+        return self
+
+
 class LanguageIn(Strict):
     code: str = Field(description="ISO 639 code: 639-1 where one exists (es), else 639-3 (ase)")
     note: ShortText | None = None
@@ -255,6 +271,7 @@ LIST_FIELDS = (
     "service_areas",
     "cost_options",
     "crisis_channels",
+    "contacts",
 )
 NOT_NULL_ON_UPDATE = ("name", "status", "curation_status", *LIST_FIELDS)
 
@@ -274,6 +291,7 @@ class ServiceCreate(ServiceFields):
     service_areas: list[ServiceAreaIn] = Field(default_factory=list, max_length=50)
     cost_options: list[CostOptionIn] = Field(default_factory=list, max_length=50)
     crisis_channels: list[CrisisChannelIn] = Field(default_factory=list, max_length=20)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
     provenance: ProvenanceIn | None = None
 
 
@@ -300,3 +318,4 @@ class ServiceUpdate(ServiceFields):
     service_areas: list[ServiceAreaIn] | None = Field(default=None, max_length=50)
     cost_options: list[CostOptionIn] | None = Field(default=None, max_length=50)
     crisis_channels: list[CrisisChannelIn] | None = Field(default=None, max_length=20)
+    contacts: list[ContactIn] | None = Field(default=None, max_length=50)
