@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from functools import lru_cache
 from typing import Any
@@ -20,6 +21,22 @@ def clean(value: Any) -> str | None:
         return None
     text = SPACES.sub(" ", str(value)).strip()
     return None if text.lower() in MISSING else text
+
+
+_ESCAPED_BREAK = re.compile(r"\\r\\n|\\n|\\r")  # a line break written as the two characters \n
+_BREAK_TAG = re.compile(r"(?i)<\s*(?:br|/p|p|/div|div|li)\b[^<>]{0,200}>")
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b[^<>]{0,500}>")
+
+
+def tidy(value: Any) -> Any:
+    """Free text without export debris: a literal ``\\n`` becomes a line break, HTML tags go
+    (breaks and paragraphs become line breaks) and entities are decoded ("&amp;" -> "&")."""
+    if not isinstance(value, str) or not ("\\" in value or "<" in value or "&" in value):
+        return value
+    text = _ESCAPED_BREAK.sub("\n", value).replace("\\t", " ")
+    if "<" in text:
+        text = _TAG.sub("", _BREAK_TAG.sub("\n", text))
+    return html.unescape(text) if "&" in text else text
 
 
 def zip5(value: Any) -> str | None:
@@ -65,15 +82,31 @@ def phone_entry(
     return entry
 
 
+# An extension printed after the number: "x301", "ext. 12", "Ext: 4", "xOPT2", ", option 2".
+_EXTENSION = re.compile(
+    r"(?i)^(?P<number>.*?\d[\d)\s.-]*?)[\s,;]*"
+    r"(?:(?:x|ext\.?|extension)\s*:?\s*(?P<ext>[a-z0-9#*-]{1,20})"
+    r"|(?P<option>(?:option|opt\.?|press)\s*\d{1,3}))\s*$"
+)
+
+
 @lru_cache(maxsize=65_536)
 def _split_extension(number: str, country: str) -> tuple[str, str | None] | None:
-    """(number, extension) when the number is dialable in the country, else None."""
+    """(number, extension) when the number is dialable in the country, else None. The
+    extension is kept as written (text: "OPT2", "option 2"), the number without it."""
+    found = _EXTENSION.match(number)
+    if found is not None:
+        extension = found.group("ext") or found.group("option")
+        number = found.group("number").strip(" ,;")
+    else:
+        extension = None
     try:
-        extension = parse_phone(number, country).extension
+        parsed = parse_phone(number, country)
     except ValueError:
         return None
-    if extension:
-        number = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$", number)[0].strip()
+    if extension is None and parsed.extension:  # a form phonenumbers reads and we do not
+        number = re.split(r"(?i)\s*(?:#|ext\.?|extension)\s*\d+\s*$", number)[0].strip()
+        extension = parsed.extension
     return number, extension
 
 

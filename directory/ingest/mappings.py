@@ -85,15 +85,20 @@ def language_entries(text: str) -> list[dict[str, Any]] | None:
     single = _language(text)
     if single is not None:
         return [single]
-    parts = [p for p in re.split(r"\s*(?:[,;/]|\band\b|&)\s*", text) if p]
-    entries = [_language(part) for part in parts] if len(parts) > 1 else [None]
-    return None if None in entries else [e for e in entries if e is not None]
+    # "English, Spanish", "English. Spanish", one per line, "English and Spanish"
+    for separators in (r"\s*(?:[,;/\n]|\.(?:\s|$)|\band\b|&)\s*", r"\s+"):  # "English Spanish"
+        parts = [p for p in re.split(separators, text.strip()) if p]
+        entries = [_language(part) for part in parts] if len(parts) > 1 else [None]
+        if None not in entries:
+            return list({e["code"]: e for e in reversed(entries) if e is not None}.values())[::-1]
+    return None
 
 
 def _language(text: str) -> dict[str, Any] | None:
     found = re.fullmatch(r"(.*?)\s*\((.*)\)\s*", text)
     base, qualifier = (found.group(1), found.group(2).strip()) if found else (text, "")
-    value = mapping("languages")["names"].get(base.strip().casefold())
+    base = re.sub(r"[\s_-]+", " ", base).strip(" .")  # "Haitian-Creole", "Spanish."
+    value = mapping("languages")["names"].get(base.casefold())
     code, note = (
         (value.get("code"), value.get("note")) if isinstance(value, dict) else (value, None)
     )

@@ -7,6 +7,7 @@ session; what it finds wrong comes back as a rejection or as warnings.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,12 @@ def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
     warnings = []
     for location in body.get("locations") or []:
         address = location.get("address") or {}
+        if is_po_box(address.get("address_1")) and location.get("location_type") != "virtual":
+            # A P.O. box is where mail goes, not a place to go: never a site with a point.
+            location |= {"location_type": "postal", "latitude": None, "longitude": None}
+            location["address"] = address | {"address_type": "postal"}
+            warnings.append(("locations.address", "a P.O. box: kept as a postal address"))
+            continue
         if location.get("latitude") is not None or address.get("country", "US") != "US":
             continue
         centroid = zip_centroid(address.get("postal_code"))
@@ -73,6 +80,17 @@ def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
         location["latitude"], location["longitude"] = centroid
         location["coordinates_approximate"] = True
     return warnings
+
+
+_PO_BOX = re.compile(
+    r"(?i)^\s*(?:p\.?\s*o\.?|post\s+office|postal)\s*(?:box|drawer|bin)\b|^\s*box\s+\d+\s*$"
+    r"|^\s*apartado\s+(?:postal|de\s+correos)\b"
+)
+
+
+def is_po_box(text: Any) -> bool:
+    """Whether an address line is a post-office box ("P.O. Box 12", "PO Drawer C", "Box 3")."""
+    return isinstance(text, str) and _PO_BOX.search(text) is not None
 
 
 def _field_with_nul(value: Any, path: str = "") -> str | None:

@@ -153,10 +153,16 @@ def test_hsds1_sample_package(
     assert site["accessibility"] == [
         {"code": "accessible-parking", "details": "Some details regarding the parking lot"}
     ]
-    # weekday numbers 1-3 are ISO days: Monday to Wednesday
+    # weekday numbers 1-3 are ISO days: Monday to Wednesday; holiday_schedules.csv closes it
     assert site["schedules"] == [
-        {"freq": "WEEKLY", "byday": "MO,TU,WE", "opens_at": "09:00", "closes_at": "17:00"}
-    ]
+        {"freq": "WEEKLY", "byday": "MO,TU,WE", "opens_at": "09:00", "closes_at": "17:00"},
+        {"valid_from": "2019-12-24", "valid_to": "2019-12-26",
+         "description": "Closed 2019-12-24 to 2019-12-26"},
+    ]  # fmt: skip
+    assert doc["contacts"] == [
+        {"name": "Contact 1", "title": "Mr", "department": "Department 1",
+         "email": "contact1@example.com"}
+    ]  # fmt: skip
     assert doc["languages"] == [{"code": "en"}, {"code": "es"}]
     assert doc["service_areas"] == [
         {"name": "Sample service area", "regions": [],

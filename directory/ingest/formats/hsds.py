@@ -38,10 +38,11 @@ from directory.ingest.formats.hsds_values import (
     _valid,
 )
 from directory.ingest.mappings import accessibility_codes, language_entries, regions, term_need
-from directory.ingest.records import FormatError, Normalised, Rejection, RowRejected, SourceRecord
+from directory.ingest.records import FormatError, Normalised, ReadItem, RowRejected
 from directory.listings.schemas import (
     AccessibilityIn,
     AddressIn,
+    ContactIn,
     CostOptionIn,
     LanguageIn,
     LocationIn,
@@ -58,7 +59,7 @@ def detect(path: Path) -> bool:
     return detect_package(path) or detect_json(path)
 
 
-def read(path: Path) -> Iterator[SourceRecord | Rejection]:
+def read(path: Path) -> Iterator[ReadItem]:
     """One record per service, from a package folder or a JSON / NDJSON file."""
     if path.suffix.lower() in JSON_SUFFIXES + NDJSON_SUFFIXES and path.name != "datapackage.json":
         return read_json(path)
@@ -84,7 +85,12 @@ def normalise(raw: dict[str, Any]) -> Normalised:
     doc["phones"] = _cap(_phones(_list(raw.get("phones")), result, "phones"), 50, result, "phones")
     rows = _list(raw.get("schedules")) + _list(raw.get("regular_schedules"))
     rows += [{"description": text} for text in [_long(raw.get("hours"))] if text]
-    doc["schedules"] = _cap(_schedules(rows, result, "schedules"), 50, result, "schedules")
+    holidays = _list(raw.get("holiday_schedules"))
+    doc["schedules"] = _cap(
+        _schedules(rows, result, "schedules", holidays), 50, result, "schedules"
+    )
+    contacts = _list(raw.get("contacts")) + [c for p in places for c in _list(p.get("contacts"))]
+    doc["contacts"] = _cap(_contacts(contacts, result), 50, result, "contacts")
     spoken = _list(raw.get("languages")) + [
         row for p in places for row in _list(p["location"].get("languages"))
     ]
@@ -180,8 +186,9 @@ def _location(place: dict[str, Any], result: Normalised) -> dict[str, Any] | Non
         for key in ("schedules", "regular_schedules")
         for row in _list(source.get(key))
     ]
+    holidays = [row for source in (loc, place) for row in _list(source.get("holiday_schedules"))]
     doc["schedules"] = _cap(
-        _schedules(rows, result, "locations.schedules"), 50, result, "schedules"
+        _schedules(rows, result, "locations.schedules", holidays), 50, result, "schedules"
     )
     own = {k: v for k, v in doc.items() if k not in ("accessibility", "phones", "schedules")}
     return doc if _valid(LocationIn, own, result, "locations") else None  # parts checked above
@@ -277,11 +284,35 @@ def _phones(
     return list(found.values())
 
 
-def _schedules(rows: list[dict[str, Any]], result: Normalised, field: str) -> list[dict[str, Any]]:
+def _schedules(
+    rows: list[dict[str, Any]],
+    result: Normalised,
+    field: str,
+    holidays: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    for schedule in hours.schedules_from_rows(rows, result, field):
+    parsed = hours.schedules_from_rows(rows, result, field)
+    for schedule in parsed + hours.holiday_schedules(holidays, result, field):
         if schedule not in found and _valid(ScheduleIn, schedule, result, field):
             found.append(schedule)
+    return found
+
+
+def _contacts(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str, Any]]:
+    """HSDS contacts (a named person or desk), each with its own phones."""
+    found: list[dict[str, Any]] = []
+    for row in rows:
+        entry: dict[str, Any] = {
+            k: v
+            for k in ("name", "title", "department")
+            if (v := _short(row.get(k), result, f"contacts.{k}"))
+        }
+        if email := _email(row.get("email"), result, "contacts.email"):
+            entry["email"] = email
+        phones = _phones(_list(row.get("phones")), result, "contacts.phones")
+        entry |= {"phones": phones[:10]} if phones else {}
+        if entry and entry not in found and _valid(ContactIn, entry, result, "contacts"):
+            found.append(entry)
     return found
 
 
@@ -291,7 +322,7 @@ def _languages(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str,
         note = _short(row.get("note"))
         texts = [
             common.clean(row.get("code")),
-            common.clean(row.get("name") or row.get("language")),
+            _lines(row.get("name") or row.get("language")),
         ]
         entries = next((e for t in texts if t and (e := language_entries(t))), None)
         if entries is None:
@@ -302,6 +333,12 @@ def _languages(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str,
             if entry["code"] not in found and _valid(LanguageIn, entry, result, "languages"):
                 found[entry["code"]] = entry
     return list(found.values())
+
+
+def _lines(value: Any) -> str | None:
+    """A value trimmed, its line breaks kept (a list of languages one per line)."""
+    text = common.tidy(str(value)) if value is not None else ""
+    return "\n".join(c for c in (common.clean(line) for line in text.splitlines()) if c) or None
 
 
 # --- service areas, cost options, needs ---------------------------------------------------------

@@ -12,8 +12,8 @@ by its table name, and columns are taken from each file's own header.
 
 from __future__ import annotations
 
-import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,8 @@ from directory.ingest.formats.csv_rows import (
     rows_of,
     unpack,
 )
-from directory.ingest.records import FormatError, Rejection, SourceRecord
+from directory.ingest.formats.package_files import listing, locate, package_path, unpacked
+from directory.ingest.records import FormatError, Ignored, ReadItem, Rejection, SourceRecord
 
 # raw key -> the names its file or datapackage resource goes by (HSDS 3.0 first, then 1.x)
 # fmt: off
@@ -43,6 +44,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "phones": ("phones", "phone"),
     "schedules": ("schedules", "schedule"),
     "regular_schedules": ("regular_schedules", "regular_schedule"),
+    "holiday_schedules": ("holiday_schedules", "holiday_schedule"),
+    "contacts": ("contacts", "contact"),
     "languages": ("languages", "language"),
     "addresses": ("addresses", "address"),
     "physical_addresses": ("physical_addresses", "physical_address"),
@@ -62,14 +65,68 @@ LOOKUPS = ("organizations", "locations", "taxonomy_terms", "taxonomy")  # read b
 # What a child row may belong to, most specific first. A row naming none of these (a phone of an
 # organization or of a contact) is not ours to list, and is left out without a rejection.
 PARENTS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("phones", "schedules", "regular_schedules", "languages"),
-                    ("service_at_location", "service", "location")),
+    **dict.fromkeys(("phones", "schedules", "regular_schedules", "holiday_schedules",
+                     "languages"), ("service_at_location", "service", "location")),
+    "contacts": ("service_at_location", "service"),
     **dict.fromkeys(("addresses", "physical_addresses", "postal_addresses", "accessibility",
                      "accessibility_for_disabilities"), ("location",)),
     **dict.fromkeys(("service_areas", "cost_options", "payments_accepted", "eligibility"),
                     ("service",)),
 }
+# The columns the HSDS normaliser reads (or the reader joins on), by table; the report names every
+# other column that holds values, and every table not listed in TABLES.
+_LINKS = ("id", "service_id", "location_id", "service_at_location_id", "organization_id")
+_SCHEDULE = ("weekday", "opens_at", "closes_at", "description", "original_text", "freq", "byday",
+             "wkst", "interval", "count", "bymonthday", "byweekno", "byyearday", "dtstart",
+             "until", "valid_from", "valid_to", "timezone", "attending_type", "notes",
+             "schedule_link")
+_ADDRESS = ("attention", "address_1", "address_2", "address_3", "address_4", "city", "region",
+            "state_province", "postal_code", "country", "address_type")
+USED: dict[str, frozenset[str]] = {key: frozenset((*_LINKS, *columns)) for key, columns in {
+    "services": ("name", "alternate_name", "description", "url", "email", "status",
+                 "interpretation_services", "application_process", "fees_description", "fees",
+                 "eligibility_description", "minimum_age", "maximum_age", "alert", "hours",
+                 "taxonomy_ids"),
+    "organizations": ("name", "alternate_name", "description", "email", "website", "url"),
+    "locations": ("name", "description", "transportation", "location_type", "latitude",
+                  "longitude"),
+    "service_at_locations": (),
+    "phones": ("contact_id", "number", "type", "description", "extension"),
+    "schedules": _SCHEDULE,
+    "regular_schedules": _SCHEDULE,
+    "holiday_schedules": ("closed", "opens_at", "closes_at", "start_date", "end_date"),
+    "contacts": ("name", "title", "department", "email"),
+    "languages": ("code", "name", "language", "note"),
+    "addresses": _ADDRESS,
+    "physical_addresses": _ADDRESS,
+    "postal_addresses": _ADDRESS,
+    "accessibility": ("description", "accessibility", "details", "url"),
+    "accessibility_for_disabilities": ("description", "accessibility", "details", "url"),
+    "service_areas": ("name", "service_area", "description"),
+    "cost_options": ("option", "amount", "currency", "amount_description"),
+    "payments_accepted": ("payment",),
+    "eligibility": ("eligibility",),
+    "attributes": ("link_id", "link_type", "link_entity", "taxonomy_term_id"),
+    "taxonomy_terms": ("code", "name"),
+    "services_taxonomy": ("taxonomy_id",),
+    "taxonomy": ("name",),
+}.items()}
 # fmt: on
+
+
+@dataclass
+class Usage:
+    """What a file held, for the report: rows, and the rows where each column had a value."""
+
+    key: str
+    header: tuple[str, ...]
+    rows: int = 0
+    filled: Counter[str] = field(default_factory=Counter)
+    unowned: int = 0  # rows that belong to nothing we list (a phone of an organization)
+
+    def count(self, values: tuple[str, ...]) -> None:
+        self.rows += 1
+        self.filled.update(h for h, v in zip(self.header, values, strict=False) if v)
 
 
 @dataclass
@@ -82,6 +139,7 @@ class Child:
     service: Index = field(default_factory=Index)
     location: Index = field(default_factory=Index)
     sal: Index = field(default_factory=Index)
+    contact: Index = field(default_factory=Index)  # phones of contacts
 
     def dicts(self, rows: list[str]) -> list[dict[str, str]]:
         """The rows as dicts (blank cells left out)."""
@@ -111,57 +169,56 @@ class Package:
     sal: Child  # service_at_location rows by service id (and by their own id)
     links: Child | None  # taxonomy links by service id: 3.0 attributes or 1.x services_taxonomy
     rejected: list[Rejection]
+    usage: dict[str, Usage] = field(default_factory=dict)  # by file name
+    other_files: list[Path] = field(default_factory=list)  # CSV files of no table we know
 
 
 def detect_package(path: Path) -> bool:
-    """A folder holding services.csv (or a datapackage.json naming a service table)."""
-    folder = package_folder(path)
-    return folder is not None and folder.is_dir() and "services" in tables(folder)
+    """A package (folder, datapackage.json or .zip) whose services table is shaped like HSDS."""
+    files = listing(path)
+    found = locate(files, TABLES, "services") if files is not None else {}
+    if files is None or "services" not in found:
+        return False
+    return hsds_services(files.header(found["services"]))
+
+
+def hsds_services(header: tuple[str, ...]) -> bool:
+    """services.csv as HSDS has it: a name and an organization_id, or else an id and a status and
+    no location_id (the Ohana API's services have those, and any CSV may have a name)."""
+    columns = set(header)
+    if "name" not in columns:
+        return False
+    ohana = "location_id" in columns
+    return "organization_id" in columns or ({"id", "status"} <= columns and not ohana)
 
 
 def package_folder(path: Path) -> Path | None:
-    """The package folder for a folder, a datapackage.json or a services.csv path."""
-    if path.is_dir():
-        return path
-    return path.parent if path.name.lower() in ("datapackage.json", "services.csv") else None
+    """The package a path names: a folder or a .zip; the folder of a datapackage.json or a
+    services.csv."""
+    return package_path(path)
 
 
-def read_package(path: Path) -> Iterator[SourceRecord | Rejection]:
+def read_package(path: Path) -> Iterator[ReadItem]:
     """One record per service with its joined rows; then one rejection per orphan row."""
-    folder = package_folder(path)
-    if folder is None or not folder.is_dir():
+    files = listing(path)
+    if files is None:
         raise FormatError(f"{path}: not an HSDS package folder")
-    package = index_package(folder)
-    yield from package.rejected
-    yield from stream_services(package)
-    yield from orphans(package)
+    if "services" not in locate(files, TABLES, "services"):
+        raise FormatError(f"{path}: no services.csv (an HSDS package needs a services table)")
+    with unpacked(path) as folder:  # a zip: extracted for the time of the read
+        package = index_package(folder)
+        yield from package.rejected
+        yield from stream_services(package)
+        yield from orphans(package)
+        yield from ignored(package)
 
 
 def tables(folder: Path) -> dict[str, Path]:
-    """Each known table's file: from datapackage.json where its path exists, else by name."""
-    by_name = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
-    declared = _declared(folder)
-    found: dict[str, Path] = {}
-    for key, names in TABLES.items():
-        path = next((p for n in names if (p := declared.get(n) or by_name.get(f"{n}.csv"))), None)
-        if path is not None:
-            found[key] = path
-    return found
-
-
-def _declared(folder: Path) -> dict[str, Path]:
-    try:
-        data = json.loads((folder / "datapackage.json").read_text("utf-8-sig"))
-    except (OSError, ValueError):
-        return {}
-    resources = data.get("resources") if isinstance(data, dict) else None
-    declared: dict[str, Path] = {}
-    for resource in resources if isinstance(resources, list) else []:
-        if isinstance(resource, dict) and isinstance(resource.get("path"), str):
-            path = folder / resource["path"].strip()
-            if path.is_file():
-                declared[str(resource.get("name") or path.stem).strip().lower()] = path
-    return declared
+    """Each known table's file: a path datapackage.json declares where it exists, else by name
+    beside the services table (see ``package_files.locate``)."""
+    files = listing(folder)
+    found = locate(files, TABLES, "services") if files is not None else {}
+    return {key: files.path / name for key, name in found.items()} if files else {}
 
 
 # --- indexing -----------------------------------------------------------------------------------
@@ -179,30 +236,46 @@ def index_package(folder: Path) -> Package:
     if "name" not in header:
         raise FormatError(f"{services.name}: no 'name' column (columns: {', '.join(header)})")
     rejected: list[Rejection] = []
-    lookups = {key: _lookup(found[key]) for key in LOOKUPS if key in found}
+    usage = {path.name: Usage(key, header_of(path)) for key, path in found.items()}
+    lookups = {key: _lookup(found[key], usage) for key in LOOKUPS if key in found}
     known = set(lookups["locations"].rows) if "locations" in lookups else set()
-    sal = _index_sal(found.get("service_at_locations"), known, rejected)
+    sal = _index_sal(found.get("service_at_locations"), known, rejected, usage)
     children = [
-        _index_child(key, found[key], sal.sal, known, rejected) for key in PARENTS if key in found
+        _index_child(key, found[key], sal.sal, known, rejected, usage)
+        for key in PARENTS
+        if key in found
     ]
-    return Package(services, lookups, children, sal, _index_links(found), rejected)
+    links = _index_links(found, usage)
+    package = Package(services, lookups, children, sal, links, rejected, usage)
+    folders = {path.parent for path in found.values()}
+    package.other_files = sorted(
+        p
+        for folder in folders
+        for p in folder.iterdir()
+        if p.suffix.lower() == ".csv" and p not in found.values()
+    )
+    return package
 
 
-def _lookup(path: Path) -> Lookup:
+def _lookup(path: Path, usage: dict[str, Usage]) -> Lookup:
     header = header_of(path)
     by_id: dict[str, str] = {}
     for line, values in rows_of(path, len(header)):
+        usage[path.name].count(values)
         if key := cell(header, values, "id"):
             by_id.setdefault(sys.intern(key), pack(line, values))
     return Lookup(header, by_id)
 
 
-def _index_sal(path: Path | None, locations: set[str], rejected: list[Rejection]) -> Child:
+def _index_sal(
+    path: Path | None, locations: set[str], rejected: list[Rejection], usage: dict[str, Usage]
+) -> Child:
     sal = Child("service_at_locations", path.name if path else "", ())
     if path is None:
         return sal
     sal.header = header_of(path)
     for line, values in rows_of(path, len(sal.header)):
+        usage[path.name].count(values)
         service_id, location_id, own_id = (
             cell(sal.header, values, k) for k in ("service_id", "location_id", "id")
         )
@@ -224,15 +297,29 @@ def _missing(what: str, key: str) -> str:
 
 
 def _index_child(
-    key: str, path: Path, sal_ids: Index, locations: set[str], rejected: list[Rejection]
+    key: str,
+    path: Path,
+    sal_ids: Index,
+    locations: set[str],
+    rejected: list[Rejection],
+    usage: dict[str, Usage],
 ) -> Child:
-    """Rows by service-at-location, else service, else location (phones, schedules, ...)."""
+    """Rows by service-at-location, else service, else location (phones, schedules, ...); the
+    phones of contacts by contact. Rows of organizations only are counted, not listed."""
     header = header_of(path)
     child = Child(key, path.name, header)
     parents = PARENTS[key]
+    used = usage[path.name]
     for line, values in rows_of(path, len(header)):
+        used.count(values)
         ids = {p: cell(header, values, f"{p}_id") for p in parents}
-        if ids.get("service_at_location") in sal_ids:
+        if (
+            key == "phones"
+            and not any(ids.values())
+            and (contact := cell(header, values, "contact_id"))
+        ):
+            child.contact.add(contact, pack(line, values))
+        elif ids.get("service_at_location") in sal_ids:
             child.sal.add(ids["service_at_location"], pack(line, values))
         elif ids.get("service"):
             child.service.add_each(ids["service"], pack(line, values))
@@ -242,10 +329,12 @@ def _index_child(
             parent = named or parents[0]
             reason = _missing(parent.replace("_", " "), ids[parent])
             rejected.append(Rejection(path.name, line, f"{parent}_id", reason))
+        else:
+            used.unowned += 1
     return child
 
 
-def _index_links(found: dict[str, Path]) -> Child | None:
+def _index_links(found: dict[str, Path], usage: dict[str, Usage]) -> Child | None:
     """Taxonomy links by service id: 3.0 attributes (by link_id) or 1.x services_taxonomy."""
     key = "attributes" if "attributes" in found else "services_taxonomy"
     if key not in found:
@@ -253,6 +342,7 @@ def _index_links(found: dict[str, Path]) -> Child | None:
     header = header_of(found[key])
     links = Child(key, found[key].name, header)
     for line, values in rows_of(found[key], len(header)):
+        usage[links.file].count(values)
         if parent := cell(header, values, "link_id" if key == "attributes" else "service_id"):
             links.service.add(parent, pack(line, values))
     return links
@@ -267,7 +357,9 @@ def stream_services(package: Package) -> Iterator[SourceRecord | Rejection]:
     organizations = package.lookups.get("organizations")
     seen: dict[str, int] = {}
     name = package.services.name
+    used = package.usage[name]
     for line, values in rows_of(package.services, len(header)):
+        used.count(values)
         row = as_dict(header, values)
         org = organizations.get(row.get("organization_id")) if organizations else None
         external_id = clean(row.get("id")) or derived_id(
@@ -295,6 +387,7 @@ def join_service(
     for child in package.children:
         if rows := child.service.pop(service_id):
             raw[child.key] = child.dicts(rows)
+    _contact_phones(package, raw)
     _join_terms(package, raw, service_id)
     return raw
 
@@ -311,7 +404,18 @@ def _join_sal(package: Package, packed: str) -> dict[str, Any]:
     for child in package.children:
         if rows := child.sal.get(place.get("id", "")):
             place[child.key] = child.dicts(rows)
+    _contact_phones(package, place)
     return place
+
+
+def _contact_phones(package: Package, owner: dict[str, Any]) -> None:
+    """Each joined contact takes its phones (phones.csv rows naming only its contact_id)."""
+    phones = next((c for c in package.children if c.key == "phones"), None)
+    if phones is None:
+        return
+    for contact in owner.get("contacts", []):
+        if rows := phones.contact.pop(contact.get("id", "")):
+            contact["phones"] = phones.dicts(rows)
 
 
 def _join_terms(package: Package, raw: dict[str, Any], service_id: str) -> None:
@@ -348,6 +452,28 @@ def orphans(package: Package) -> Iterator[Rejection]:
         listed = ", ".join(repr(i) for i in ids)
         these = "these ids" if len(ids) > 1 else "this id"
         yield Rejection(file, line, field_name, f"no service with {these}: {listed}")
+
+
+def ignored(package: Package) -> Iterator[Ignored]:
+    """Every table we do not read, every column we do not read that holds values, and the rows
+    that belong to nothing we list, with their row counts."""
+    for path in package.other_files:
+        try:
+            rows = sum(1 for _ in rows_of(path, 1))
+        except FormatError:
+            rows = 0
+        yield Ignored(path.name, None, rows, "not a table this importer reads")
+    phones = next((c for c in package.children if c.key == "phones"), None)
+    if phones is not None:  # phones of contacts that belong to no service we list
+        package.usage[phones.file].unowned += sum(len(rows) for _, rows in phones.contact.items())
+    for file, usage in package.usage.items():
+        if usage.unowned:
+            reason = "rows of organizations or contacts, not of a service or location"
+            yield Ignored(file, None, usage.unowned, reason)
+        used = USED.get(usage.key, frozenset())
+        for column in usage.header:
+            if column and column not in used and usage.filled[column]:
+                yield Ignored(file, column, usage.filled[column], "column not imported")
 
 
 def _orphan_links(links: Child) -> Iterator[tuple[tuple[str, int, str], str]]:

@@ -28,7 +28,7 @@ def _list(value: Any) -> list[dict[str, Any]]:
 
 
 def _short(value: Any, result: Normalised | None = None, field: str = "") -> str | None:
-    text = common.clean(value)
+    text = common.clean(common.tidy(value))
     if text is not None and len(text) > SHORT:
         if result is not None:
             result.warn(field, f"cut to {SHORT} characters")
@@ -40,7 +40,8 @@ def _long(value: Any) -> str | None:
     """Free text with its paragraphs kept (``clean`` would fold the line breaks)."""
     if value is None:
         return None
-    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in str(value).splitlines()]
+    text = common.tidy(str(value))
+    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.splitlines()]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     if common.clean(text) is None:
         return None
