@@ -105,7 +105,10 @@ class ImportReport:
     def _tally_lines(self) -> list[str]:
         """ "hours: 2,410 rows, 2,380 structured, 30 text" (one line per group)."""
         groups: dict[str, list[str]] = {}
-        for key, n in self.tallies.items():
+        order = sorted(
+            self.tallies.items(), key=lambda kv: (not kv[0].endswith(": rows"), -kv[1], kv[0])
+        )
+        for key, n in order:  # "rows" first, then the biggest counts
             group, _, what = key.partition(": ")
             groups.setdefault(group, []).append(f"{n:,} {what}")
         return [f"{group}: {', '.join(parts)}" for group, parts in sorted(groups.items())]

@@ -89,7 +89,7 @@ def test_the_report_prints_what_was_ignored(session: Session, tmp_path: Path) ->
     assert "programs.csv: 2 rows ignored (not a table this importer reads)" in lines
     assert "services.csv column 'wait_time': 1 row ignored (column not imported)" in lines
     assert report.to_json()["ignored"][0]["file"] == "programs.csv"
-    assert "hours: 2 rows, 1 parsed, 1 text, 1 holiday" in lines
+    assert "hours: 2 rows, 1 holiday, 1 parsed, 1 text" in lines
 
 
 def test_contacts_and_their_phones_are_imported(session: Session, tmp_path: Path) -> None:
@@ -198,3 +198,15 @@ def test_export_debris_is_cleaned(tmp_path: Path) -> None:
     doc = FORMAT.normalise(records(package(tmp_path))["s1"].raw).doc
     assert doc["description"] == "Weekly groups.\nBring a friend.\nAll welcome & free"
     assert tidy("age <5 years & up") == "age <5 years & up"  # not markup: left alone
+
+
+def test_hsds_json_names_the_keys_it_does_not_read(datasets_dir: Path) -> None:
+    path = datasets_dir / "hsds3-spec-examples/json/service_full.json"
+    items = list(resolve("hsds", path).read(path))
+    found = {i.column: i.rows for i in items if isinstance(i, Ignored)}
+    assert found["services.wait_time"] == 1
+    assert found["phones.languages"] >= 1  # a phone's languages: nested, and still named
+    assert found["organizations.funding"] == 1
+    assert "services.name" not in found and "locations.name" not in found
+    [record] = [i for i in items if isinstance(i, SourceRecord)]
+    assert FORMAT.normalise(record.raw).doc["contacts"]  # service, site and location contacts

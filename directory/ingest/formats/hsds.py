@@ -89,7 +89,9 @@ def normalise(raw: dict[str, Any]) -> Normalised:
     doc["schedules"] = _cap(
         _schedules(rows, result, "schedules", holidays), 50, result, "schedules"
     )
-    contacts = _list(raw.get("contacts")) + [c for p in places for c in _list(p.get("contacts"))]
+    contacts = _list(raw.get("contacts")) + [
+        c for p in places for c in _list(p.get("contacts")) + _list(p["location"].get("contacts"))
+    ]
     doc["contacts"] = _cap(_contacts(contacts, result), 50, result, "contacts")
     spoken = _list(raw.get("languages")) + [
         row for p in places for row in _list(p["location"].get("languages"))
