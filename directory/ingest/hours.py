@@ -110,7 +110,8 @@ def _by_day(row: dict[str, Any]) -> bool:
 
 
 def _weekdays(rows: list[dict[str, Any]], result: Normalised, field: str) -> list[dict[str, Any]]:
-    spans: dict[tuple[str | None, str | None], set[str]] = {}
+    # (opens, closes, the row's own words) -> days: a note on a day's row stays with that day
+    spans: dict[tuple[str | None, str | None, str | None], set[str]] = {}
     for row in rows:
         day = day_code(row.get("weekday"))
         opens, closes = clock(row.get("opens_at")), clock(row.get("closes_at"))
@@ -121,12 +122,15 @@ def _weekdays(rows: list[dict[str, Any]], result: Normalised, field: str) -> lis
         if opens is not None and closes is not None and closes <= opens:
             closes = _afternoon(opens, closes, result, field)
         if opens is not None or closes is not None:
-            spans.setdefault((opens, closes), set()).add(day)
+            note = _text(row.get("description")) or _text(row.get("original_text"))
+            spans.setdefault((opens, closes, note), set()).add(day)
             result.tally("hours: structured")
         else:
             result.tally("hours: closed days")  # a day with no times, as HSDS 1.x writes closing
     ordered = sorted(spans.items(), key=lambda item: (min(map(DAYS.index, item[1])), str(item[0])))
-    return [weekly(days, opens, closes) for (opens, closes), days in ordered]
+    return [
+        weekly(days, opens, closes, description=note) for (opens, closes, note), days in ordered
+    ]
 
 
 def _afternoon(opens: str, closes: str, result: Normalised, field: str) -> str:

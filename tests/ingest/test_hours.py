@@ -380,3 +380,27 @@ def test_holiday_sample_package_row(datasets_dir: Path) -> None:
         {"valid_from": "2019-12-24", "valid_to": "2019-12-26",
          "description": "Closed 2019-12-24 to 2019-12-26"}
     ]  # fmt: skip
+
+
+def test_a_note_on_a_weekday_row_stays_with_its_days() -> None:
+    rows = [
+        {"weekday": "Monday", "opens_at": "9:00", "closes_at": "17:00"},
+        {"weekday": "Tuesday", "opens_at": "9:00", "closes_at": "17:00"},
+        {
+            "weekday": "Wednesday",
+            "opens_at": "9:00",
+            "closes_at": "17:00",
+            "description": "Walk-in",
+        },
+    ]
+    result = Normalised({})
+    assert schedules_from_rows(rows, result, "schedules") == [
+        {"freq": "WEEKLY", "byday": "MO,TU", "opens_at": "09:00", "closes_at": "17:00"},
+        {
+            "freq": "WEEKLY",
+            "byday": "WE",
+            "opens_at": "09:00",
+            "closes_at": "17:00",
+            "description": "Walk-in",
+        },
+    ]
