@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory.ingest.formats import formats
+from directory.ingest.infer import INFERRED
 from directory.ingest.records import RowRejected
 from directory.listings.models import Provenance
 from directory.listings.schemas import LIST_FIELDS, ServiceCreate
@@ -87,7 +88,7 @@ def compose(docs: list[dict[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for doc in docs:
         for name, value in doc.items():
-            if name in LIST_FIELDS or name == "provenance":
+            if name in LIST_FIELDS or name in ("provenance", INFERRED):
                 continue
             if result.get(name) in (None, "", {}) and value not in (None, ""):
                 result[name] = value
@@ -96,7 +97,26 @@ def compose(docs: list[dict[str, Any]]) -> dict[str, Any]:
             result[name] = _sites([loc for doc in docs for loc in doc.get(name) or []])
         else:
             result[name] = _united(name, [item for doc in docs for item in doc.get(name) or []])
+    _needs_given_or_inferred(result, docs)
     return result
+
+
+def _needs_given_or_inferred(result: dict[str, Any], docs: list[dict[str, Any]]) -> None:
+    """Needs a record gives win over needs inferred for another one (inferred only where a
+    record gives none): inferred needs stay, still marked, only when no record gives any."""
+    inferred = [code for doc in docs for code in doc.get(INFERRED) or []]
+    if not inferred:
+        return
+    given = [
+        code
+        for doc in docs
+        for code in doc.get("needs") or []
+        if code not in (doc.get(INFERRED) or [])
+    ]
+    if given:
+        result["needs"] = _united("needs", given)
+    else:
+        result[INFERRED] = _united("needs", inferred)
 
 
 def _united(name: str, items: list[Any]) -> list[Any]:

@@ -147,6 +147,11 @@ class CrisisChannelRead(Read):
 class NeedRef(BaseModel):
     code: str
     name: str
+    inferred: bool = Field(
+        default=False,
+        description="Inferred by an import from the listing's name and description (its source "
+        "gave no needs), not stated by the source or a curator",
+    )
 
 
 class ProvenanceRead(Read):

@@ -47,6 +47,8 @@ from directory.listings.schemas import (
 )
 from directory.listings.vocabularies import language
 
+# The label of a need's attribute row when an import inferred it from the listing's own words.
+INFERRED_NEED = "inferred from name and description"
 ORGANIZATION: Table = Organization.__table__  # type: ignore[assignment]
 INSERT_ORDER: list[Table] = [
     t.__table__  # type: ignore[misc]
@@ -150,6 +152,7 @@ def service_lists(
     for name in fields:
         items: list[Any] = getattr(doc, name) or []
         if name == "needs":
+            inferred = set(getattr(doc, "inferred_needs", None) or ())
             for code in items:
                 rows.add(
                     Attribute,
@@ -159,6 +162,7 @@ def service_lists(
                     link_type="need",
                     taxonomy_term_id=need_ids[code],
                     value=code,
+                    label=INFERRED_NEED if code in inferred else None,
                 )
         elif name == "locations":
             for position, item in enumerate(items):

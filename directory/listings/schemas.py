@@ -284,6 +284,12 @@ class ServiceCreate(ServiceFields):
     curation_status: CurationStatus = "published"
     organization: OrganizationIn
     needs: list[NeedCode] = Field(default_factory=list, max_length=50)
+    inferred_needs: list[NeedCode] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The needs (of `needs`) that an import inferred from the name and "
+        "description, the source giving none",
+    )
     languages: list[LanguageIn] = Field(default_factory=list, max_length=100)
     phones: list[PhoneIn] = Field(default_factory=list, max_length=50)
     schedules: list[ScheduleIn] = Field(default_factory=list, max_length=50)
@@ -293,6 +299,13 @@ class ServiceCreate(ServiceFields):
     crisis_channels: list[CrisisChannelIn] = Field(default_factory=list, max_length=20)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
     provenance: ProvenanceIn | None = None
+
+    @model_validator(mode="after")
+    def _inferred_are_needs(self) -> Self:
+        stray = [code for code in self.inferred_needs if code not in self.needs]
+        if stray:
+            raise ValueError(f"inferred_needs not in needs: {', '.join(stray)}")
+        return self
 
 
 class ServiceUpdate(ServiceFields):

@@ -191,8 +191,13 @@ def record_origin(link: Provenance, doc: ServiceCreate, origin: Origin) -> None:
 
 
 def content_hash(doc: ServiceCreate) -> str:
-    """A digest of a whole document: equal digests, nothing to update."""
-    return hashlib.sha256(doc.model_dump_json().encode()).hexdigest()
+    """A digest of a whole document: equal digests, nothing to update.
+
+    A document with no inferred needs is digested without the field, as before it existed: an
+    unchanged file stays unchanged.
+    """
+    exclude = None if doc.inferred_needs else {"inferred_needs"}
+    return hashlib.sha256(doc.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 # ---- helpers ---------------------------------------------------------------------------------

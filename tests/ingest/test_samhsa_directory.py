@@ -1,16 +1,17 @@
-"""SAMHSA National Directory of Mental Health Treatment Facilities (XLSX): the real 2022 file,
-the service-code mapping, and files that are not what they claim to be. No database needed."""
+"""SAMHSA National Directories (XLSX): the real 2022 Mental Health file, a small Substance Use
+file shaped like the real one (only its code sheet is public here), the service-code mapping, and
+files that are not what they claim to be. No database needed."""
 
 from __future__ import annotations
 
 import copy
+import csv
 import json
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-import yaml
 
 from directory.ingest.formats.samhsa_codes import code_table, expand, split_codes
 from directory.ingest.formats.samhsa_directory import FORMAT, reference_rows
@@ -21,7 +22,6 @@ from directory.ingest.records import (
     RowRejected,
     SourceRecord,
 )
-from directory.listings import vocabularies
 from directory.listings.schemas import ServiceCreate
 
 FILE = "samhsa-mh-directory-2022/National_Directory_MH_Facilities_2022.xlsx"
@@ -40,7 +40,7 @@ COLUMNS = [
     "intake2a",
     "service_code_info",
 ]
-ENTRY_KEYS = {"needs", "needs_if", "languages", "cost", "ages", "modes", "accessibility"}
+SA_CODES = "samhsa-sa-2022-codes/service_code_reference.csv"
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +80,6 @@ def workbook(
         sheet_.append(row)
     book.save(path)
     return path
-
-
-def our_needs() -> set[str]:
-    def walk(items: list[dict[str, Any]]) -> set[str]:
-        return {code for item in items for code in {item["code"]} | walk(item.get("children", []))}
-
-    return walk(yaml.safe_load((vocabularies.seed_dir() / "needs.yaml").read_text())["needs"])
 
 
 # --- the real file
@@ -203,31 +196,12 @@ def test_normalise_is_a_pure_function_of_raw(records: dict[int, SourceRecord]) -
 
 
 def test_every_reference_code_has_a_mapping(directory_file: Path) -> None:
+    """The MH sheet's codes (both sheets, and the table's vocabularies: test_samhsa_vocabulary)."""
     reference = reference_rows(directory_file)
     codes = [row["service_code"] for row in reference]
     assert len(codes) == len(set(codes)) == 176
     assert len({row["category_code"] for row in reference}) == 21
-    assert sorted(code_table()) == sorted(codes)
-
-
-def test_the_mapping_uses_only_our_vocabularies() -> None:
-    needs, access = our_needs(), set(vocabularies.accessibility_codes())
-    for code, entry in code_table().items():
-        entry = entry or {}
-        assert set(entry) <= ENTRY_KEYS, code
-        assert set(entry.get("needs", [])) <= needs, code
-        for condition, extra in entry.get("needs_if", {}).items():
-            assert {condition, *extra} <= needs, code
-        for language in entry.get("languages", []):
-            assert vocabularies.language(language)[0] == language, code
-        assert set(entry.get("accessibility", [])) <= access, code
-        assert set(entry.get("modes", [])) <= {"virtual"}, code
-        if "ages" in entry:
-            low, high = entry["ages"]
-            assert isinstance(low, int) and (high is None or low <= high), code
-        if "cost" in entry:
-            cost = entry["cost"]
-            assert isinstance(cost, str) or set(cost) == {"option", "description"}, code
+    assert sorted(set(codes) - set(code_table())) == []
 
 
 # --- expand
@@ -291,6 +265,124 @@ def test_the_locators_facility_type() -> None:
     expand(["MH"], result.doc, result, field="type_facility")
     assert result.doc["needs"] == ["mental-health"] and result.doc["languages"] == [{"code": "en"}]
     assert result.warnings == []
+
+
+# --- the Substance Use directory: the MH file's sheets and columns, its own codes
+
+
+def sa_directory(path: Path, datasets_dir: Path, rows: list[list[Any]]) -> Path:
+    """A Substance Use directory as SAMHSA ships it: "Facilities List" (the MH file's header in
+    row 1) and "Service Code Reference" (the SA sheet's rows)."""
+    book = openpyxl.Workbook()
+    facilities = book.active
+    assert facilities is not None
+    facilities.title = "Facilities List"
+    facilities.append(COLUMNS)
+    for row in rows:
+        facilities.append(row)
+    codes = book.create_sheet("Service Code Reference")
+    with (datasets_dir / SA_CODES).open(encoding="utf-8", newline="") as handle:
+        for line in csv.reader(handle):
+            codes.append(line)
+    book.save(path)
+    return path
+
+
+def facility_row(name: str, codes: str, street: str = "1 Main St") -> list[Any]:
+    return [
+        name,
+        None,
+        street,
+        None,
+        "Burlington",
+        "VT",
+        "05401",
+        "802-555-0100",
+        *[None] * 4,
+        codes,
+    ]
+
+
+SA_FACILITIES = {
+    "Harbor Withdrawal Unit": (
+        "SA DT * HID RD * GH * ADTX BDTX ODTX MDET * PVTN * JC * MD PI SF * SP * ADLT SNR * SMON",
+        {"substance-use", "detox", "inpatient-treatment", "residential-treatment"},
+    ),
+    "Valley Opioid Treatment Program": (
+        "SA * OP OMB ORT * MU BU NU * OTP MM BUM UB * METH BWN VTRL * SOTP * MD NP * PW * ICO GCO",
+        {
+            "substance-use",
+            "outpatient-treatment",
+            "medication-assisted-treatment",
+            "pregnant-postpartum",
+            "counseling",
+        },
+    ),
+    "Elm Street House": (
+        "HH * RES RL * SHG RC ACC * MN * FEM",
+        {
+            "recovery-housing",
+            "residential-treatment",
+            "support-groups",
+            "peer-support",
+            "recovery-support",
+        },
+    ),
+    "Green Mountain Youth Services": (
+        "SA * OP OIT * AD * FCO ICO * NOE * CHLD",
+        {
+            "substance-use",
+            "outpatient-treatment",
+            "youth",
+            "family",
+            "counseling",
+            "harm-reduction",
+        },
+    ),
+}
+
+
+def test_the_substance_use_directory_reads_with_its_codes(
+    tmp_path: Path, datasets_dir: Path
+) -> None:
+    path = sa_directory(
+        tmp_path / "National_Directory_SA_Facilities_2022.xlsx",
+        datasets_dir,
+        [
+            facility_row(name, codes, f"{n} Main St")
+            for n, (name, (codes, _)) in enumerate(SA_FACILITIES.items(), start=1)
+        ],
+    )
+    assert FORMAT.detect(path)
+    records = list(FORMAT.read(path))
+    assert [type(r) for r in records] == [SourceRecord] * len(SA_FACILITIES)
+    assert {row["service_code"] for row in reference_rows(path)} <= set(code_table())
+    for record in records:
+        assert isinstance(record, SourceRecord)
+        result = FORMAT.normalise(record.raw)
+        assert result.warnings == [] and result.tallies == {}  # every code known, none inferred
+        assert set(result.doc["needs"]) == SA_FACILITIES[record.raw["name1"]][1]
+        provenance = {"source": "t", "external_id": record.external_id}
+        ServiceCreate.model_validate({**result.doc, "provenance": provenance})
+    opioid = FORMAT.normalise(records[1].raw).doc  # type: ignore[union-attr]
+    assert {option["option"] for option in opioid["cost_options"]} == {"medicaid", "free"}
+    assert opioid["languages"] == [{"code": "en"}]
+
+
+def test_a_facility_with_every_substance_use_code_is_a_valid_listing(datasets_dir: Path) -> None:
+    with (datasets_dir / SA_CODES).open(encoding="utf-8", newline="") as handle:
+        by_category: dict[str, list[str]] = {}
+        for row in csv.DictReader(handle):
+            by_category.setdefault(row["category_code"], []).append(row["service_code"])
+    codes = " * ".join(" ".join(group) for group in by_category.values())
+    raw = dict(zip(COLUMNS, facility_row("All Codes", codes), strict=True))
+    result = FORMAT.normalise(raw)
+    assert result.warnings == []
+    doc = ServiceCreate.model_validate(
+        {**result.doc, "provenance": {"source": "t", "external_id": "x"}}
+    )
+    assert {"detox", "medication-assisted-treatment", "recovery-housing"} <= set(doc.needs)
+    assert doc.inferred_needs == []
 
 
 # --- small and broken files

@@ -1,6 +1,8 @@
-"""SAMHSA service codes (``MH``, ``SP``, ``MD``, ``TELE``...) expanded into a listing's facets.
+"""SAMHSA service codes (``MH``, ``SP``, ``MD``, ``TELE``, ``DT``, ``BU``...) expanded into a
+listing's facets.
 
-The table is ``seed_data/mappings/samhsa.yaml``; both SAMHSA formats (the national directory's
+The table is ``seed_data/mappings/samhsa.yaml``: the codes of both national directories (Mental
+Health and Substance Use), whose code sheets share 86 codes. Both SAMHSA formats (a directory's
 ``service_code_info`` and the locator's ``type_facility``) use it through ``expand``.
 
 Decisions the table cannot carry:
@@ -18,11 +20,15 @@ Decisions the table cannot carry:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
+
+import yaml
 
 from directory.ingest.common import clean, derived_id, zip5
 from directory.ingest.mappings import mapping
 from directory.ingest.records import Normalised, RowRejected
+from directory.listings.vocabularies import seed_dir
 
 BASELINE_LANGUAGE = "en"
 SEPARATOR = "*"  # between groups of codes in ``service_code_info``
@@ -94,15 +100,31 @@ def expand(codes: Iterable[str], doc: dict[str, Any], result: Normalised, *, fie
 
 
 def _add_needs(doc: dict[str, Any], entries: Sequence[dict[str, Any]]) -> None:
-    """Needs of each code, then the needs a code adds only beside another need (``needs_if``)."""
+    """Needs of each code, then the needs a code adds only beside another need or one under it
+    (``needs_if``: a detox facility's ``RES`` is residential substance-use treatment)."""
     needs = list(doc.get("needs", []))
     needs.extend(need for entry in entries for need in entry.get("needs", []))
-    given = set(needs)
+    lineage = need_lineage()
+    given = {code for need in needs for code in lineage.get(need, (need,))}
     for entry in entries:
         for condition, extra in entry.get("needs_if", {}).items():
             if condition in given:
                 needs.extend(extra)
     doc["needs"] = list(dict.fromkeys(needs))
+
+
+@lru_cache
+def need_lineage() -> dict[str, tuple[str, ...]]:
+    """Each need of ``needs.yaml`` with the needs above it (``detox`` -> detox, substance-use)."""
+    found: dict[str, tuple[str, ...]] = {}
+
+    def walk(items: list[dict[str, Any]], above: tuple[str, ...]) -> None:
+        for item in items:
+            found[item["code"]] = (item["code"], *above)
+            walk(item.get("children", []), found[item["code"]])
+
+    walk(yaml.safe_load((seed_dir() / "needs.yaml").read_text())["needs"], ())
+    return found
 
 
 def _add_languages(doc: dict[str, Any], codes: Sequence[str]) -> None:

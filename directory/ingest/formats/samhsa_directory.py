@@ -1,8 +1,10 @@
-"""SAMHSA National Directory of Mental Health Treatment Facilities (XLSX): one facility per row.
+"""SAMHSA National Directories of Mental Health and of Substance Use Treatment Facilities (XLSX,
+the same columns): one facility per row.
 
 Sheet "Facilities List" holds the facilities (no ids, no coordinates: the loader places a listing
 at its ZIP centroid later); ``service_code_info`` lists the facility's SAMHSA codes, expanded by
-``samhsa_codes.expand``. Sheet "Service Code Reference" explains the codes.
+``samhsa_codes.expand`` (the codes of both directories); a row whose codes name no need gets the
+needs its name names (``infer.infer_needs``). Sheet "Service Code Reference" explains the codes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from directory.ingest.common import clean, phone_entry, zip5
 from directory.ingest.formats import Format
 from directory.ingest.formats.samhsa_codes import expand, facility, facility_id, split_codes
+from directory.ingest.infer import infer_needs
 from directory.ingest.records import (
     FormatError,
     Normalised,
@@ -176,6 +179,7 @@ def normalise(raw: dict[str, Any]) -> Normalised:
         result,
         field="service_code_info",
     )
+    infer_needs(result.doc, result)  # no code that names a need: the name tells
     return result
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from directory.ingest.common import clean, phone_entry, url, zip5
 from directory.ingest.formats import Format
 from directory.ingest.formats.samhsa_codes import expand, facility, facility_id
+from directory.ingest.infer import infer_needs
 from directory.ingest.records import (
     FormatError,
     Normalised,
@@ -93,7 +94,8 @@ def _records(
 
 
 def normalise(raw: dict[str, Any]) -> Normalised:
-    """One facility: a physical site at its geocoded point, its phones and facility type."""
+    """One facility: a physical site at its geocoded point, its phones and facility type (or,
+    without one, the needs its name names: ``infer_needs``)."""
     result = facility(raw)
     result.doc["url"] = url(raw.get("website"))
     result.doc["locations"] = [_location(raw, result)]
@@ -103,6 +105,7 @@ def normalise(raw: dict[str, Any]) -> Normalised:
     result.doc["phones"] = _unique(phones)
     facility_type = clean(raw.get("type_facility"))
     expand([facility_type] if facility_type else [], result.doc, result, field="type_facility")
+    infer_needs(result.doc, result)  # no code, or none that names a need: the name tells
     return result
 
 
