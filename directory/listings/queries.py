@@ -26,6 +26,7 @@ from directory.listings.read_schemas import (
     ServiceRead,
     VerificationRead,
 )
+from directory.listings.rows import INFERRED_NEED
 from directory.listings.taxonomy import with_descendants
 
 
@@ -129,14 +130,15 @@ def read_services(session: Session, ids: Sequence[uuid.UUID]) -> list[ServiceRea
 
 def _needs_of(session: Session, service_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[NeedRef]]:
     query = (
-        select(Attribute.link_id, TaxonomyTerm.code, TaxonomyTerm.name)
+        select(Attribute.link_id, TaxonomyTerm.code, TaxonomyTerm.name, Attribute.label)
         .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
         .where(Attribute.link_entity == "service", Attribute.link_id.in_(service_ids))
         .order_by(TaxonomyTerm.position, TaxonomyTerm.code)
     )
     found: dict[uuid.UUID, list[NeedRef]] = {}
-    for link_id, code, name in session.execute(query):
-        found.setdefault(link_id, []).append(NeedRef(code=code, name=name))
+    for link_id, code, name, label in session.execute(query):
+        need = NeedRef(code=code, name=name, inferred=label == INFERRED_NEED)
+        found.setdefault(link_id, []).append(need)
     return found
 
 

@@ -37,6 +37,7 @@ from directory.ingest.formats.hsds_values import (
     _url,
     _valid,
 )
+from directory.ingest.infer import infer_needs
 from directory.ingest.mappings import accessibility_codes, language_entries, regions, term_need
 from directory.ingest.records import FormatError, Normalised, ReadItem, RowRejected
 from directory.listings.schemas import (
@@ -101,6 +102,7 @@ def normalise(raw: dict[str, Any]) -> Normalised:
     doc["service_areas"] = _cap(_service_areas(areas, result), 50, result, "service_areas")
     doc["cost_options"] = _cap(_cost_options(raw, result), 50, result, "cost_options")
     doc["needs"] = _cap(_needs(raw, result), 50, result, "needs")
+    infer_needs(doc, result)  # no taxonomy, or none of ours: the name and description tell
     return result
 
 
