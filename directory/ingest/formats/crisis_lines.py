@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ from directory.ingest.formats import Format
 from directory.ingest.formats.wikipedia_lines import normalise_wikipedia
 from directory.ingest.records import (
     FormatError,
+    Ignored,
     Normalised,
+    ReadItem,
     Rejection,
     SourceRecord,
 )
@@ -64,7 +67,7 @@ def detect(path: Path) -> bool:
         return False
 
 
-def read(path: Path) -> Iterator[SourceRecord | Rejection]:
+def read(path: Path) -> Iterator[ReadItem]:
     """The records of either shape; the whole file is checked before the first record."""
     data = _load(path)
     shape = _shape(data)
@@ -158,10 +161,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _read_wikipedia(file: str, data: dict[str, Any]) -> Iterator[SourceRecord | Rejection]:
-    """One record per crisis line; rows count list items across the file (1-based)."""
+def _read_wikipedia(file: str, data: dict[str, Any]) -> Iterator[ReadItem]:
+    """One record per crisis line; rows count list items across the file (1-based); then the
+    keys of the file that nothing reads, counted."""
     row = 0
+    unread: Counter[str] = Counter()
     for name, section in data.items():
+        unread.update(f"country.{k}" for k in section if k not in ("raw_html", "parsed_batches"))
         batches = section["parsed_batches"]
         snippets = _list_items(section.get("raw_html"), len(batches))
         earlier: list[tuple[str, list[str], set[str]]] = []
@@ -170,6 +176,7 @@ def _read_wikipedia(file: str, data: dict[str, Any]) -> Iterator[SourceRecord | 
             if not _well_formed(batch):
                 yield Rejection(file, row, None, f"not a list item {{phones, description}}: {ref}")
                 continue
+            unread.update(f"item.{k}" for k in batch if k not in ("phones", "description"))
             description, phones = batch["description"].strip(), batch["phones"]
             aside = _set_aside(description, phones, earlier)
             earlier.append((ref, description.splitlines(), set(phones)))
@@ -180,6 +187,8 @@ def _read_wikipedia(file: str, data: dict[str, Any]) -> Iterator[SourceRecord | 
             raw |= {"phones": phones, "html": snippet}
             external_id = derived_id(name, description, " ".join(sorted(set(phones))))
             yield SourceRecord(external_id, file, row, raw)
+    for key, count in sorted(unread.items()):
+        yield Ignored(Path(file).name, key, count, "not imported")
 
 
 def _well_formed(batch: Any) -> bool:
