@@ -234,13 +234,19 @@ def ingest(
         str,
         typer.Argument(
             metavar="FORMAT",
-            help="hsds, samhsa-directory, samhsa-locator, crisis-lines, auto; "
+            help="hsds, ohana, samhsa-directory, samhsa-locator, crisis-lines, auto; "
             "or `remap` to re-apply changed mappings to stored records",
         ),
     ],
-    path: Annotated[Path | None, typer.Argument(help="The file or package folder")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="The file, or the package as a folder or a .zip")
+    ] = None,
     source: Annotated[
-        str | None, typer.Option(help="Provenance source name (default: FORMAT:file name)")
+        str | None,
+        typer.Option(
+            help="Provenance source name (default: FORMAT:the package's name, else the file's "
+            "or folder's; a generic name such as `export` is refused)"
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Report what would change; change nothing")] = False,
     full: Annotated[
@@ -248,7 +254,8 @@ def ingest(
     ] = False,
     report: Annotated[Path | None, typer.Option(help="Also write the report as JSON")] = None,
 ) -> None:
-    """Import a directory file with provenance, merging and a row-level report."""
+    """Import a directory file with provenance, merging and a row-level report. An import where
+    no record loads fails (exit 1) and writes nothing."""
     from directory.ingest.cli import run_ingest, run_remap
 
     factory = make_sessionmaker(_engine())

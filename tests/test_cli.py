@@ -128,6 +128,63 @@ def test_ingest_from_the_command_line(
     run(cli_env, "db", "stop")
 
 
+def test_ingest_layouts_and_refusals_from_the_command_line(
+    cli_env: dict[str, str], datasets_dir: Path, tmp_path: Path
+) -> None:
+    """A zipped package, an Ohana export, and the one-line refusals: a generic name without
+    --source, a folder of CSVs that is not a format we read, a file where no record loads."""
+    import shutil
+    import zipfile
+
+    from tests.ingest.test_ohana import EXPORT
+
+    run(cli_env, "db", "start")
+    run(cli_env, "db", "migrate")
+    run(cli_env, "seed")
+    sample = datasets_dir / "hsds1-sample-package"
+    archive = tmp_path / "springfield-211.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(sample / "datapackage.json", "springfield/datapackage.json")
+        for path in sample.glob("*.csv"):
+            handle.write(path, f"springfield/data/{path.name}")
+    dry = run(cli_env, "ingest", "auto", str(archive), "--dry-run").stdout
+    assert "source hsds:springfield-211" in dry and "dry run, nothing written: 13 created" in dry
+
+    ohana = tmp_path / "smc-ohana"
+    ohana.mkdir()
+    for name, content in EXPORT.items():
+        (ohana / name).write_text(content)
+    loaded = run(cli_env, "ingest", "auto", str(ohana)).stdout
+    assert "(ohana, source ohana:smc-ohana): read 4" in loaded and "4 created" in loaded
+    assert "programs.csv: 1 row ignored" in loaded
+
+    export = tmp_path / "export"
+    shutil.copytree(sample, export)  # its datapackage.json is named "human_services_data"
+    generic = run(cli_env, "ingest", "auto", str(export), "--dry-run", ok=False)
+    assert generic.returncode == 1 and "pass --source NAME" in generic.stderr
+    assert len(generic.stderr.splitlines()) == 1
+    named = run(cli_env, "ingest", "auto", str(export), "--source", "sample-export", "--dry-run")
+    assert "source sample-export" in named.stdout
+
+    other = tmp_path / "contacts-list"
+    other.mkdir()
+    (other / "services.csv").write_text("title,address,phone\nDrop-in,1 Main St,555\n")
+    refused = run(cli_env, "ingest", "auto", str(other), ok=False)
+    assert refused.returncode == 1 and "not a format this directory reads" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1 and "Traceback" not in refused.stderr
+
+    nameless = tmp_path / "nameless"
+    nameless.mkdir()
+    rows = "".join(f"s{n},o1,\n" for n in range(3))
+    (nameless / "services.csv").write_text("id,organization_id,name\n" + rows)
+    for extra in ((), ("--dry-run",)):
+        failed = run(cli_env, "ingest", "auto", str(nameless), "--full", *extra, ok=False)
+        assert failed.returncode == 1 and "3 rejected" in failed.stdout  # the report still prints
+        assert failed.stderr.startswith("error: 0 of 3 records are services: is this the right")
+        assert len(failed.stderr.splitlines()) == 1
+    run(cli_env, "db", "stop")
+
+
 def test_invitations_and_demo_accounts_from_the_command_line(cli_env: dict[str, str]) -> None:
     run(cli_env, "db", "start")
     run(cli_env, "db", "migrate")

@@ -11,8 +11,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory.db import unit_of_work
-from directory.ingest.formats import resolve
+from directory.ingest.formats import package_files, resolve
 from directory.ingest.load import run_import
+from directory.ingest.records import FormatError
 from directory.ingest.remap import remap
 from directory.ingest.report import ImportReport
 
@@ -29,18 +30,58 @@ def run_ingest(
     full: bool,
     report_file: Path | None,
 ) -> None:
-    """Import one file in one transaction (rolled back for a dry run) and report."""
+    """Import one file in one transaction (rolled back for a dry run) and report.
+
+    An import where no record loads fails, after the report, and writes nothing (with --full it
+    would otherwise deactivate every listing of the source): the file is most likely not in the
+    format it was read as.
+    """
     fmt = resolve(format_name, path)
-    source = source or f"{fmt.name}:{path.stem}"
+    source = source or default_source(fmt.name, path)
     with factory() as session, session.begin() as transaction:
         report = _with_progress(
             lambda tick: run_import(
                 session, fmt, path, source=source, dry_run=dry_run, full=full, progress=tick
             )
         )
-        if dry_run:
+        if dry_run or not report.loaded():
             transaction.rollback()
     _show(report, report_file)
+    if not report.loaded():
+        raise FormatError(nothing_loaded(report))
+
+
+def default_source(format_name: str, path: Path) -> str:
+    """``FORMAT:name``: the package's own name (datapackage.json), else the file's or folder's;
+    a name that says nothing ("export", "data", HSDS's "human_services_data") would make two
+    imports share one source, the second deactivating the first with --full: refused."""
+    package = package_files.package_path(path)
+    own = package.resolve().name if package is not None and package.is_dir() else path.stem
+    name = next(
+        (n for n in (package_files.package_name(path), own) if n and not package_files.generic(n)),
+        None,
+    )
+    if name is None:
+        raise FormatError(
+            f"{path.name or path}: its name {own!r} says nothing about the data and would mix"
+            " this import with others under one source: pass --source NAME"
+        )
+    return f"{format_name}:{name.strip()[:80]}"
+
+
+def nothing_loaded(report: ImportReport) -> str:
+    """The one line that says why an import that loaded nothing failed."""
+    written = "" if report.dry_run else "; nothing written"
+    if report.read:
+        return (
+            f"{report.loaded()} of {report.read} records are services: is this the right"
+            f" format? (read as {report.format}{written})"
+        )
+    rejected = f" ({len(report.rejected)} rows rejected)" if report.rejected else ""
+    return (
+        f"no records read from {Path(report.path).name}{rejected}: is this the right format?"
+        f" (read as {report.format}{written})"
+    )
 
 
 def _with_progress(work: object) -> ImportReport:

@@ -22,9 +22,15 @@ class Format:
 
 def formats() -> dict[str, Format]:
     """Every known format, by name (imported here: the format modules import this one)."""
-    from directory.ingest.formats import crisis_lines, hsds, samhsa_directory, samhsa_locator
+    from directory.ingest.formats import (
+        crisis_lines,
+        hsds,
+        ohana,
+        samhsa_directory,
+        samhsa_locator,
+    )
 
-    found = (samhsa_locator, samhsa_directory, hsds, crisis_lines)
+    found = (samhsa_locator, samhsa_directory, hsds, ohana, crisis_lines)
     return {module.FORMAT.name: module.FORMAT for module in found}
 
 
