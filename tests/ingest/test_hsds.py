@@ -207,8 +207,12 @@ def test_hsds3_example_service(
          "amount_description": "per 1 hour session"}
     ]  # fmt: skip
     assert (doc["minimum_age"], doc["maximum_age"]) == (12, 100)
-    assert doc["needs"] == []
     assert ("needs", "unmapped taxonomy term: 'code'") in result.warnings  # its term is a stub
+    # ...so the needs come from its words ("mental health conditions such as anxiety, ..."),
+    # marked inferred
+    assert doc["needs"] == doc["inferred_needs"] == [
+        "mental-health", "depression", "anxiety", "eating-disorders",
+    ]  # fmt: skip
     assert ("locations.latitude", "not a valid point: '100', '101'") in result.warnings
 
 
