@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python bench/listings_api.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/relevance.py
 	$(BIN)/python bench/referrals.py
 	$(BIN)/python bench/web.py
 
