@@ -1,7 +1,9 @@
-"""One listing from several sources' documents (a merged facility)."""
+"""One listing from several records' documents (a merged facility: from several sources, or
+repeated in one file)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -40,11 +42,20 @@ KEYS: dict[str, Callable[[Any], Any]] = {
 def composed_documents(
     session: Session, service_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, ServiceCreate]:
-    """Each listing's document, composed from every source's stored raw record."""
+    """Each listing's document, composed from every link's stored raw record.
+
+    In the order the links came (one import's share a time: then by source and id, so that the
+    record a repeated row repeats, whose id is a prefix of the repeat's, comes first).
+    """
     links = session.scalars(
         select(Provenance)
         .where(Provenance.service_id.in_(list(service_ids)))
-        .order_by(Provenance.service_id, Provenance.created_at, Provenance.source)
+        .order_by(
+            Provenance.service_id,
+            Provenance.created_at,
+            Provenance.source,
+            Provenance.external_id,
+        )
     )
     by_service: dict[uuid.UUID, list[Provenance]] = {}
     for link in links:
@@ -81,7 +92,7 @@ def composed_document(links: Iterable[Provenance]) -> ServiceCreate:
 def compose(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """Scalars from the first document that has them; lists united; one site per ZIP.
 
-    A single document is returned as it is: uniting only ever happens across sources.
+    A single document is returned as it is: uniting only ever happens across records.
     """
     if len(docs) == 1:
         return dict(docs[0])
@@ -128,11 +139,16 @@ def _united(name: str, items: list[Any]) -> list[Any]:
 
 
 def _sites(locations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Locations united by ZIP (or kept apart without one); exact coordinates win."""
+    """Locations united by ZIP (without one, only when identical: the "Telehealth" site of a
+    repeated row); exact coordinates win."""
     by_key: dict[Any, dict[str, Any]] = {}
-    for index, location in enumerate(locations):
+    for location in locations:
         postal = (location.get("address") or {}).get("postal_code")
-        key = (location.get("location_type", "physical"), postal) if postal else index
+        key = (
+            (location.get("location_type", "physical"), postal)
+            if postal
+            else json.dumps(location, sort_keys=True, default=str)
+        )
         if key not in by_key:
             by_key[key] = dict(location)
             continue

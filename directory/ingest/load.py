@@ -1,26 +1,31 @@
 """Load a file: read, normalise, validate, merge and upsert, in one transaction, with a report.
 
 Writes are batched: new listings are queued as rows and written with COPY; changed and merged
-listings are rewritten in bulk from their composed documents at each batch boundary. Records are
-prepared in a worker process on big files, so that both cores work.
+listings are rewritten in bulk from their composed documents at each batch boundary (after the
+COPY, so a listing created and merged into within one batch is composed from both records).
+Records are prepared in a worker process on big files, so that both cores work.
+
+A record repeating the name and address of an earlier one of the same import (or of a listing of
+the same source) is merged into that listing as one more provenance link: see ``merge``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInput
 from directory.ingest.compose import composed_documents
 from directory.ingest.formats import Format
-from directory.ingest.merge import Merger
+from directory.ingest.merge import Key, Merger, keys
 from directory.ingest.parallel import prepared
 from directory.ingest.prepare import Prepared
 from directory.ingest.records import Ignored, ReadItem, Rejection, SourceRecord
@@ -91,7 +96,8 @@ def run_import(
     loader = _Import(session, fmt, source, report, progress)
     loader.run(path)
     if full:
-        _deactivate_missing(session, source, set(loader.links) - loader.seen, report)
+        missing = {key: link for key, link in loader.links.items() if key not in loader.seen}
+        _deactivate_missing(session, source, missing, loader.vouched(), report)
     return report
 
 
@@ -111,6 +117,7 @@ class _Import:
         self.links = _links(session, source)
         self.merger = Merger.for_import(session, source, fmt.name)
         self.seen: set[str] = set()
+        self.linked: set[uuid.UUID] = set()  # listings a record of this import created or joined
         self.batch = Batch()
 
     def run(self, path: Path) -> None:
@@ -149,14 +156,31 @@ class _Import:
             format=self.fmt.name,
             content_hash=ready.content_hash,
         )
-        report.count(self._load(doc, origin, item))
+        raw, places = _digest(ready.raw_json), keys(doc)
+        outcome, service_id = self._load(doc, origin, item, raw, places)
+        self.merger.remember(places, service_id, item.row, raw)
+        report.count(outcome)
 
-    def _load(self, doc: ServiceCreate, origin: Origin, item: SourceRecord) -> str:
-        """Queue the creation, update or merge of one listing (or skip it); the outcome."""
+    def vouched(self) -> set[uuid.UUID]:
+        """The listings that a record of the file (loaded or rejected) links to."""
+        known = (self.links.get(external_id) for external_id in self.seen)
+        return self.linked | {link.service_id for link in known if link is not None}
+
+    def _load(
+        self,
+        doc: ServiceCreate,
+        origin: Origin,
+        item: SourceRecord,
+        raw: bytes | None,
+        places: list[Key],
+    ) -> tuple[str, uuid.UUID]:
+        """Queue the creation, update or merge of one listing (or skip it): the outcome, and the
+        listing the record is part of. ``raw``: the digest of the record's raw form; ``places``:
+        its keys for the same-place rule."""
         link, batch = self.links.get(item.external_id), self.batch
         if link is not None:
             if link.content_hash == origin.content_hash:
-                return "unchanged"
+                return "unchanged", link.service_id
             row = provenance_row(link.service_id, doc, origin)
             batch.link_updates.append(
                 {
@@ -168,25 +192,40 @@ class _Import:
                 }
             )
             batch.rewrite.add(link.service_id)
-            return "updated"
-        match = self.merger.find(doc)
-        if match is not None:
-            service_id, rule = match
-            batch.rows.add(Provenance, **provenance_row(service_id, doc, origin))
+            return "updated", link.service_id
+        merge: dict[str, Any] = {}
+        copy = False  # of a record the listing is composed from: it would compose the same
+        if (known := self.merger.same_place(places)) is not None:
+            service_id, merge["rule"] = known.service_id, known.rule
+            if known.row is not None:
+                merge["same_as_row"] = known.row
+            copy = raw is not None and raw == known.raw
+        elif (match := self.merger.find(doc)) is not None:
+            service_id, merge["rule"] = match
+        else:
+            service_id = create_service(self.session, doc, origin=origin, rows=batch.rows)
+            self.linked.add(service_id)
+            return "created", service_id
+        # The listing may still be queued in this batch: the rewrite follows the COPY.
+        batch.rows.add(Provenance, **provenance_row(service_id, doc, origin))
+        if not copy:
             batch.rewrite.add(service_id)
-            self.report.merges.append(
-                {
-                    "file": item.file,
-                    "row": item.row,
-                    "name": doc.name,
-                    "external_id": item.external_id,
-                    "service_id": str(service_id),
-                    "rule": rule,
-                }
-            )
-            return "merged"
-        create_service(self.session, doc, origin=origin, rows=batch.rows)
-        return "created"
+        self.linked.add(service_id)
+        self.report.merges.append(
+            {
+                "file": item.file,
+                "row": item.row,
+                "name": doc.name,
+                "external_id": item.external_id,
+                "service_id": str(service_id),
+                **merge,
+            }
+        )
+        return "merged", service_id
+
+
+def _digest(raw_json: str | None) -> bytes | None:
+    return hashlib.blake2b(raw_json.encode(), digest_size=16).digest() if raw_json else None
 
 
 def _links(session: Session, source: str) -> dict[str, Link]:
@@ -216,12 +255,26 @@ def _checked(
 
 
 def _deactivate_missing(
-    session: Session, source: str, missing: set[str], report: ImportReport
+    session: Session,
+    source: str,
+    links: dict[str, Link],
+    vouched: set[uuid.UUID],
+    report: ImportReport,
 ) -> None:
     """``--full``: listings of this source absent from the file become inactive (never deleted).
 
-    A listing merged with another source stays as it is: that source still vouches for it.
+    A listing merged with another source stays as it is: that source still vouches for it. A
+    listing that another record of the file still links to stays active, without what the gone
+    records said: their links are removed and the listing is composed again (a repeated row that
+    is no longer in the file takes its phones and codes with it).
     """
+    stale = [link for link in links.values() if link.service_id in vouched]
+    if stale:
+        session.execute(delete(Provenance).where(Provenance.id.in_([link.id for link in stale])))
+        recomposed = {link.service_id for link in stale}
+        rewrite_services(session, composed_documents(session, recomposed))
+        report.counts["updated"] += len(recomposed)
+    missing = {key for key, link in links.items() if link.service_id not in vouched}
     if not missing:
         return
     only_here = (

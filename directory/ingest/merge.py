@@ -1,19 +1,31 @@
-"""Merging: the same facility from two sources becomes one listing with both provenance links.
+"""Merging: the same facility twice becomes one listing with a provenance link per record.
 
-The rule: two records from different sources of one family (the SAMHSA files) are the same
-facility when their names are near-identical (token-sorted similarity >= 90, case, punctuation
-and "Inc"/"LLC" aside) AND they share a ZIP code AND one more fact: the street address, or else a
-phone number when neither street contradicts the other. Two different names at one address are
-never merged; an ambiguous match (two listings fit equally) is not merged; a listing takes at
-most one record of each import. A merged listing's content is
-composed from every source's document: scalars from the first source that has them, lists
-united, one site per ZIP keeping exact coordinates over approximate ones.
+Two rules:
+
+- Within one source, any format: a record with the same name, organization name, street (both
+  lines: another suite or unit is another site) and ZIP as a record met earlier in the same
+  import, or as a listing this source already has, is the same facility (real files repeat a
+  facility on rows with other phones or service codes). Names compare without case, punctuation
+  or legal suffixes, streets without case or punctuation; a record without a street or a ZIP is
+  never matched this way.
+- Across sources of one family (the SAMHSA files): two records are the same facility when their
+  names are near-identical (token-sorted similarity >= 90, case, punctuation and "Inc"/"LLC"
+  aside) AND they share a ZIP code AND one more fact: the street address, or else a phone number
+  when neither street contradicts the other. Two different names at one address are never
+  merged; an ambiguous match (two listings fit equally) is not merged; a listing takes at most
+  one record of each import this way (the records repeating that one then follow it by the
+  first rule).
+
+A merged listing's content is composed from every record's document (``compose``): scalars from
+the first record that has them, lists united, one site per ZIP keeping exact coordinates over
+approximate ones.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -23,6 +35,7 @@ from sqlalchemy.orm import Session
 from directory.listings.models import (
     Address,
     Location,
+    Organization,
     Phone,
     Provenance,
     Service,
@@ -33,6 +46,10 @@ from directory.listings.schemas import ServiceCreate
 FAMILIES = {"samhsa-locator": "samhsa", "samhsa-directory": "samhsa"}
 NAME_THRESHOLD = 90
 NOISE = re.compile(r"\b(inc|llc|ltd|corp|corporation|the|of|and)\b|[^a-z0-9 ]")
+PUNCTUATION = re.compile(r"[^a-z0-9 ]")
+SAME_FILE = "same name and address in one file"
+SAME_SOURCE = "same name and address as a listing of this source"
+Key = tuple[str, str, str, str, str]  # comparable name, organization name, streets 1 and 2, ZIP
 
 
 def comparable(name: str) -> str:
@@ -41,7 +58,51 @@ def comparable(name: str) -> str:
 
 
 def street(text: str | None) -> str:
-    return " ".join(re.sub(r"[^a-z0-9 ]", " ", (text or "").casefold()).split())
+    return " ".join(PUNCTUATION.sub(" ", text.casefold()).split()) if text else ""
+
+
+def repeat_id(external_id: str, seen: Counter[str]) -> str:
+    """The id of a record whose derived id repeats an earlier record's of the same file (SAMHSA
+    rows carry no id: theirs derives from name and address): the id with ``#2``, ``#3``... in the
+    order met, so that re-reading the file finds each again; a first record keeps its id."""
+    seen[external_id] += 1
+    return external_id if seen[external_id] == 1 else f"{external_id}#{seen[external_id]}"
+
+
+def place_key(
+    name: str,
+    organization: str | None,
+    address_1: str | None,
+    address_2: str | None,
+    zip_code: str,
+) -> Key:
+    return (
+        comparable(name),
+        comparable(organization or ""),
+        street(address_1),
+        street(address_2),
+        zip_code,
+    )
+
+
+def keys(doc: ServiceCreate) -> list[Key]:
+    """The (name, organization, street, suite, ZIP) of each of the document's sites that has a
+    street and a ZIP: what the same-source rule compares."""
+    found = []
+    for location in doc.locations:
+        address = location.address
+        if address is None or not address.postal_code or not street(address.address_1):
+            continue
+        found.append(
+            place_key(
+                doc.name,
+                doc.organization.name,
+                address.address_1,
+                address.address_2,
+                address.postal_code,
+            )
+        )
+    return found
 
 
 @dataclass
@@ -52,6 +113,16 @@ class Candidate:
     streets: set[str]
 
 
+@dataclass(frozen=True)
+class Known:
+    """A listing the same-source rule can merge into, and how it became known."""
+
+    service_id: uuid.UUID
+    rule: str
+    row: int | None = None  # the record of this import that made it known
+    raw: bytes | None = None  # a digest of that record's raw form: a copy of it adds nothing
+
+
 @dataclass
 class Merger:
     """Finds the listing a new record is the same facility as, and keeps merged listings whole."""
@@ -60,14 +131,59 @@ class Merger:
     family: str | None
     by_zip: dict[str, list[Candidate]] = field(default_factory=dict)
     claimed: set[uuid.UUID] = field(default_factory=set)
+    by_place: dict[Key, Known] = field(default_factory=dict)
 
     @classmethod
     def for_import(cls, session: Session, source: str, format_name: str) -> Merger:
-        """A merger knowing every listing of the format's family from other sources."""
+        """A merger knowing this source's listings, and every listing of the format's family
+        from other sources."""
         merger = cls(source, FAMILIES.get(format_name))
+        merger._index_source(session)
         if merger.family is not None:
             merger._index(session)
         return merger
+
+    def _index_source(self, session: Session) -> None:
+        """This source's listings by place (an earlier import's; the first listing of a place
+        wins, by id, so that the choice is the same on every run)."""
+        mine = select(Provenance.service_id).where(Provenance.source == self.source)
+        rows = session.execute(
+            select(
+                Service.id,
+                Service.name,
+                Organization.name,
+                Address.address_1,
+                Address.address_2,
+                Address.postal_code,
+            )
+            .join(Organization, Organization.id == Service.organization_id)
+            .join(ServiceAtLocation, ServiceAtLocation.service_id == Service.id)
+            .join(Location, Location.id == ServiceAtLocation.location_id)
+            .join(Address, Address.location_id == Location.id)
+            .where(Service.id.in_(mine), Address.postal_code.is_not(None))
+            .order_by(Service.id)
+        )
+        for service_id, name, organization, address_1, address_2, postal_code in rows:
+            if street(address_1):
+                key = place_key(name, organization, address_1, address_2, str(postal_code))
+                self.by_place.setdefault(key, Known(service_id, SAME_SOURCE))
+
+    def remember(
+        self, places: list[Key], service_id: uuid.UUID, row: int, raw: bytes | None = None
+    ) -> None:
+        """A record of this import (at these ``keys``) is now, or already was, this listing:
+        records repeating its name and address merge into it."""
+        for key in places:
+            known = self.by_place.get(key)
+            if known is None or known.row is None:  # what the file says now wins
+                self.by_place[key] = Known(service_id, SAME_FILE, row, raw)
+
+    def same_place(self, places: list[Key]) -> Known | None:
+        """The listing of this source (or of this import) at a record's ``keys``."""
+        for key in places:
+            if key in self.by_place:
+                return self.by_place[key]
+        return None
 
     def _index(self, session: Session) -> None:
         formats = [f for f, family in FAMILIES.items() if family == self.family]

@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 from directory.ingest.compose import compose
-from directory.ingest.merge import Candidate, Merger, comparable, street
+from directory.ingest.merge import (
+    SAME_FILE,
+    SAME_SOURCE,
+    Candidate,
+    Known,
+    Merger,
+    comparable,
+    keys,
+    repeat_id,
+    street,
+)
 from directory.listings.schemas import ServiceCreate
 
 
-def doc(name: str, address_1: str, phone: str = "(813) 555-0101") -> ServiceCreate:
+def doc(
+    name: str,
+    address_1: str,
+    phone: str = "(813) 555-0101",
+    *,
+    address_2: str | None = None,
+    organization: str | None = None,
+) -> ServiceCreate:
+    address = {"address_1": address_1 or None, "address_2": address_2, "postal_code": "33602"}
     return ServiceCreate.model_validate(
         {
             "name": name,
-            "organization": {"name": name},
+            "organization": {"name": organization or name},
             "phones": [{"number": phone}],
-            "locations": [{"address": {"address_1": address_1 or None, "postal_code": "33602"}}],
+            "locations": [{"address": address}],
         }
     )
 
@@ -102,3 +121,53 @@ def test_two_sources_unite_and_keep_exact_coordinates() -> None:
         27.95,
         False,
     )
+
+
+def test_a_repeated_id_gets_a_number_in_the_order_met() -> None:
+    seen: Counter[str] = Counter()
+    ids = [repeat_id(i, seen) for i in ("h-a", "h-b", "h-a", "h-a")]
+    assert ids == ["h-a", "h-b", "h-a#2", "h-a#3"]
+    again: Counter[str] = Counter()
+    assert [repeat_id(i, again) for i in ("h-a", "h-b", "h-a", "h-a")] == ids  # stable
+
+
+def test_the_same_place_is_name_organization_both_streets_and_zip() -> None:
+    found = Merger("b", None)
+    listing = uuid.uuid4()
+    found.remember(keys(doc("Bay Clinic Inc", "1 Main St", address_2="Suite 4")), listing, 7)
+    same = [
+        doc("BAY CLINIC", "1 main st.", "(813) 555-0199", address_2="suite 4"),
+        doc("The Bay Clinic, LLC", "1 Main St", address_2="Suite 4", organization="Bay Clinic"),
+    ]
+    for twin in same:
+        assert found.same_place(keys(twin)) == Known(listing, SAME_FILE, 7)
+    other = [
+        doc("Bay Clinic", "1 Main St", address_2="Suite 5"),  # another suite
+        doc("Bay Clinic", "1 Main St"),
+        doc("Bay Clinic", "1 Main Street", address_2="Suite 4"),  # spelled otherwise: not sure
+        doc("Bay Youth Clinic", "1 Main St", address_2="Suite 4"),
+        doc("Bay Clinic", "1 Main St", address_2="Suite 4", organization="Harbor Health"),
+    ]
+    assert [found.same_place(keys(d)) for d in other] == [None] * len(other)
+    assert keys(doc("Bay Clinic", "")) == []  # no street: never matched by place
+
+
+def test_what_the_file_says_wins_over_an_earlier_import() -> None:
+    found = Merger("b", None)
+    earlier, now = uuid.uuid4(), uuid.uuid4()
+    (key,) = keys(doc("Bay Clinic", "1 Main St"))
+    found.by_place[key] = Known(earlier, SAME_SOURCE)
+    found.remember([key], now, 2)
+    found.remember([key], uuid.uuid4(), 3)  # the first of the file stays
+    assert found.same_place([key]) == Known(now, SAME_FILE, 2)
+
+
+def test_identical_sites_without_a_zip_unite_and_different_ones_do_not() -> None:
+    telehealth = {"name": "Telehealth", "location_type": "virtual"}
+    first = {
+        "name": "X",
+        "locations": [dict(telehealth), {"name": "Hotline", "location_type": "virtual"}],
+    }
+    second = {"name": "X", "phones": [{"number": "988"}], "locations": [dict(telehealth)]}
+    sites = compose([first, second])["locations"]
+    assert [site["name"] for site in sites] == ["Telehealth", "Hotline"]

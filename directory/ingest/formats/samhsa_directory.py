@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Generator, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from directory.ingest.common import clean, phone_entry, zip5
 from directory.ingest.formats import Format
 from directory.ingest.formats.samhsa_codes import expand, facility, facility_id, split_codes
 from directory.ingest.infer import infer_needs
+from directory.ingest.merge import repeat_id
 from directory.ingest.records import (
     FormatError,
     Normalised,
@@ -74,20 +76,15 @@ def detect(path: Path) -> bool:
 
 
 def read(path: Path) -> Iterator[SourceRecord | Rejection]:
-    """Stream the facilities; a record keeps its sheet row number (the header is row 1)."""
-    seen: dict[str, int] = {}
+    """Stream the facilities; a record keeps its sheet row number (the header is row 1). A
+    facility repeated on another row (same name and address, other phones or codes) is read
+    again under an id of its own, and the loader merges it."""
+    seen: Counter[str] = Counter()
     for row, raw in sheet_rows(path, FACILITIES, REQUIRED):
         if clean(raw["name1"]) is None:
             yield Rejection(path.name, row, "name1", "missing name")
             continue
-        external_id = facility_id(raw)
-        if external_id in seen:
-            yield Rejection(
-                path.name, row, None, f"duplicate of row {seen[external_id]}", external_id
-            )
-            continue
-        seen[external_id] = row
-        yield SourceRecord(external_id, path.name, row, raw)
+        yield SourceRecord(repeat_id(facility_id(raw), seen), path.name, row, raw)
 
 
 def reference_rows(path: Path) -> list[dict[str, str | None]]:

@@ -7,6 +7,7 @@ their leading zeros (CT ``6708``), missing values are the string ``NA``.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from directory.ingest.common import clean, phone_entry, url, zip5
 from directory.ingest.formats import Format
 from directory.ingest.formats.samhsa_codes import expand, facility, facility_id
 from directory.ingest.infer import infer_needs
+from directory.ingest.merge import repeat_id
 from directory.ingest.records import (
     FormatError,
     Normalised,
@@ -51,7 +53,8 @@ def detect(path: Path) -> bool:
 
 
 def read(path: Path) -> Iterator[SourceRecord | Rejection]:
-    """Stream the rows; a row keeps its CSV line number."""
+    """Stream the rows; a row keeps its CSV line number. A facility repeated on another row (same
+    name and address) is read again under an id of its own, and the loader merges it."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = csv.reader(handle)
@@ -74,7 +77,7 @@ def read(path: Path) -> Iterator[SourceRecord | Rejection]:
 def _records(
     name: str, header: list[str], rows: Iterator[list[str]]
 ) -> Iterator[SourceRecord | Rejection]:
-    seen: dict[str, int] = {}
+    seen: Counter[str] = Counter()
     for values in rows:
         line = rows.line_num  # type: ignore[attr-defined]
         if not any(v.strip() for v in values):
@@ -85,12 +88,7 @@ def _records(
             )
             continue
         raw = {k: v for k, v in zip(header, values, strict=True) if k in COLUMNS}
-        external_id = facility_id(raw)
-        if external_id in seen:
-            yield Rejection(name, line, None, f"duplicate of line {seen[external_id]}", external_id)
-            continue
-        seen[external_id] = line
-        yield SourceRecord(external_id, name, line, raw)
+        yield SourceRecord(repeat_id(facility_id(raw), seen), name, line, raw)
 
 
 def normalise(raw: dict[str, Any]) -> Normalised:
