@@ -100,12 +100,13 @@ def test_reads_every_facility(read_back: list[SourceRecord | Rejection]) -> None
     records = [item for item in read_back if isinstance(item, SourceRecord)]
     rejections = [item for item in read_back if isinstance(item, Rejection)]
     assert len(read_back) == 9037
-    assert len({record.external_id for record in records}) == len(records) == 9035
+    assert len({record.external_id for record in records}) == len(records) == 9037
+    assert rejections == []
     # Two rows repeat the whole name and address of the row just before (only phones or codes
-    # differ); units at one street address with another street2 (suite) are kept apart.
-    assert [(r.row, r.field, r.reason) for r in rejections] == [
-        (row, None, f"duplicate of row {row - 1}") for row in (3983, 4864)
-    ]
+    # differ): read under ids of their own, the loader merges them; units at one street address
+    # with another street2 (suite) are kept apart.
+    by_row = {record.row: record.external_id for record in records}
+    assert [by_row[row] for row in (3983, 4864)] == [by_row[row - 1] + "#2" for row in (3983, 4864)]
     assert all(set(record.raw) == set(COLUMNS) for record in records)
     assert all(json.loads(json.dumps(record.raw)) == record.raw for record in records)
 
@@ -409,11 +410,11 @@ def test_rows_keep_their_sheet_numbers(tmp_path: Path) -> None:
             ["a ", None, "1 MAIN ST", None, "Waterbury", "CT", "06708", *[None] * 5, "SA"],
         ],
     )
-    first, missing, duplicate = FORMAT.read(path)
+    first, missing, repeat = FORMAT.read(path)
     assert isinstance(first, SourceRecord) and first.row == 2 and first.raw["zip"] == "6708"
     assert missing == Rejection("small.xlsx", 4, "name1", "missing name")
-    assert isinstance(duplicate, Rejection) and duplicate.row == 5
-    assert duplicate.reason == "duplicate of row 2" and duplicate.external_id == first.external_id
+    assert isinstance(repeat, SourceRecord) and repeat.row == 5  # merged by the loader
+    assert repeat.external_id == first.external_id + "#2"
     doc = FORMAT.normalise(first.raw).doc
     assert doc["locations"][0]["address"]["postal_code"] == "06708"
 
