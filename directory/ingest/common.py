@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections import Counter
+from collections.abc import Collection, Iterator
 from functools import lru_cache
 from typing import Any
 
-from directory.ingest.records import Normalised
+from directory.ingest.records import Ignored, Normalised
 from directory.listings.phones import parse_phone
 
 MISSING = {"", "na", "n/a", "null", "none", "nan", "-", "--"}
@@ -37,6 +39,13 @@ def tidy(value: Any) -> Any:
     if "<" in text:
         text = _TAG.sub("", _BREAK_TAG.sub("\n", text))
     return html.unescape(text) if "&" in text else text
+
+
+def unread_columns(file: str, filled: Counter[str], used: Collection[str]) -> Iterator[Ignored]:
+    """The columns of a file that nothing reads, each with the rows where it holds a value."""
+    for column, rows in filled.items():
+        if column not in used and rows:
+            yield Ignored(file, column or "(unnamed column)", rows, "column not imported")
 
 
 def zip5(value: Any) -> str | None:

@@ -44,6 +44,8 @@ def prepare(fmt: Format, item: SourceRecord, source: str) -> Prepared:
     except RowRejected as rejected:
         return Prepared(rejection=(rejected.field, rejected.reason))
     body = {**normalised.doc, "provenance": {"source": source, "external_id": item.external_id}}
+    if boxes := postal_boxes(body):
+        normalised.tally("addresses: P.O. boxes kept as postal, not as sites", boxes)
     warnings = [*normalised.warnings, *approximate_places(body)]
     try:
         doc = ServiceCreate.model_validate(body)
@@ -56,6 +58,19 @@ def prepare(fmt: Format, item: SourceRecord, source: str) -> Prepared:
     )
 
 
+def postal_boxes(body: dict[str, Any]) -> int:
+    """Make sites whose address is a P.O. box postal locations (a box is where mail goes, not a
+    place to go: no point, never a site in search); how many there were."""
+    found = 0
+    for location in body.get("locations") or []:
+        address = location.get("address") or {}
+        if is_po_box(address.get("address_1")) and location.get("location_type") != "virtual":
+            location |= {"location_type": "postal", "latitude": None, "longitude": None}
+            location["address"] = address | {"address_type": "postal"}
+            found += 1
+    return found
+
+
 def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
     """Give sites without coordinates their US ZIP's centroid, marked approximate.
 
@@ -64,11 +79,7 @@ def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
     warnings = []
     for location in body.get("locations") or []:
         address = location.get("address") or {}
-        if is_po_box(address.get("address_1")) and location.get("location_type") != "virtual":
-            # A P.O. box is where mail goes, not a place to go: never a site with a point.
-            location |= {"location_type": "postal", "latitude": None, "longitude": None}
-            location["address"] = address | {"address_type": "postal"}
-            warnings.append(("locations.address", "a P.O. box: kept as a postal address"))
+        if location.get("location_type") == "postal":
             continue
         if location.get("latitude") is not None or address.get("country", "US") != "US":
             continue

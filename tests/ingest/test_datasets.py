@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from directory.ingest.formats import resolve
 from directory.ingest.load import run_import
-from directory.ingest.records import FormatError
+from directory.ingest.records import FormatError, Ignored
 from directory.ingest.report import ImportReport
 
 FILES = {
@@ -159,3 +159,46 @@ def test_a_broken_file_of_each_format_fails_with_one_clear_message(
         run_import(session, resolve(fmt, path), path, source="test:broken")
     assert "broken" in raised.value.detail
     assert "\n" not in raised.value.detail.strip()
+
+
+# What each real file holds that the import does not take in: named, never silent.
+IGNORED = {
+    "crisis-lines-wikipedia/suicide-hotlines.json": set(),  # every key is read
+    "hsds1-ilao": set(),  # every column with a value is read (wait_time, licenses... are blank)
+    "hsds1-sample-package": {
+        ("funding.csv", None), ("programs.csv", None), ("required_documents.csv", None),
+        ("organizations.csv", "tax_id"), ("services.csv", "wait_time"), ("phones.csv", None),
+    },
+    "hsds3-spec-examples/csv": {
+        ("organization_identifiers.csv", None), ("services.csv", "accreditations"),
+        ("locations.csv", "external_identifier"), ("service_areas.csv", "extent"),
+    },
+    "hsds3-spec-examples/json/service_full.json": {
+        ("service_full.json", "services.funding"), ("service_full.json", "phones.languages"),
+    },
+    DIRECTORY: {("National_Directory_MH_Facilities_2022.xlsx Service Code Reference", None)},
+    LOCATOR: {
+        ("MentalHealthProviders_Geocoded.csv", "county"),
+        ("MentalHealthProviders_Geocoded.csv", "(unnamed column)"),
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "expected"), IGNORED.items())
+def test_each_dataset_report_names_what_it_ignored(
+    datasets_dir: Path, name: str, expected: set[tuple[str, str | None]]
+) -> None:
+    path = datasets_dir / name
+    report = ImportReport("test", "test", name)
+    for item in resolve("auto", path).read(path):
+        if isinstance(item, Ignored):
+            report.ignore(item)
+    named = {(i.file, i.column) for i in report.ignored}
+    assert expected <= named
+    assert all(i.rows > 0 for i in report.ignored)
+    summary = "\n".join(report.summary())
+    if expected:
+        assert f"{len(report.ignored)} tables or columns not imported" in summary
+    else:
+        assert report.ignored == []
+        assert "nothing ignored" in summary

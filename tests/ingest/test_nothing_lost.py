@@ -183,7 +183,7 @@ def test_phone_extensions_are_kept_as_text(
 def test_a_po_box_is_a_postal_address_not_a_site(session: Session, tmp_path: Path) -> None:
     folder = package(tmp_path)
     report = run_import(session, resolve("hsds", folder), folder, source="test:truth")
-    assert report.warnings["locations.address: a P.O. box"] == 1
+    assert report.tallies["addresses: P.O. boxes kept as postal, not as sites"] == 1
     service_id = session.query(Provenance.service_id).filter_by(external_id="s2").scalar()
     [mailing] = read_service(session, service_id, published_only=False).locations
     assert mailing.location_type == "postal"

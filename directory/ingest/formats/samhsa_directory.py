@@ -23,14 +23,16 @@ import openpyxl
 import phonenumbers
 from openpyxl.utils.exceptions import InvalidFileException
 
-from directory.ingest.common import clean, phone_entry, zip5
+from directory.ingest.common import clean, phone_entry, unread_columns, zip5
 from directory.ingest.formats import Format
 from directory.ingest.formats.samhsa_codes import expand, facility, facility_id, split_codes
 from directory.ingest.infer import infer_needs
 from directory.ingest.merge import repeat_id
 from directory.ingest.records import (
     FormatError,
+    Ignored,
     Normalised,
+    ReadItem,
     Rejection,
     SourceRecord,
 )
@@ -46,6 +48,9 @@ PHONE_COLUMNS = (
     ("intake1a", "Intake"),
     ("intake2a", "Intake"),
 )
+READ = {"name1", "name2", "street1", "street2", "city", "state", "zip", "service_code_info"} | {
+    column for column, _ in PHONE_COLUMNS
+}
 EXTENSIONS = (".xlsx", ".xlsm")
 # What openpyxl and the zip and XML layers under it raise for a damaged or foreign file.
 BROKEN = (
@@ -75,16 +80,31 @@ def detect(path: Path) -> bool:
     )
 
 
-def read(path: Path) -> Iterator[SourceRecord | Rejection]:
+def read(path: Path) -> Iterator[ReadItem]:
     """Stream the facilities; a record keeps its sheet row number (the header is row 1). A
     facility repeated on another row (same name and address, other phones or codes) is read
-    again under an id of its own, and the loader merges it."""
+    again under an id of its own, and the loader merges it. Then the columns and sheets that
+    nothing reads, counted."""
     seen: Counter[str] = Counter()
+    filled: Counter[str] = Counter()
     for row, raw in sheet_rows(path, FACILITIES, REQUIRED):
+        filled.update(k for k, v in raw.items() if clean(v) is not None)
         if clean(raw["name1"]) is None:
             yield Rejection(path.name, row, "name1", "missing name")
             continue
         yield SourceRecord(repeat_id(facility_id(raw), seen), path.name, row, raw)
+    yield from unread_columns(f"{path.name} {FACILITIES}", filled, READ)
+    yield from _other_sheets(path)
+
+
+def _other_sheets(path: Path) -> Iterator[Ignored]:
+    """The workbook's other sheets: the code reference is ours already (samhsa.yaml)."""
+    with _workbook(path) as workbook:
+        for sheet in workbook.sheetnames:
+            if sheet != FACILITIES:
+                rows = sum(1 for row in workbook[sheet].iter_rows(values_only=True) if any(row))
+                why = "the codes are mapped in samhsa.yaml" if sheet == REFERENCE else "not read"
+                yield Ignored(f"{path.name} {sheet}", None, max(rows - 1, 0), why)
 
 
 def reference_rows(path: Path) -> list[dict[str, str | None]]:

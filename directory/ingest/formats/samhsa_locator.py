@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from directory.ingest.common import clean, phone_entry, url, zip5
+from directory.ingest.common import clean, phone_entry, unread_columns, url, zip5
 from directory.ingest.formats import Format
 from directory.ingest.formats.samhsa_codes import expand, facility, facility_id
 from directory.ingest.infer import infer_needs
@@ -20,6 +20,7 @@ from directory.ingest.merge import repeat_id
 from directory.ingest.records import (
     FormatError,
     Normalised,
+    ReadItem,
     Rejection,
     SourceRecord,
 )
@@ -38,6 +39,7 @@ COLUMNS = (
     "website",
     "type_facility",
 )
+UNREAD = ("zip4", "county", "intake_prompt")  # kept in the raw record, not in the listing
 
 
 def detect(path: Path) -> bool:
@@ -52,7 +54,7 @@ def detect(path: Path) -> bool:
     return set(REQUIRED) <= {h.strip() for h in header}
 
 
-def read(path: Path) -> Iterator[SourceRecord | Rejection]:
+def read(path: Path) -> Iterator[ReadItem]:
     """Stream the rows; a row keeps its CSV line number. A facility repeated on another row (same
     name and address) is read again under an id of its own, and the loader merges it."""
     try:
@@ -74,10 +76,9 @@ def read(path: Path) -> Iterator[SourceRecord | Rejection]:
         raise FormatError(f"{path.name}: unreadable CSV ({error})") from None
 
 
-def _records(
-    name: str, header: list[str], rows: Iterator[list[str]]
-) -> Iterator[SourceRecord | Rejection]:
+def _records(name: str, header: list[str], rows: Iterator[list[str]]) -> Iterator[ReadItem]:
     seen: Counter[str] = Counter()
+    filled: Counter[str] = Counter()
     for values in rows:
         line = rows.line_num  # type: ignore[attr-defined]
         if not any(v.strip() for v in values):
@@ -88,7 +89,9 @@ def _records(
             )
             continue
         raw = {k: v for k, v in zip(header, values, strict=True) if k in COLUMNS}
+        filled.update(k for k, v in zip(header, values, strict=True) if clean(v) is not None)
         yield SourceRecord(repeat_id(facility_id(raw), seen), name, line, raw)
+    yield from unread_columns(name, filled, set(COLUMNS) - set(UNREAD))
 
 
 def normalise(raw: dict[str, Any]) -> Normalised:
