@@ -95,7 +95,7 @@ def run_import(
     report = ImportReport(fmt.name, source, str(path), dry_run=dry_run, full=full)
     loader = _Import(session, fmt, source, report, progress)
     loader.run(path)
-    if full:
+    if full and report.loaded():  # a file of which nothing loads deactivates nothing
         missing = {key: link for key, link in loader.links.items() if key not in loader.seen}
         _deactivate_missing(session, source, missing, loader.vouched(), report)
     return report
