@@ -2,8 +2,10 @@
 
 A published, active listing becomes one document per physical site (``site``: a point, the
 site's accessibility) and, when it is reached remotely (a virtual location, or no location at
-all, as for crisis lines), one ``area`` document carrying the regions it serves. A result shows
-the document's body, whose ``demo`` marks the demo region's fictional listings on both backends.
+all, as for crisis lines), one ``area`` document carrying the regions it serves. A search shows
+one result per listing (its nearest site in range, else its area document). A result shows the
+document's body, whose ``demo`` marks the demo region's fictional listings on both backends, and
+whose ``coordinates_approximate`` says a site's point is its ZIP code's centre.
 """
 
 from __future__ import annotations
@@ -42,7 +44,11 @@ class Document:
     timezone: str | None
     last_verified_at: dt.datetime | None
     body: dict[str, Any]
-    text: dict[str, str] = field(default_factory=dict)  # weight letter -> text to index
+    # weight letter -> text to index: A name, B needs and their keywords, and the words for its
+    # languages, costs and accessibility, C description and organization, D place, R the
+    # keywords of the needs under the listing's (related)
+    text: dict[str, str] = field(default_factory=dict)
+    sites: int = 0  # how many site documents the listing has
 
 
 def searchable(service: ServiceRead) -> bool:
@@ -59,6 +65,8 @@ def documents(service: ServiceRead, lineage: dict[str, tuple[str, ...]]) -> list
     found = [_document(service, lineage, loc) for loc in sites]
     if remote:
         found.append(_document(service, lineage, None))
+    for doc in found:
+        doc.sites = len(sites)
     return found
 
 
@@ -96,6 +104,7 @@ def _document(
         ),
     }
     keywords = [k for code in needs for k in vocabulary().need_keywords.get(code, ())]
+    related = [k for code in _narrower(needs, lineage) for k in vocabulary().need_keywords[code]]
     return Document(
         id=site.service_at_location_id if site else service.id,
         service_id=service.id,
@@ -117,11 +126,33 @@ def _document(
         body=body,
         text={
             "A": " ".join(filter(None, [service.name, service.alternate_name])),
-            "B": " ".join([*(n.name for n in service.needs), *keywords]),
+            "B": " ".join([*(n.name for n in service.needs), *keywords, *_facts(body)]),
             "C": " ".join(filter(None, [description, service.organization.name])),
             "D": " ".join(filter(None, [site.name if site else None, *_place_words(address)])),
+            "R": " ".join(related),
         },
     )
+
+
+def _facts(body: dict[str, Any]) -> list[str]:
+    """The words for what a listing offers besides its needs: languages, costs, accessibility."""
+    known = vocabulary()
+    return [
+        *known.facts("languages", body["languages"]),
+        *known.facts("costs", body["costs"]),
+        *known.facts("accessibility", body["accessibility"]),
+    ]
+
+
+def _narrower(needs: list[str], lineage: dict[str, tuple[str, ...]]) -> list[str]:
+    """The needs under a listing's needs that it does not name itself, with keywords: a general
+    mental health clinic also answers "depression", below a depression service."""
+    wanted = set(needs)
+    return [
+        code
+        for code, chain in lineage.items()
+        if code not in wanted and wanted & set(chain[1:]) and code in vocabulary().need_keywords
+    ]
 
 
 def _snippet(text: str) -> str:

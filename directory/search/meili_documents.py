@@ -1,8 +1,11 @@
 """Documents as the Meilisearch backend stores them, the words a query sends, and hits as results.
 
 Stop words are the Snowball lists PostgreSQL ships for English and Spanish
-(``seed_data/stop_words``), folded like every other word: the index ignores them, and the query
-text leaves them out, as the postgres backend skips them ("it's therapy" searches "therapy").
+(``seed_data/stop_words``), folded like every other word, less the vocabulary's own words ("son"):
+the index ignores them, and the query text leaves them out, as the postgres backend skips them
+("it's therapy" searches "therapy"). The query text is the words :mod:`directory.search.intent`
+reads in it (no filler words either, and "crisis" for a crisis phrase), those that name a need
+first, so that the ten words Meilisearch reads of a query keep them.
 """
 
 from __future__ import annotations
@@ -11,19 +14,27 @@ import datetime as dt
 import json
 import uuid
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from directory.geo import distance_km
-from directory.listings.vocabularies import seed_dir
 from directory.search import meili_filters as mf
 from directory.search.documents import Document
+from directory.search.intent import intent
 from directory.search.places import Place
 from directory.search.query import SearchResult
-from directory.search.vocabulary import fold, vocabulary, words
+from directory.search.vocabulary import search_stop_words, vocabulary
 
-TEXT_FIELDS = {"A": "name_text", "B": "needs_text", "C": "description_text", "D": "place_text"}
-STOP_WORD_LISTS = ("english", "spanish")
+TEXT_FIELDS = {
+    "A": "name_text",
+    "B": "needs_text",
+    "C": "description_text",
+    "D": "place_text",
+    "R": "related_text",  # keywords of the needs under the listing's (postgres: its needs)
+}
+# The order of the attribute ranking rule: a word in the needs and their keywords weighs most, as
+# on postgres (needs 1.0, name 0.9, description 0.6, place 0.5, a need under the listing's 0.5).
+SEARCHABLE = ["needs_text", "name_text", "description_text", "place_text", "related_text"]
+MAX_QUERY_WORDS = 10  # Meilisearch reads only the first ten words of a query
 
 
 class Encoder(json.JSONEncoder):
@@ -37,21 +48,15 @@ class Encoder(json.JSONEncoder):
         return super().default(o)
 
 
-@lru_cache(maxsize=1)
-def stop_words() -> tuple[str, ...]:
-    """The English and Spanish stop words, folded, once each, sorted."""
-    found: set[str] = set()
-    for name in STOP_WORD_LISTS:
-        text = (seed_dir() / "stop_words" / f"{name}.txt").read_text(encoding="utf-8")
-        lines = (line.strip() for line in text.splitlines())
-        found.update(fold(line) for line in lines if line and not line.startswith("#"))
-    return tuple(sorted(found))
-
-
 def query_words(q: str | None) -> list[str]:
-    """The words a query searches: folded, each once, in order, stop words left out."""
-    stop = frozenset(stop_words())
-    return [w for w in dict.fromkeys(words(q or "")) if w not in stop]
+    """The words a query searches: folded, each once, stop and filler words left out, those that
+    name a need first (the crisis word before all), then the others in the query's order."""
+    return intent(q).by_importance()[:MAX_QUERY_WORDS]
+
+
+def index_stop_words() -> list[str]:
+    """The stop words of the index: the lists, less the words of the vocabulary."""
+    return sorted(search_stop_words())
 
 
 def synonyms() -> dict[str, list[str]]:
@@ -79,6 +84,8 @@ def meili_document(doc: Document) -> dict[str, Any]:
         "maximum_age": mf.AGE_CEILING if doc.maximum_age is None else doc.maximum_age,
         "timezone": doc.timezone,
         "open_minutes": [list(span) for span in doc.open_minutes] if doc.open_minutes else None,
+        "is_site": 1 if doc.kind == "site" else 0,  # a ranking rule: a site before its area
+        "sites": doc.sites,  # the listing's sites: with more than one, pick the nearest
         "body": doc.body,
         **{TEXT_FIELDS[weight]: text for weight, text in doc.text.items() if weight in TEXT_FIELDS},
     }
@@ -107,10 +114,13 @@ def hit_distance_km(hit: dict[str, Any], place: Place) -> float | None:
 def result(hit: dict[str, Any], place: Place | None, now: dt.datetime) -> SearchResult:
     """A hit as a search result: its body, its distance and match, whether it is open now."""
     remote = hit["kind"] == "area"
+    km = None if remote or place is None else hit_distance_km(hit, place)
     return SearchResult.model_validate(
         {
             **hit["body"],
-            "distance_km": None if remote or place is None else hit_distance_km(hit, place),
+            "distance_km": km,
+            "distance_approximate": km is not None
+            and bool(hit["body"].get("coordinates_approximate")),
             "match": None if place is None else ("serves_area" if remote else "near"),
             "open_now": mf.open_at(hit.get("open_minutes"), hit.get("timezone"), now),
         }

@@ -8,13 +8,25 @@ documents, query words and results from :mod:`directory.search.meili_documents`.
 Ranking: ``sort`` is the first ranking rule (Meilisearch ranks by bucket sort: each rule only
 breaks the ties of the rules before it), and a search sends ``sort`` only to sort by distance
 (``_geoPoint``), so "distance" is nearest first, relevance breaking ties, as on postgres; without
-a ``sort`` parameter the rule does nothing. "relevance" is the relevance rules, then the most
-recently verified; unlike postgres it has no distance bands (distance never reorders a relevance
-ranking here), and ``distance_km`` is then computed from the hit's ``_geo`` (haversine), as
-Meilisearch returns ``_geoDistance`` only when it sorts by ``_geoPoint``.
+a ``sort`` parameter the rule does nothing. "relevance" is the relevance rules: ``words`` (how many
+of the query's words a listing has: a question need not match in full; ``matchingStrategy:
+frequency`` first drops the words no listing has, then the commonest, so a word that matches
+nothing never empties the results, as on postgres, where any word may match), ``typo``,
+``proximity``, ``attribute`` (needs and their keywords first, then name, description, place: a
+need named in the words weighs most), ``exactness``; then a site before an area document, then
+the most recently verified. Unlike postgres it has no distance bands (distance never reorders a
+relevance ranking here), and ``distance_km`` is then computed from the hit's ``_geo``
+(haversine), as Meilisearch returns ``_geoDistance`` only when it sorts by ``_geoPoint``.
+Synonyms (English and Spanish) come from the vocabulary (``synonyms`` setting).
+
+One result per listing: ``distinct`` on ``service_id`` keeps a listing's best document (a site
+before its area document). Ranked by relevance near a place, a listing with several sites may
+come back with any of its sites in range: one more request (only then) sorts those listings'
+sites by distance to show each one's nearest. Facets then count one document per listing.
 
 Limits: ``total`` counts at most ``MAX_TOTAL_HITS`` (10,000) matches, and Meilisearch only uses
-the first 10 words of a query (stop words are left out before, and each word is sent once).
+the first 10 words of a query (stop and filler words are left out before, and each word is sent
+once).
 
 Availability: searches use a short timeout (``search_timeout``), writes a longer one. When a
 search finds Meilisearch unavailable, further searches raise :class:`SearchUnavailable` at once,
@@ -47,29 +59,33 @@ from meilisearch.models.task import TaskInfo
 from directory.errors import Unavailable
 from directory.search import meili_filters as mf
 from directory.search.documents import Document
+from directory.search.intent import intent
 from directory.search.meili_documents import (
-    TEXT_FIELDS,
+    SEARCHABLE,
     Encoder,
+    index_stop_words,
     meili_document,
     query_words,
     result,
-    stop_words,
     synonyms,
 )
 from directory.search.places import Place
 from directory.search.query import Facets, SearchQuery, SearchResponse
-from directory.search.vocabulary import words
 
 NAME = "meilisearch"
 FACETS = ["needs", "languages", "accessibility"]
-RETRIEVE = ["id", "kind", "body", "open_minutes", "timezone", "_geo"]  # _geo: for distance_km
+# _geo: for distance_km; service_id and sites: to find a listing's nearest site
+RETRIEVE = ["id", "service_id", "kind", "sites", "body", "open_minutes", "timezone", "_geo"]
 MAX_TOTAL_HITS = 10_000  # deeper than anyone pages; ``total`` counts up to this many
 ZONES_TTL_S = 60.0  # how long the list of time zones in the index is trusted (open_now)
 # "sort" first: a search that sends ``sort`` (by distance) is ordered by it before relevance.
 RANKING_RULES = [
     *("sort", "words", "typo", "proximity", "attribute", "exactness"),
+    "is_site:desc",  # a site before an area document (postgres: distance before none)
     "last_verified_at:desc",  # the last tie-break, as on postgres
 ]
+MATCHING = "frequency"  # drop the words no listing has, then the commonest, to find more
+DISTINCT = "service_id"  # one result per listing
 log = logging.getLogger(__name__)
 
 
@@ -99,7 +115,7 @@ def _guard() -> Iterator[None]:
 def settings() -> dict[str, Any]:
     """The index settings; the same body every time, so applying them again changes nothing."""
     return {
-        "searchableAttributes": list(TEXT_FIELDS.values()),  # in weight order
+        "searchableAttributes": SEARCHABLE,  # in weight order
         "filterableAttributes": [
             *("id", "service_id", "kind", "needs", "languages", "accessibility", "costs"),
             *("regions", "minimum_age", "maximum_age", "open_quarters", "timezone", "_geo"),
@@ -107,7 +123,7 @@ def settings() -> dict[str, Any]:
         "sortableAttributes": ["_geo", "last_verified_at"],
         "rankingRules": RANKING_RULES,
         "synonyms": synonyms(),
-        "stopWords": list(stop_words()),
+        "stopWords": index_stop_words(),
         "typoTolerance": {"enabled": True},
         "pagination": {"maxTotalHits": MAX_TOTAL_HITS},
         "faceting": {"maxValuesPerFacet": 500},
@@ -323,12 +339,35 @@ class MeiliBackend:
     ) -> dict[str, Any]:
         """Meilisearch's answer to a search (nothing, without asking, for only stop words)."""
         terms = query_words(query.q)
-        if not terms and words(query.q or ""):  # postgres: only stop words match nothing
+        if not terms and intent(query.q).worded:  # postgres: only stop words match nothing
             return {"hits": [], "totalHits": 0}
         zones = self._time_zones() if query.open_now is not None else []
         expression = mf.query_filter(query, place, need_codes, now, zones)
-        params = _params(expression, _sort(query, place), query.page, query.per_page)
-        return self._search(" ".join(terms), params)
+        sort = _sort(query, place)
+        found = self._search(" ".join(terms), _params(expression, sort, query.page, query.per_page))
+        if place is not None and sort is None and expression is not None:
+            found["hits"] = self._nearest_sites(" ".join(terms), expression, place, found)
+        return found
+
+    def _nearest_sites(
+        self, text: str, expression: str, place: Place, found: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The hits, each listing with several sites shown at its nearest matching site in range
+        (one more request, only when the page has such a listing)."""
+        hits: list[dict[str, Any]] = found.get("hits") or []
+        several = [
+            h["service_id"] for h in hits if h.get("kind") == "site" and h.get("sites", 0) > 1
+        ]
+        if not several:
+            return hits
+        ids = list(dict.fromkeys(several))
+        narrowed = mf.both(expression, mf.equals("kind", "site"), mf.any_of("service_id", ids))
+        sort = [mf.geo_point(place.latitude, place.longitude)]
+        nearest = {
+            hit["service_id"]: hit
+            for hit in self._search(text, _params(narrowed, sort, 1, len(ids))).get("hits") or []
+        }
+        return [nearest.get(h["service_id"], h) if h.get("kind") == "site" else h for h in hits]
 
     def _search(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
         with _guard():
@@ -355,7 +394,8 @@ def _params(
     expression: str | None, sort: list[str] | None, page: int, per_page: int
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
-        "matchingStrategy": "all",  # every word must match, as on postgres
+        "matchingStrategy": MATCHING,
+        "distinct": DISTINCT,
         "page": page,
         "hitsPerPage": per_page,
         "attributesToRetrieve": RETRIEVE,

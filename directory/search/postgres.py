@@ -1,15 +1,36 @@
 """The postgres backend: the ``search_document`` table, full-text search and PostGIS.
 
-Text: a weighted tsvector (name A, needs and their keywords B, description C, place D) in the
-English, Spanish and ``simple`` configurations over unaccented text; each query word must match
-in one of them, or a synonym of it, or (misspelt) the nearest indexed word by trigrams. Places:
-``ST_DWithin`` on a GiST index for sites, array overlap on regions for remote services.
+Text: a weighted tsvector over unaccented text, in the English, Spanish and ``simple``
+configurations: name A, needs and their keywords (and the words for its languages, costs and
+accessibility) B, description and organization C, place D.
+
+A query is read by :mod:`directory.search.intent`: its words without stop and filler words
+("need", "help", "ayuda", "cerca"), the needs they name, a crisis phrase. Each word becomes a
+group: the word, its synonyms (English and Spanish), and, when the index does not know it, the
+nearest indexed word by trigrams. A document matches when it matches any group, or has a need
+the words name. Its relevance (0..1) is how much of the question it covers: each group counts
+with its rarity (BM25's IDF from the number of documents having it: counted up to ``DF_CAP``, the
+planner's estimate beyond, kept a few minutes), twice that for a word that names a need, times
+the weight of the best field it matched (needs and their keywords 1.0, name 0.9, description 0.6,
+place 0.5); a word that names a need the listing has counts as a match in its needs, and one that
+names a need under one of the listing's as half that (a general mental health clinic answers
+"depression", below a depression service). Words that match nothing do not count; a misspelt
+word names the need its correction names.
+
+Places: ``ST_DWithin`` on a GiST index for sites, array overlap on regions for remote services.
+Each service is one result: near a place its nearest site in range, else its ``area`` document
+(a telehealth service with a clinic nearby keeps its distance); without a place, its most
+relevant document. Near a place, relevance loses up to ``DISTANCE_WEIGHT`` of itself with
+distance, and ``REMOTE_WEIGHT`` for a service that only serves the area: a closer service wins a
+near-tie, a better match wins over a closer one, a service to go to wins over one reached remotely
+alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 import uuid
 from collections.abc import Sequence
@@ -20,15 +41,24 @@ from sqlalchemy import delete, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from directory.listings.taxonomy import need_lineage
 from directory.search.documents import Document
+from directory.search.intent import intent
 from directory.search.models import SearchDocument, SearchWord
 from directory.search.places import Place
 from directory.search.query import Facets, SearchQuery, SearchResponse, SearchResult
 from directory.search.vocabulary import vocabulary, words
 
 NAME = "postgres"
-TIE_BAND_M = 1500.0  # distance breaks relevance near-ties in bands this wide
-RANK_BANDS = 20  # relevance (0..1) in this many bands: a "near-tie" shares a band
+DISTANCE_WEIGHT = 0.25  # near a place, relevance loses up to this share with distance
+REMOTE_WEIGHT = 0.5  # and a service that only serves the area (telehealth, lines) this share
+# Where a word matched, best first: needs and their keywords, name, description, place.
+FIELD_WEIGHTS = (("B", 1.0), ("A", 0.9), ("C", 0.6), ("D", 0.5))
+NEED_WEIGHT = 1.0  # a word naming a need the listing has counts as a match in its needs
+BROADER_WEIGHT = 0.5  # a listing with a need above the one named ("mental health": depression)
+NAMING_BOOST = 2.0  # a word that names a need says what is wanted: it weighs twice its rarity
+DF_CAP = 2000  # document frequencies are counted up to this many (a common word is common)
+CACHE_TTL_S = 300.0  # how long a word's analysis and frequency are trusted
 
 INSERT = text(
     """
@@ -94,29 +124,33 @@ def search(
     need_codes: list[str],
     now: dt.datetime,
 ) -> SearchResponse:
-    """One page of results with the facets of the whole match set, in one round trip."""
+    """One page of results (one per service) with the facets of the whole match set, in one
+    round trip (and, for words not seen for a few minutes, one or two more to analyse them)."""
     started = time.perf_counter()
     params: dict[str, Any] = {"now": now, "limit": query.per_page}
     params["offset"] = (query.page - 1) * query.per_page
-    where, ts = _filters(session, query, place, need_codes, params)
-    rank = f"ts_rank(d.tsv, {ts}, 32)" if ts else "0.0"  # ts_rank_cd: 3x the cost
+    where, rank = _filters(session, query, place, need_codes, params)
     distance = "ST_Distance(d.point, CAST(:origin AS geography))" if place else "NULL::float8"
-    order = _order(query)
+    order = _order(query, place)
     statement = text(
         f"""
         WITH matched AS MATERIALIZED (
-            SELECT d.id, d.kind, d.needs, d.languages, d.accessibility, d.last_verified_at,
-                {rank} AS rank, {distance} AS distance_m
+            SELECT d.id, d.service_id, d.kind, d.needs, d.languages, d.accessibility,
+                d.last_verified_at, {rank} AS rank, {distance} AS distance_m
             FROM search_document d
             WHERE {" AND ".join(where) or "TRUE"}
         ),
+        best AS MATERIALIZED (
+            SELECT DISTINCT ON (service_id) * FROM matched
+            ORDER BY service_id, {_pick(place)}
+        ),
         page AS (
-            SELECT id, kind, last_verified_at, rank, distance_m FROM matched
+            SELECT id, kind, last_verified_at, rank, distance_m FROM best
             ORDER BY {order}
             LIMIT :limit OFFSET :offset
         )
         SELECT
-            (SELECT count(*) FROM matched) AS total,
+            (SELECT count(*) FROM best) AS total,
             (SELECT coalesce(json_agg(json_build_object(
                     'kind', p.kind, 'body', d.body, 'distance_m', p.distance_m,
                     'last_verified_at', p.last_verified_at,
@@ -125,12 +159,12 @@ def search(
              FROM (SELECT page.*, row_number() OVER (ORDER BY {order}) AS position FROM page) p
              JOIN search_document d ON d.id = p.id) AS items,
             (SELECT coalesce(json_object_agg(code, n), '{{}}') FROM (
-                SELECT unnest(needs) AS code, count(*) AS n FROM matched GROUP BY 1) f) AS needs,
+                SELECT unnest(needs) AS code, count(*) AS n FROM best GROUP BY 1) f) AS needs,
             (SELECT coalesce(json_object_agg(code, n), '{{}}') FROM (
-                SELECT unnest(languages) AS code, count(*) AS n FROM matched GROUP BY 1) f)
+                SELECT unnest(languages) AS code, count(*) AS n FROM best GROUP BY 1) f)
                 AS languages,
             (SELECT coalesce(json_object_agg(code, n), '{{}}') FROM (
-                SELECT unnest(accessibility) AS code, count(*) AS n FROM matched GROUP BY 1) f)
+                SELECT unnest(accessibility) AS code, count(*) AS n FROM best GROUP BY 1) f)
                 AS accessibility
         """
     )
@@ -147,19 +181,26 @@ def search(
     )
 
 
+def _pick(place: Place | None) -> str:
+    """Which of a service's matching documents is its result: near a place its nearest site in
+    range, else its area document; without a place, the most relevant."""
+    if place is None:
+        return "rank DESC, kind = 'area', id"
+    return "kind = 'area', distance_m ASC NULLS LAST, rank DESC, id"
+
+
 def _filters(
     session: Session,
     query: SearchQuery,
     place: Place | None,
     need_codes: list[str],
     params: dict[str, Any],
-) -> tuple[list[str], str | None]:
+) -> tuple[list[str], str]:
+    """The WHERE conditions and the relevance expression of a search."""
     where: list[str] = []
-    ts = _tsquery(session, query.q, params) if query.q else None
-    if ts:
-        where.append(f"d.tsv @@ {ts}")
-    elif query.q and words(query.q):
-        where.append("FALSE")  # only words that match nothing indexed
+    matches, rank = _words(session, query.q, place, params) if query.q else (None, "0.0")
+    if matches:
+        where.append(matches)
     for name, values in (
         ("needs", need_codes),
         ("languages", query.language),
@@ -169,11 +210,7 @@ def _filters(
         if values:
             params[name] = values
             operator = "@>" if name in ("languages", "accessibility") else "&&"  # every / any
-            # Near a place, the GiST index finds the few candidates and these filter them: left
-            # an indexable array, the planner ANDs a need's whole GIN posting list (a third of
-            # the index) with the place, measured 10x slower. coalesce() keeps it off the index.
-            column = f"d.{name}" if place is None else f"coalesce(d.{name}, '{{}}')"
-            where.append(f"{column} {operator} CAST(:{name} AS text[])")
+            where.append(f"{_column(name, place)} {operator} CAST(:{name} AS text[])")
     if query.age is not None:
         params["age"] = query.age
         where.append("coalesce(d.minimum_age, 0) <= :age AND :age <= coalesce(d.maximum_age, 200)")
@@ -192,89 +229,267 @@ def _filters(
             "((d.kind = 'site' AND ST_DWithin(d.point, CAST(:origin AS geography), :radius_m))"
             " OR (d.kind = 'area' AND d.regions && CAST(:regions AS text[])))"
         )
-    return where, ts
+    return where, rank
 
 
-def _tsquery(session: Session, q: str, params: dict[str, Any]) -> str | None:
-    """The query's words as a tsquery expression: each word (or a synonym, or its correction)."""
-    groups: list[str] = []
-    for i, (word, (stop, known, nearest)) in enumerate(_analysed(session, q).items()):
-        if stop:
-            continue
-        options = [word, *vocabulary().synonyms_of(word)]
-        if not known and nearest:
-            options += [nearest, *vocabulary().synonyms_of(nearest)]
-        parts: list[str] = []
-        for j, option in enumerate(dict.fromkeys(options)):
-            key = f"w{i}_{j}"
-            params[key] = option
-            parts.extend(
-                f"plainto_tsquery('{config}', CAST(:{key} AS text))"
-                for config in ("english", "spanish", "simple")
+def _column(name: str, place: Place | None) -> str:
+    # Near a place, the GiST index finds the few candidates and array conditions filter them:
+    # left an indexable array, the planner ANDs a need's whole GIN posting list (a third of the
+    # index) with the place, measured 10x slower. coalesce() keeps it off the index.
+    return f"d.{name}" if place is None else f"coalesce(d.{name}, '{{}}')"
+
+
+def _words(
+    session: Session, q: str, place: Place | None, params: dict[str, Any]
+) -> tuple[str | None, str]:
+    """The condition a query's words put on a document (None: none), and its relevance."""
+    if not intent(q).terms:
+        return ("FALSE" if intent(q).worded else None), "0.0"  # only stop words: nothing
+    groups, corrections = _groups(session, intent(q).terms)
+    meant = intent(q, corrections)
+    frequencies, total = _frequencies(session, [tsquery(g) for g in groups.values()])
+    lineage = _lineage(session)
+    parts: list[str] = []
+    weights = 0.0
+    broader: set[str] = set()
+    for k, (term, alternatives) in enumerate(groups.items()):
+        found = frequencies[tsquery(alternatives)]
+        named = meant.needs_of(term)
+        if not found and not named:
+            continue  # matches nothing: it cannot tell listings apart
+        weight = _idf(found, total) * (NAMING_BOOST if named else 1.0)
+        params[f"t{k}"] = tsquery(alternatives)
+        above = sorted({a for code in named for a in lineage.get(code, ())[1:]} - set(named))
+        broader.update(above)
+        case = ["CASE"]
+        if named:
+            params[f"n{k}"] = named
+            case.append(f"WHEN d.needs && CAST(:n{k} AS text[]) THEN {NEED_WEIGHT}")
+        if above:  # a general service answers a narrower need, below the services for it
+            params[f"b{k}"] = above
+            outside = f"NOT d.tsv @@ CAST(:t{k} AS tsquery)"
+            case.append(
+                f"WHEN {outside} AND d.needs && CAST(:b{k} AS text[]) THEN {BROADER_WEIGHT}"
             )
-        groups.append("(" + " || ".join(parts) + ")")
-    return "(" + " && ".join(groups) + ")" if groups else None
+        case.append(f"WHEN NOT d.tsv @@ CAST(:t{k} AS tsquery) THEN 0.0")
+        for letter, field_weight in FIELD_WEIGHTS[:-1]:
+            params[f"t{k}{letter}"] = tsquery(alternatives, letter)
+            case.append(f"WHEN d.tsv @@ CAST(:t{k}{letter} AS tsquery) THEN {field_weight}")
+        last = FIELD_WEIGHTS[-1][1]
+        if above:
+            case.append(f"WHEN d.needs && CAST(:b{k} AS text[]) THEN {max(BROADER_WEIGHT, last)}")
+        case.append(f"ELSE {last} END")
+        parts.append(f"{weight:.6f} * {' '.join(case)}")
+        weights += weight
+    if not parts:
+        return "FALSE", "0.0"
+    conditions = []
+    if groups:
+        params["words"] = " | ".join(f"({tsquery(g)})" for g in groups.values())
+        conditions.append("d.tsv @@ CAST(:words AS tsquery)")
+    if meant.needs:
+        params["named"] = sorted({*meant.need_codes, *broader})
+        conditions.append(f"{_column('needs', place)} && CAST(:named AS text[])")
+    rank = f"(({' + '.join(parts)}) / {weights:.6f})"
+    return "(" + " OR ".join(conditions) + ")", rank
 
 
-# word -> (read at, stop word?, indexed?, nearest indexed word): the same words come back all
-# day, and a stale answer only widens or narrows a typo's correction for a few minutes.
-_ANALYSED: dict[str, tuple[float, bool, bool, str | None]] = {}
-ANALYSED_TTL_S = 300.0
+_LINEAGE: list[tuple[float, dict[str, tuple[str, ...]]]] = []
 
 
-def _analysed(session: Session, q: str) -> dict[str, tuple[bool, bool, str | None]]:
-    """Each query word: whether it is a stop word, whether the index has it, its nearest word."""
-    wanted = list(dict.fromkeys(words(q)))[:32]
+def _lineage(session: Session) -> dict[str, tuple[str, ...]]:
+    """Each need with the needs above it (read at most every few minutes)."""
     now = time.monotonic()
-    fresh = {w: hit for w in wanted if (hit := _ANALYSED.get(w)) and now - hit[0] < ANALYSED_TTL_S}
+    if not _LINEAGE or now - _LINEAGE[0][0] > CACHE_TTL_S:
+        _LINEAGE[:] = [(now, need_lineage(session))]
+    return _LINEAGE[0][1]
+
+
+def _idf(found: int, total: int) -> float:
+    """A word's weight from how many documents have it (BM25's IDF, never below a small floor)."""
+    total = max(total, found, 1)
+    return max(math.log(1 + (total - found + 0.5) / (found + 0.5)), 0.05)
+
+
+Alternatives = tuple[tuple[str, ...], ...]  # lexemes ANDed within, ORed across
+
+
+def tsquery(alternatives: Alternatives, weight: str = "") -> str:
+    """A tsquery's text: any of the alternatives (each all of its lexemes), restricted to
+    these weights when given. Lexemes are quoted (a quote doubled, a backslash escaped)."""
+
+    def lexeme(value: str) -> str:
+        return (
+            "'"
+            + value.replace("\\", "\\\\").replace("'", "''")
+            + "'"
+            + (f":{weight}" if weight else "")
+        )
+
+    return " | ".join(
+        "(" + " & ".join(lexeme(v) for v in alternative) + ")" for alternative in alternatives
+    )
+
+
+def _groups(
+    session: Session, terms: Sequence[str]
+) -> tuple[dict[str, Alternatives], tuple[tuple[str, str], ...]]:
+    """Each term's lexemes (English, Spanish, simple) with its synonyms' and, when the index does
+    not know it, its correction's; terms with none are left out. And the corrections made."""
+    analysed = _analysed(session, terms, correct=True)
+    options: dict[str, list[str]] = {}
+    corrections: list[tuple[str, str]] = []
+    for term in terms:
+        if term not in analysed:
+            continue
+        known, nearest, _ = analysed[term]
+        found = [term, *vocabulary().synonyms_of(term)]
+        if not known and nearest:
+            found += [nearest, *vocabulary().synonyms_of(nearest)]
+            corrections.append((term, nearest))
+        options[term] = list(dict.fromkeys(found))
+    lexemes = _analysed(session, [o for found in options.values() for o in found], correct=False)
+    groups: dict[str, Alternatives] = {}
+    for term, found in options.items():
+        alternatives = tuple(dict.fromkeys(a for o in found if o in lexemes for a in lexemes[o][2]))
+        if alternatives:
+            groups[term] = alternatives
+    return groups, tuple(corrections)
+
+
+# word -> (read at, indexed?, nearest indexed word, lexemes, corrected?): the same words come
+# back all day, and a stale answer only widens or narrows a typo's correction for a few minutes.
+Analysis = tuple[bool, str | None, Alternatives]
+_ANALYSED: dict[str, tuple[float, bool, str | None, Alternatives, bool]] = {}
+# tsquery text -> (read at, documents having it, up to DF_CAP); "" -> documents in the index
+_FREQUENCIES: dict[str, tuple[float, int]] = {}
+
+
+def forget() -> None:
+    """Drop what was learnt about words (tests whose index changes under them)."""
+    _ANALYSED.clear()
+    _FREQUENCIES.clear()
+
+
+def _analysed(session: Session, wanted: Sequence[str], *, correct: bool) -> dict[str, Analysis]:
+    """Each word: whether the index has it, its nearest indexed word (when ``correct``), and its
+    lexemes in the three configurations (English, Spanish, simple; a stop word has fewer)."""
+    wanted = list(dict.fromkeys(w for w in wanted if len(w) <= 64))
+    now = time.monotonic()
+    fresh = {
+        w: hit
+        for w in wanted
+        if (hit := _ANALYSED.get(w)) and now - hit[0] < CACHE_TTL_S and (hit[4] or not correct)
+    }
     missing = [w for w in wanted if w not in fresh]
     if missing:
         if len(_ANALYSED) > 50_000:
             _ANALYSED.clear()
-        for word, stop, known, nearest in _analyse(session, missing):
-            fresh[word] = _ANALYSED[word] = (now, stop, known, nearest)
-    return {w: fresh[w][1:] for w in wanted if w in fresh}
+        for word, known, nearest, english, spanish, simple in _analyse(session, missing, correct):
+            found = (tuple(english), tuple(spanish), tuple(simple))
+            alternatives = tuple(dict.fromkeys(a for a in found if a))
+            fresh[word] = _ANALYSED[word] = (now, known, nearest, alternatives, correct)
+    return {w: fresh[w][1:4] for w in wanted if w in fresh}
 
 
-def _analyse(session: Session, wanted: list[str]) -> Sequence[Any]:
+def _analyse(session: Session, wanted: list[str], correct: bool) -> Sequence[Any]:
     return session.execute(
         text(
             """
-            SELECT w.q,
-                numnode(plainto_tsquery('english', w.q)) = 0
-                    OR numnode(plainto_tsquery('spanish', w.q)) = 0 AS stop,
-                k.known,
-                CASE WHEN NOT k.known AND length(w.q) >= 4 THEN (
+            SELECT w.q, k.known,
+                CASE WHEN :correct AND NOT k.known AND length(w.q) >= 4 THEN (
                     SELECT s.word FROM search_word s WHERE s.word % w.q
-                    ORDER BY similarity(s.word, w.q) DESC, s.word LIMIT 1) END AS nearest
+                    ORDER BY similarity(s.word, w.q) DESC, s.word LIMIT 1) END AS nearest,
+                tsvector_to_array(to_tsvector('english', w.q)) AS english,
+                tsvector_to_array(to_tsvector('spanish', w.q)) AS spanish,
+                tsvector_to_array(to_tsvector('simple', w.q)) AS simple
             FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(q, n)
             CROSS JOIN LATERAL (
                 SELECT EXISTS (SELECT 1 FROM search_word s WHERE s.word = w.q) AS known) k
             ORDER BY w.n
             """
         ),
-        {"words": wanted},
+        {"words": wanted, "correct": correct},
     ).all()
 
 
-def _order(query: SearchQuery) -> str:
+def _frequencies(session: Session, queries: list[str]) -> tuple[dict[str, int], int]:
+    """How many documents match each tsquery (up to ``DF_CAP``), and how many the index holds."""
+    now = time.monotonic()
+    wanted = list(dict.fromkeys(["", *queries]))
+    fresh = {
+        q: hit[1] for q in wanted if (hit := _FREQUENCIES.get(q)) and now - hit[0] < CACHE_TTL_S
+    }
+    missing = [q for q in wanted if q not in fresh and q]
+    if missing or "" not in fresh:
+        if len(_FREQUENCIES) > 50_000:
+            _FREQUENCIES.clear()
+        rows = session.execute(
+            text(
+                """
+                SELECT x.q, (
+                    SELECT count(*) FROM (
+                        SELECT 1 FROM search_document d
+                        WHERE d.tsv @@ CAST(x.q AS tsquery) LIMIT :cap) s) AS found
+                FROM unnest(CAST(:queries AS text[])) AS x(q)
+                UNION ALL
+                SELECT '', CASE WHEN c.reltuples >= 10000 THEN c.reltuples::bigint
+                    ELSE (SELECT count(*) FROM search_document) END
+                FROM pg_class c WHERE c.oid = 'search_document'::regclass
+                """
+            ),
+            {"queries": missing, "cap": DF_CAP},
+        ).all()
+        for q, found in rows:
+            if q and found >= DF_CAP:  # common: the planner's estimate says how common
+                found = max(found, _estimate(session, q))
+            fresh[q] = found
+            if found or not q:  # a word no document has yet is asked again: it may come
+                _FREQUENCIES[q] = (now, found)
+    return {q: fresh[q] for q in queries}, fresh[""]
+
+
+def _estimate(session: Session, q: str) -> int:
+    """How many documents match a tsquery, as the planner estimates it (from the statistics
+    ANALYZE keeps of the commonest lexemes): counting a common word exactly costs too much."""
+    plan = session.execute(
+        text(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_document WHERE tsv @@ CAST(:q AS tsquery)"
+        ),
+        {"q": q},
+    ).scalar_one()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _order(query: SearchQuery, place: Place | None) -> str:
     if query.sort == "distance":
         return "distance_m ASC NULLS LAST, rank DESC, id"
-    return (
-        f"floor(rank * {RANK_BANDS}) DESC, floor(distance_m / {TIE_BAND_M}) ASC NULLS LAST,"
-        " rank DESC, distance_m ASC NULLS LAST, last_verified_at DESC NULLS LAST, id"
+    if place is None:
+        return "rank DESC, last_verified_at DESC NULLS LAST, id"
+    # Relevance, less up to DISTANCE_WEIGHT of it at the edge of the radius, less REMOTE_WEIGHT
+    # for a service that only serves the area: a closer service wins a near-tie, a better
+    # match wins over a closer one, and one to go to over one reached remotely alike.
+    edge = "CAST(:radius_m AS float8)"
+    score = (
+        f"rank * CASE WHEN distance_m IS NULL THEN {1 - REMOTE_WEIGHT}"
+        f" ELSE 1 - {DISTANCE_WEIGHT} * least(distance_m / {edge}, 1) END"
     )
+    return f"{score} DESC, distance_m ASC NULLS LAST, last_verified_at DESC NULLS LAST, id"
 
 
 def _result(item: dict[str, Any], place: Place | None) -> SearchResult:
     body = item["body"]
     distance = item["distance_m"]
     remote = item["kind"] == "area"
+    distance_km = None if remote or distance is None else round(distance / 1000, 3)
     return SearchResult.model_validate(
         {
             **body,
             "needs": body["needs"],
-            "distance_km": None if remote or distance is None else round(distance / 1000, 3),
+            "distance_km": distance_km,
+            "distance_approximate": distance_km is not None
+            and bool(body.get("coordinates_approximate")),
             "match": None if place is None else ("serves_area" if remote else "near"),
             "open_now": item["open_now"],
             "last_verified_at": item["last_verified_at"],

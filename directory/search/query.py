@@ -102,6 +102,8 @@ class SearchResult(BaseModel):
     costs: list[str] = Field(default_factory=list)  # cost option codes (free, medicaid...)
     address: dict[str, Any] | None
     distance_km: float | None = None  # absent for remote services
+    # the site's point is its ZIP code's centre, not its address: the distance is approximate
+    distance_approximate: bool = False
     match: Literal["near", "serves_area"] | None = None  # None when no place was given
     phones: list[PhoneOut]
     website: str | None

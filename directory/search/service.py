@@ -12,12 +12,12 @@ from directory.listings.taxonomy import need_lineage, resolve_needs
 from directory.search import postgres
 from directory.search.backends import Backends
 from directory.search.crisis import crisis_block
+from directory.search.intent import CRISIS_NEEDS
 from directory.search.meilisearch import SearchBackendError
 from directory.search.places import Place, resolve_place
 from directory.search.query import CrisisBlock, SearchQuery, SearchResponse
 from directory.search.vocabulary import vocabulary
 
-CRISIS_NEEDS = ("crisis", "suicide-prevention")
 log = logging.getLogger(__name__)
 
 

@@ -21,6 +21,7 @@ from directory.geo import distance_km
 from directory.listings.read_schemas import (
     AddressRead,
     LocationRead,
+    NeedRef,
     OrganizationRead,
     PhoneRead,
     ScheduleRead,
@@ -29,18 +30,18 @@ from directory.listings.read_schemas import (
 from directory.listings.vocabularies import seed_dir
 from directory.search import meili_filters as mf
 from directory.search.documents import Document, documents
-from directory.search.meili_documents import meili_document, query_words, stop_words
+from directory.search.meili_documents import index_stop_words, meili_document, query_words
 from directory.search.meilisearch import MeiliBackend, SearchBackendError, SearchUnavailable
 from directory.search.places import Place
 from directory.search.query import SearchQuery
-from directory.search.vocabulary import fold, vocabulary
+from directory.search.vocabulary import fold, stop_words, vocabulary
 
 AT = "2026-11-24T15:00:00.000000Z"
 TAMPA = Place(27.9506, -82.4572, "US", "US-FL")
 SUNDAY_NOON_TAMPA = dt.datetime(2026, 11, 29, 17, 0, tzinfo=dt.UTC)
 TUESDAY_10AM_TAMPA = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 LINEAGE: dict[str, tuple[str, ...]] = {"anxiety": ("anxiety", "mental-health")}
-RETRIEVE = ["id", "kind", "body", "open_minutes", "timezone", "_geo"]
+RETRIEVE = ["id", "service_id", "kind", "sites", "body", "open_minutes", "timezone", "_geo"]
 FACETS = ["needs", "languages", "accessibility"]
 INJECTIONS = [
     '"x" OR 1=1',
@@ -162,7 +163,9 @@ def test_opening_hours_in_quarters_and_to_the_minute() -> None:
 
 
 def blank(model: type[Any], **fields: Any) -> dict[str, Any]:
-    return {**dict.fromkeys(model.model_fields), **fields}
+    """The model's required fields as None (those with a default keep it), and these fields."""
+    required = [name for name, info in model.model_fields.items() if info.is_required()]
+    return {**dict.fromkeys(required), **fields}
 
 
 def listing(*sites: tuple[float, float], virtual: bool = True) -> ServiceRead:
@@ -324,8 +327,8 @@ def test_settings_create_the_index_once_and_are_the_same_every_time(
     assert meili.sent("/indexes") == [{"uid": "services", "primaryKey": "id"}]
     first, second = meili.sent("/indexes/services/settings", "PATCH")
     assert first == second
-    assert first["searchableAttributes"] == [
-        *("name_text", "needs_text", "description_text", "place_text")
+    assert first["searchableAttributes"] == [  # needs and their keywords weigh most
+        *("needs_text", "name_text", "description_text", "place_text", "related_text")
     ]
     assert set(first["filterableAttributes"]) >= {
         *("kind", "needs", "languages", "accessibility", "costs", "regions", "minimum_age"),
@@ -334,14 +337,18 @@ def test_settings_create_the_index_once_and_are_the_same_every_time(
     assert first["sortableAttributes"] == ["_geo", "last_verified_at"]
     assert first["rankingRules"] == [
         *("sort", "words", "typo", "proximity", "attribute", "exactness"),
-        "last_verified_at:desc",
+        *("is_site:desc", "last_verified_at:desc"),
     ]
     assert first["typoTolerance"] == {"enabled": True}
-    assert first["stopWords"] == list(stop_words()) and "ourselves" in first["stopWords"]
+    assert first["stopWords"] == index_stop_words() and "ourselves" in first["stopWords"]
+    assert set(first["stopWords"]) == set(stop_words()) - vocabulary().vocabulary_words()
+    assert "son" in stop_words() and "son" not in first["stopWords"]  # a word of the vocabulary
     for group in vocabulary().synonyms:
         for word in group:
             assert set(first["synonyms"][word]) >= set(group) - {word}
     assert "therapy" in first["synonyms"]["counseling"]
+    assert {"grief", "duelo"} <= set(first["synonyms"]["luto"])  # the bilingual list
+    assert "soledad" in first["synonyms"]["lonely"]
     request, _ = httpserver.log[0]
     assert request.headers["Authorization"] == "Bearer test-key"
 
@@ -368,6 +375,8 @@ def test_replace_deletes_the_services_then_posts_their_documents(
     assert area["id"] == str(service.id)
     assert site["_geo"] == {"lat": 27.96, "lng": -82.46} and "_geo" not in area
     assert (site["kind"], area["kind"]) == ("site", "area")
+    assert (site["is_site"], area["is_site"]) == (1, 0)  # a ranking rule: the site first
+    assert site["sites"] == area["sites"] == 1
     assert site["regions"] == [] and area["regions"] == ["US-FL"]
     weekdays = [q for day in range(5) for q in range(day * 96 + 32, day * 96 + 80)]
     for doc in sent:
@@ -382,6 +391,26 @@ def test_replace_deletes_the_services_then_posts_their_documents(
     assert site["body"] == json.loads(json.dumps(docs[0].body))
     assert site["accessibility"] == ["tty"] and area["accessibility"] == []
     assert meili.polled == set(meili.tasks)  # both tasks waited for
+
+
+def test_a_general_listing_is_found_by_the_needs_under_its_own_below_them() -> None:
+    """A mental health clinic answers "depression" too: the keywords of the needs under its
+    needs go in a field of their own, searched last (postgres: from its needs at query time)."""
+    lineage = {
+        "mental-health": ("mental-health",),
+        "depression": ("depression", "mental-health"),
+        "anxiety": ("anxiety", "mental-health"),
+        "detox": ("detox", "substance-use"),
+    }
+    service = listing((27.96, -82.46), virtual=False)
+    general = service.model_copy(update={"needs": [NeedRef(code="mental-health", name="MH")]})
+    (doc,) = documents(general, lineage)
+    related = meili_document(doc)["related_text"]
+    assert {"depression", "depresion", "anxiety", "ansiedad"} <= set(fold(related).split())
+    assert "detox" not in related and "mental" not in related
+    (specific,) = documents(service, lineage)  # anxiety (and mental health): depression only
+    assert "anxiety" not in meili_document(specific)["related_text"]
+    assert "depression" in meili_document(specific)["related_text"]
 
 
 def test_a_failed_task_raises_and_nothing_counts_as_done(
@@ -591,7 +620,8 @@ def test_a_search_sends_its_filter_sort_facets_and_page(
 ) -> None:
     httpserver.expect_request("/indexes/services/search").respond_with_json(answer([], 0))
     found = backend.search(query, place, need_codes=query.need, now=TUESDAY_10AM_TAMPA)
-    fixed = {"matchingStrategy": "all", "attributesToRetrieve": RETRIEVE, "facets": FACETS}
+    fixed: dict[str, Any] = {"matchingStrategy": "frequency", "distinct": "service_id"}
+    fixed |= {"attributesToRetrieve": RETRIEVE, "facets": FACETS}
     assert meili.sent("/indexes/services/search") == [expected | fixed]
     assert (found.total, found.items, found.backend) == (0, [], "meilisearch")
 
@@ -678,6 +708,94 @@ def test_sorting_by_distance_is_one_request_in_meilisearchs_order(
     assert found.total == 3 and found.facets.needs == {"anxiety": 3}
     (sent,) = meili.sent("/indexes/services/search")
     assert (sent["q"], sent["sort"], sent["hitsPerPage"]) == ("anxiety", BY_DISTANCE, 3)
+
+
+def test_a_question_sends_the_words_that_name_needs_first_without_filler() -> None:
+    assert query_words("I need help with my anxiety") == ["anxiety"]
+    assert query_words("ayuda para la depresión") == ["depresion"]
+    assert query_words("where can my son get counseling") == ["counseling", "son"]
+    assert query_words("desintoxicación cerca") == ["desintoxicacion"]
+    assert query_words("grupo de duelo") == ["duelo", "grupo"]  # "duelo" names grief
+    assert query_words("I want to kill myself") == ["crisis", "kill"]  # crisis services too
+    assert query_words("quiero morir") == ["crisis", "morir"]
+    assert query_words("help") == ["help"]  # only filler: searched as it is
+    assert query_words("one two three four five six seven eight nine ten eleven") == [
+        *("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    ]
+
+
+def test_relevance_near_a_place_shows_each_listing_at_its_nearest_site(
+    httpserver: HTTPServer, meili: FakeMeili, backend: MeiliBackend
+) -> None:
+    """Ranked by relevance, Meilisearch keeps any one site of a listing (``distinct``); one more
+    request, sorted by distance and narrowed to those listings, finds each one's nearest."""
+    far, close, remote = documents(listing((28.03, -82.46), (27.96, -82.46)), LINEAGE)
+    other = documents(listing((27.97, -82.47), virtual=False), LINEAGE)[0]
+    first = answer([hit(far), hit(other)], 2)
+    second = answer([hit(close, meters=1200)], 1)
+
+    def respond(request: Request) -> Response:
+        return json_response(second if "sort" in json.loads(request.get_data()) else first)
+
+    httpserver.expect_request("/indexes/services/search").respond_with_handler(respond)
+    query = SearchQuery(q="anxiety", radius_km=10)
+    found = backend.search(query, TAMPA, need_codes=[], now=TUESDAY_10AM_TAMPA)
+
+    assert [i.location_id for i in found.items] == [close.location_id, other.location_id]
+    assert found.items[0].distance_km == 1.2 and found.total == 2
+    ranked, nearest = meili.sent("/indexes/services/search")
+    assert "sort" not in ranked and ranked["distinct"] == "service_id"
+    assert nearest["sort"] == BY_DISTANCE and nearest["distinct"] == "service_id"
+    assert (nearest["q"], nearest["page"], nearest["hitsPerPage"]) == ("anxiety", 1, 1)
+    assert skeleton(nearest["filter"]) == (
+        f"({skeleton(ranked['filter'])[0]}) AND (kind = ?) AND (service_id IN [?])",
+        [*skeleton(ranked["filter"])[1], "site", str(far.service_id)],
+    )
+    assert remote.kind == "area"
+
+
+def test_one_site_listings_and_distance_sorts_need_no_second_request(
+    httpserver: HTTPServer, meili: FakeMeili, backend: MeiliBackend
+) -> None:
+    site, area = documents(listing((27.96, -82.46)), LINEAGE)
+    far, close, _ = documents(listing((28.03, -82.46), (27.96, -82.46)), LINEAGE)
+    one_site = answer([hit(site), hit(area)], 2)
+    nearest_first = answer([hit(close, meters=1200), hit(site, meters=1300)], 2)
+
+    def respond(request: Request) -> Response:
+        sorted_ = "sort" in json.loads(request.get_data())
+        return json_response(nearest_first if sorted_ else one_site)
+
+    httpserver.expect_request("/indexes/services/search").respond_with_handler(respond)
+    for query, place in (
+        (SearchQuery(q="anxiety"), TAMPA),  # each listing on the page has one site
+        (SearchQuery(q="anxiety", sort="distance"), TAMPA),  # already nearest first
+        (SearchQuery(q="anxiety"), None),  # no place: no distance
+    ):
+        backend.search(query, place, need_codes=[], now=TUESDAY_10AM_TAMPA)
+    assert ["sort" in body for body in meili.sent("/indexes/services/search")] == [
+        *(False, True, False)
+    ]
+    assert far.kind == "site"
+
+
+def test_a_distance_from_a_zip_centre_is_marked_approximate(
+    httpserver: HTTPServer, backend: MeiliBackend
+) -> None:
+    service = listing((27.96, -82.46))
+    service.locations[0].coordinates_approximate = True
+    site, area = documents(service, LINEAGE)
+    exact = documents(listing((27.97, -82.46)), LINEAGE)[0]
+    reply = answer([hit(site), hit(area), hit(exact)], 3)
+    httpserver.expect_request("/indexes/services/search").respond_with_json(reply)
+    found = backend.search(SearchQuery(), TAMPA, need_codes=[], now=TUESDAY_10AM_TAMPA)
+    assert [(i.match, i.distance_approximate) for i in found.items] == [
+        ("near", True),
+        ("serves_area", False),
+        ("near", False),
+    ]
+    anywhere = backend.search(SearchQuery(), None, need_codes=[], now=TUESDAY_10AM_TAMPA)
+    assert not any(i.distance_approximate for i in anywhere.items)
 
 
 # --- a slow or failing server --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from directory.errors import InvalidInput
 from directory.listings.demo import demo_services
 from directory.listings.schemas import ServiceCreate
 from directory.listings.service import create_service
-from directory.search import service
+from directory.search import postgres, service
 from directory.search.query import SearchQuery, SearchResponse
 from directory.search.sync import sync_batch
 
@@ -70,15 +70,16 @@ def test_accessibility_mode_cost_and_age(session: Session) -> None:
 
 
 def test_relevance_first_then_distance_bands(session: Session) -> None:
-    """A better match is not pushed down by a closer one; equal matches go nearest first."""
+    """A better match (more of the question) is not pushed down by a closer one; equal matches
+    go nearest first."""
     km = 1 / 111.2  # degrees of latitude per km
-    far_better = listing(session, "zx-3", "Zebrafinch Zebrafinch group", TAMPA[0] + 20 * km)
+    far_better = listing(session, "zx-3", "Zebrafinch Quokka group", TAMPA[0] + 20 * km)
     near = listing(session, "zx-1", "Zebrafinch group", TAMPA[0] + 1 * km)
     farther = listing(session, "zx-2", "Zebrafinch group", TAMPA[0] + 8 * km)
     sync_batch(session)
-    found = find(session, q="zebrafinch", near=TAMPA, radius_km=50)
+    found = find(session, q="zebrafinch quokka", near=TAMPA, radius_km=50)
     assert [i.service_id for i in found.items] == [far_better, near, farther]
-    by_distance = find(session, q="zebrafinch", near=TAMPA, radius_km=50, sort="distance")
+    by_distance = find(session, q="zebrafinch quokka", near=TAMPA, radius_km=50, sort="distance")
     assert [i.service_id for i in by_distance.items] == [near, farther, far_better]
     without_words = find(session, near=TAMPA, mode="in_person", per_page=100)
     distances = [i.distance_km or 0 for i in without_words.items]
@@ -214,3 +215,32 @@ def test_the_search_statement_can_use_its_indexes(session: Session) -> None:
     for plan in plans:
         assert "Seq Scan on search_document" not in plan
         assert "Index Scan on ix_search_document_" in plan
+
+
+def test_a_general_service_answers_a_narrower_need_below_the_services_for_it(
+    session: Session,
+) -> None:
+    general = create_service(
+        session,
+        ServiceCreate.model_validate(
+            {
+                "name": "Quokka Community Clinic",
+                "description": "Walk-in appointments.",
+                "organization": {"name": "Org quokka"},
+                "locations": [{"latitude": TAMPA[0] + 0.01, "longitude": TAMPA[1]}],
+                "needs": ["mental-health"],
+                "provenance": {"source": "test", "external_id": "quokka-general"},
+            }
+        ),
+    )
+    sync_batch(session)
+    postgres.forget()
+    found = find(session, q="ayuda para la depresión", near=TAMPA, per_page=100)
+    order = [i.service_id for i in found.items]
+    assert general in order  # no word of it matches: its mental health care answers
+    specific = [
+        k for k, i in enumerate(found.items) if any(n["code"] == "depression" for n in i.needs)
+    ]
+    assert specific and max(specific[:3]) < order.index(general)
+    misspelt = find(session, q="depresoin", near=TAMPA, per_page=100)  # names the same need
+    assert {i.service_id for i in misspelt.items} == set(order)
