@@ -55,12 +55,15 @@ class Vocabulary:
         return bool(text) and bool(self.crisis_words(words(text or "")))
 
     def crisis_words(self, found: list[str]) -> set[str]:
-        """The words of a query's crisis phrases (empty: none), matched on whole words."""
+        """The words of a query's crisis phrases (empty: none), matched on whole words, plural
+        or singular ("pensamientos suicidas")."""
         hits: set[str] = set()
+        base = [singular(w) for w in found]
         for phrase in self.crisis_phrases:
-            size = len(phrase)
-            if any(tuple(found[i : i + size]) == phrase for i in range(len(found) - size + 1)):
-                hits.update(phrase)
+            size, wanted = len(phrase), tuple(singular(w) for w in phrase)
+            for i in range(len(base) - size + 1):
+                if tuple(base[i : i + size]) == wanted:
+                    hits.update(found[i : i + size])
         return hits
 
     def synonyms_of(self, word: str) -> tuple[str, ...]:

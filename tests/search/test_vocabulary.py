@@ -25,6 +25,8 @@ MUST_TRIGGER = [
     "autolesion",
     "sobredosis de fentanilo",
     "quitarme la vida",
+    "pensamientos suicidas",  # a phrase's plural
+    "overdoses",
 ]
 MUST_NOT_TRIGGER = [
     "skills group",
