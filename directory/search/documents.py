@@ -60,7 +60,8 @@ def documents(service: ServiceRead, lineage: dict[str, tuple[str, ...]]) -> list
     """The documents of one listing (none when it is not searchable)."""
     if not searchable(service):
         return []
-    sites = [loc for loc in service.locations if loc.location_type != "virtual"]
+    # A postal location (a P.O. box) is where mail goes: never a site to go to.
+    sites = [loc for loc in service.locations if loc.location_type not in ("virtual", "postal")]
     remote = any(loc.location_type == "virtual" for loc in service.locations) or not sites
     found = [_document(service, lineage, loc) for loc in sites]
     if remote:
@@ -222,14 +223,17 @@ def open_minutes(schedules: list[ScheduleRead]) -> list[tuple[int, int]] | None:
     return sorted(spans) or None
 
 
-def hours_text(schedules: list[ScheduleRead]) -> str | None:
-    """Opening hours as people read them: the source's words, else the structured times."""
-    described = [s.description for s in schedules if s.description]
-    if described:
-        return "; ".join(dict.fromkeys(described))
-    parts = [
-        f"{s.byday} {s.opens_at:%H:%M}-{s.closes_at:%H:%M}"
-        for s in schedules
-        if s.byday and s.opens_at and s.closes_at
-    ]
-    return "; ".join(parts) or None
+def hours_text(schedules: list[ScheduleRead], today: dt.date | None = None) -> str | None:
+    """Opening hours as people read them: each schedule's own words, else its structured times;
+    dated schedules (a holiday closure) that are over are left out."""
+    today = today or dt.date.today()
+    parts = [_said(s) for s in schedules if not (s.valid_to and s.valid_to < today)]
+    return "; ".join(dict.fromkeys(p for p in parts if p)) or None
+
+
+def _said(schedule: ScheduleRead) -> str | None:
+    if schedule.description:
+        return schedule.description
+    if schedule.byday and schedule.opens_at and schedule.closes_at:
+        return f"{schedule.byday} {schedule.opens_at:%H:%M}-{schedule.closes_at:%H:%M}"
+    return None

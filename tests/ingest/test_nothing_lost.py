@@ -4,7 +4,10 @@ read, P.O. boxes are postal addresses, export debris is cleaned, and lost hours 
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -18,6 +21,11 @@ from directory.ingest.mappings import language_entries
 from directory.ingest.records import Ignored, Normalised, SourceRecord
 from directory.listings.models import Provenance
 from directory.listings.queries import read_service
+from directory.listings.read_schemas import ScheduleRead
+from directory.search import service as search_service
+from directory.search.documents import hours_text
+from directory.search.query import SearchQuery
+from directory.search.sync import sync_batch
 from tests.ingest.test_hsds import write
 
 PACKAGE = {
@@ -210,3 +218,33 @@ def test_hsds_json_names_the_keys_it_does_not_read(datasets_dir: Path) -> None:
     assert "services.name" not in found and "locations.name" not in found
     [record] = [i for i in items if isinstance(i, SourceRecord)]
     assert FORMAT.normalise(record.raw).doc["contacts"]  # service, site and location contacts
+
+
+def test_a_po_box_listing_is_never_a_site_in_search(session: Session, tmp_path: Path) -> None:
+    folder = package(tmp_path)
+    run_import(session, resolve("hsds", folder), folder, source="test:truth")
+    while sync_batch(session):
+        pass
+    tampa = SearchQuery(postcode="33602", radius_km=10, per_page=100)
+    found = {item.name: item for item in search_service.search(session, tampa).items}
+    assert found["Peer Support Group"].match == "near"  # 1 Main St, at its ZIP centre
+    assert found["Peer Support Group"].distance_km is not None
+    # the Warmline's only address is a P.O. box: it serves its state, it is not a place to go
+    assert found["Warmline"].match == "serves_area" and found["Warmline"].distance_km is None
+
+
+def schedule(**fields: Any) -> ScheduleRead:
+    blank = dict.fromkeys(ScheduleRead.model_fields) | {"id": uuid.uuid4()}
+    return ScheduleRead.model_validate(blank | fields)
+
+
+def test_hours_text_shows_each_schedule_and_drops_holidays_that_are_over() -> None:
+    weekly = schedule(freq="WEEKLY", byday="MO,TU", opens_at="09:00", closes_at="17:00")
+    closed = schedule(
+        valid_from="2026-12-24",
+        valid_to="2026-12-26",
+        description="Closed 2026-12-24 to 2026-12-26",
+    )
+    before = hours_text([weekly, closed], today=dt.date(2026, 12, 1))
+    assert before == "MO,TU 09:00-17:00; Closed 2026-12-24 to 2026-12-26"
+    assert hours_text([weekly, closed], today=dt.date(2027, 1, 2)) == "MO,TU 09:00-17:00"
