@@ -37,6 +37,7 @@ NEEDS = {
     "support-groups": N_("Support groups"),
     "youth": N_("Youth and young adults"),
     "pregnant-postpartum": N_("Pregnant and postpartum people"),
+    "tobacco-cessation": N_("Quitting tobacco and vaping"),
     "gambling": N_("Gambling and other behavioral addictions"),
     "family": N_("Family support"),
     "lgbtq": N_("LGBTQ+"),

@@ -30,6 +30,7 @@ NEW_NEEDS = (
     "recovery-support",
     "gambling",
     "pregnant-postpartum",
+    "tobacco-cessation",
 )
 
 
@@ -159,6 +160,8 @@ def test_the_mapping_has_no_repeated_code() -> None:
         ("PW", ["pregnant-postpartum"]),
         ("VET ADM", ["veterans"]),
         ("TGD TOD", ["gambling"]),
+        ("TCC NRT NSC", ["tobacco-cessation"]),  # not substance use: a clinic beside any care
+        ("STU SMON", []),
         ("DVFP", ["domestic-violence"]),
         ("EMP VOC", ["employment"]),
         ("PSYH MHS", ["mental-health"]),

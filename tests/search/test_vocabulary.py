@@ -8,6 +8,9 @@ from directory.search.vocabulary import fold, vocabulary
 
 MUST_TRIGGER = [
     "I want to kill myself",
+    "my brother is having a mental health crisis",
+    "crisis de salud mental",
+    "psychiatric emergency walk-in",
     "thinking about SUICIDE",
     "suicidal thoughts",
     "my son is self-harming? self harm groups",
@@ -41,6 +44,7 @@ MUST_NOT_TRIGGER = [
     "die casting job",
     "vivir sin drogas",
     "morning group",
+    "crisis",  # a mentor browsing crisis services, not a risk signal by itself
     "",
 ]
 
