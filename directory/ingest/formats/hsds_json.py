@@ -15,27 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from directory.ingest.common import clean, derived_id
-from directory.ingest.formats.hsds_tabular import USED
+from directory.ingest.formats.hsds_usage import unread_keys
 from directory.ingest.records import FormatError, Ignored, ReadItem, Rejection, SourceRecord
 
-_SERVICE = ("service_at_locations", "service_areas", "cost_options", "payments_accepted",
-            "eligibility", "attributes", "taxonomy_terms", "services_taxonomy")  # fmt: skip
-_LOCATION = ("addresses", "physical_addresses", "postal_addresses", "accessibility",
-             "accessibility_for_disabilities")  # fmt: skip
-_SITE = ("phones", "languages", "contacts", "schedules", "regular_schedules", "holiday_schedules")
-# Where the HSDS normaliser looks inside a nested record: object key -> the table it holds.
-NESTED: dict[str, dict[str, str]] = {
-    "services": {
-        "organization": "organizations",
-        "service_area": "service_areas",
-        **{k: k for k in _SERVICE + _SITE},
-    },
-    "service_at_locations": {"location": "locations", **{k: k for k in _SITE}},
-    "locations": {k: k for k in _LOCATION + _SITE},
-    "contacts": {"phones": "phones"},
-    "attributes": {"taxonomy_term": "taxonomy_terms"},
-    "services_taxonomy": {"taxonomy": "taxonomy"},
-}
 JSON_SUFFIXES = (".json",)
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 # Fields only a service has (HSDS 3.0 requires ``status``; the others cover looser exports).
@@ -91,22 +73,6 @@ def read_json(path: Path) -> Iterator[ReadItem]:
     yield from _read_services(path, unread)
     for where, count in sorted(unread.items()):
         yield Ignored(path.name, where, count, "not imported")
-
-
-def unread_keys(value: Any, table: str, unread: Counter[str]) -> None:
-    """Count the keys of a nested HSDS record that the normaliser does not read."""
-    if isinstance(value, list):
-        for item in value:
-            unread_keys(item, table, unread)
-        return
-    if not isinstance(value, dict):
-        return
-    nested, used = NESTED.get(table, {}), USED.get(table, frozenset())
-    for key, child in value.items():
-        if key in nested:
-            unread_keys(child, nested[key], unread)
-        elif key not in used and child not in (None, "", [], {}):
-            unread[f"{table}.{key}"] += 1
 
 
 def _read_services(path: Path, unread: Counter[str]) -> Iterator[SourceRecord | Rejection]:

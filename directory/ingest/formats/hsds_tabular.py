@@ -13,7 +13,6 @@ by its table name, and columns are taken from each file's own header.
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from directory.ingest.formats.csv_rows import (
     rows_of,
     unpack,
 )
+from directory.ingest.formats.hsds_usage import USED, Usage
 from directory.ingest.formats.package_files import listing, locate, package_path, unpacked
 from directory.ingest.records import FormatError, Ignored, ReadItem, Rejection, SourceRecord
 
@@ -73,60 +73,7 @@ PARENTS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("service_areas", "cost_options", "payments_accepted", "eligibility"),
                     ("service",)),
 }
-# The columns the HSDS normaliser reads (or the reader joins on), by table; the report names every
-# other column that holds values, and every table not listed in TABLES.
-_LINKS = ("id", "service_id", "location_id", "service_at_location_id", "organization_id")
-_SCHEDULE = ("weekday", "opens_at", "closes_at", "description", "original_text", "freq", "byday",
-             "wkst", "interval", "count", "bymonthday", "byweekno", "byyearday", "dtstart",
-             "until", "valid_from", "valid_to", "timezone", "attending_type", "notes",
-             "schedule_link")
-_ADDRESS = ("attention", "address_1", "address_2", "address_3", "address_4", "city", "region",
-            "state_province", "postal_code", "country", "address_type")
-USED: dict[str, frozenset[str]] = {key: frozenset((*_LINKS, *columns)) for key, columns in {
-    "services": ("name", "alternate_name", "description", "url", "email", "status",
-                 "interpretation_services", "application_process", "fees_description", "fees",
-                 "eligibility_description", "minimum_age", "maximum_age", "alert", "hours",
-                 "taxonomy_ids"),
-    "organizations": ("name", "alternate_name", "description", "email", "website", "url"),
-    "locations": ("name", "description", "transportation", "location_type", "latitude",
-                  "longitude"),
-    "service_at_locations": (),
-    "phones": ("contact_id", "number", "type", "description", "extension"),
-    "schedules": _SCHEDULE,
-    "regular_schedules": _SCHEDULE,
-    "holiday_schedules": ("closed", "opens_at", "closes_at", "start_date", "end_date"),
-    "contacts": ("name", "title", "department", "email"),
-    "languages": ("code", "name", "language", "note"),
-    "addresses": _ADDRESS,
-    "physical_addresses": _ADDRESS,
-    "postal_addresses": _ADDRESS,
-    "accessibility": ("description", "accessibility", "details", "url"),
-    "accessibility_for_disabilities": ("description", "accessibility", "details", "url"),
-    "service_areas": ("name", "service_area", "description"),
-    "cost_options": ("option", "amount", "currency", "amount_description"),
-    "payments_accepted": ("payment",),
-    "eligibility": ("eligibility",),
-    "attributes": ("link_id", "link_type", "link_entity", "taxonomy_term_id"),
-    "taxonomy_terms": ("code", "name"),
-    "services_taxonomy": ("taxonomy_id",),
-    "taxonomy": ("name",),
-}.items()}
 # fmt: on
-
-
-@dataclass
-class Usage:
-    """What a file held, for the report: rows, and the rows where each column had a value."""
-
-    key: str
-    header: tuple[str, ...]
-    rows: int = 0
-    filled: Counter[str] = field(default_factory=Counter)
-    unowned: int = 0  # rows that belong to nothing we list (a phone of an organization)
-
-    def count(self, values: tuple[str, ...]) -> None:
-        self.rows += 1
-        self.filled.update(h for h, v in zip(self.header, values, strict=False) if v)
 
 
 @dataclass
