@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from directory.ingest import common, hours
+from directory.ingest import common
 from directory.ingest.formats import Format
 from directory.ingest.formats.hsds_json import (
     JSON_SUFFIXES,
@@ -24,6 +24,7 @@ from directory.ingest.formats.hsds_json import (
     detect_json,
     read_json,
 )
+from directory.ingest.formats.hsds_reach import _contacts, _languages, _phones, _schedules
 from directory.ingest.formats.hsds_tabular import detect_package, package_folder, read_package
 from directory.ingest.formats.hsds_values import (
     SHORT,
@@ -32,27 +33,22 @@ from directory.ingest.formats.hsds_values import (
     _email,
     _list,
     _long,
-    _phone_country,
     _short,
     _url,
     _valid,
 )
 from directory.ingest.infer import infer_needs
-from directory.ingest.mappings import accessibility_codes, language_entries, regions, term_need
+from directory.ingest.mappings import accessibility_codes, regions, term_need
 from directory.ingest.records import FormatError, Normalised, ReadItem, RowRejected
 from directory.listings.schemas import (
     AccessibilityIn,
     AddressIn,
-    ContactIn,
     CostOptionIn,
-    LanguageIn,
     LocationIn,
-    ScheduleIn,
     ServiceAreaIn,
 )
 
 STATUSES = {"active", "inactive", "defunct", "temporarily closed"}
-PHONE_TYPES = {"voice", "text", "fax", "cell", "video", "pager", "textphone"}
 
 
 def detect(path: Path) -> bool:
@@ -254,95 +250,6 @@ def _accessibility(loc: dict[str, Any], result: Normalised) -> list[dict[str, An
             if code not in found and _valid(AccessibilityIn, entry, result, "accessibility"):
                 found[code] = entry
     return list(found.values())
-
-
-# --- phones, schedules, languages ---------------------------------------------------------------
-
-
-def _phones(
-    rows: list[dict[str, Any]], result: Normalised, field: str, country: str = "US"
-) -> list[dict[str, Any]]:
-    found: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        number = (common.clean(row.get("number")) or "").strip("\"' ")
-        if not number:
-            continue
-        kind = (common.clean(row.get("type")) or "voice").lower()
-        if kind not in PHONE_TYPES:
-            result.warn(field, f"unknown phone type, read as voice: {kind!r}")
-            kind = "voice"
-        entry = common.phone_entry(
-            number,
-            result,
-            field,
-            country=_phone_country(number, country),
-            type_=kind,
-            description=_short(row.get("description"), result, field),
-        )
-        if entry is None:
-            continue
-        extension = re.sub(r"\.0+$", "", _short(row.get("extension")) or "")
-        entry |= {"extension": extension} if extension and "extension" not in entry else {}
-        key = (entry["number"], entry.get("extension"), entry["type"])
-        found.setdefault(key, entry)  # phone_entry has checked that the number dials
-    return list(found.values())
-
-
-def _schedules(
-    rows: list[dict[str, Any]],
-    result: Normalised,
-    field: str,
-    holidays: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    parsed = hours.schedules_from_rows(rows, result, field)
-    for schedule in parsed + hours.holiday_schedules(holidays, result, field):
-        if schedule not in found and _valid(ScheduleIn, schedule, result, field):
-            found.append(schedule)
-    return found
-
-
-def _contacts(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str, Any]]:
-    """HSDS contacts (a named person or desk), each with its own phones."""
-    found: list[dict[str, Any]] = []
-    for row in rows:
-        entry: dict[str, Any] = {
-            k: v
-            for k in ("name", "title", "department")
-            if (v := _short(row.get(k), result, f"contacts.{k}"))
-        }
-        if email := _email(row.get("email"), result, "contacts.email"):
-            entry["email"] = email
-        phones = _phones(_list(row.get("phones")), result, "contacts.phones")
-        entry |= {"phones": phones[:10]} if phones else {}
-        if entry and entry not in found and _valid(ContactIn, entry, result, "contacts"):
-            found.append(entry)
-    return found
-
-
-def _languages(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        note = _short(row.get("note"))
-        texts = [
-            common.clean(row.get("code")),
-            _lines(row.get("name") or row.get("language")),
-        ]
-        entries = next((e for t in texts if t and (e := language_entries(t))), None)
-        if entries is None:
-            result.warn("languages", f"unknown language: {texts[1] or texts[0]!r}")
-            continue
-        for entry in entries:
-            entry = entry | ({"note": note} if note and "note" not in entry else {})
-            if entry["code"] not in found and _valid(LanguageIn, entry, result, "languages"):
-                found[entry["code"]] = entry
-    return list(found.values())
-
-
-def _lines(value: Any) -> str | None:
-    """A value trimmed, its line breaks kept (a list of languages one per line)."""
-    text = common.tidy(str(value)) if value is not None else ""
-    return "\n".join(c for c in (common.clean(line) for line in text.splitlines()) if c) or None
 
 
 # --- service areas, cost options, needs ---------------------------------------------------------
