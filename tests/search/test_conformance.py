@@ -25,7 +25,7 @@ from directory.listings.demo import demo_services
 from directory.listings.models import Service
 from directory.listings.schemas import ServiceCreate
 from directory.listings.service import create_service
-from directory.search import postgres, service
+from directory.search import postgres_words, service
 from directory.search.backends import Backends
 from directory.search.meilisearch import MeiliBackend
 from directory.search.query import SearchQuery, SearchResponse, SearchResult
@@ -51,7 +51,7 @@ def backend(request: pytest.FixtureRequest, session: Session) -> Iterator[Backen
     """The backends a search goes through; for Meilisearch, the published seed listings in an
     index of their own."""
     if request.param == "postgres":
-        postgres.forget()  # word frequencies learnt over another test's listings
+        postgres_words.forget()  # word frequencies learnt over another test's listings
         yield Backends()
         return
     assert URL is not None
@@ -61,7 +61,7 @@ def backend(request: pytest.FixtureRequest, session: Session) -> Iterator[Backen
     published = select(Service.id).where(
         Service.curation_status == "published", Service.status == "active"
     )
-    postgres.forget()  # word frequencies learnt over another test's listings
+    postgres_words.forget()  # word frequencies learnt over another test's listings
     try:
         indexed = meili.rebuild([documents_of(session, list(session.scalars(published)))])
         assert indexed > 50
@@ -206,7 +206,7 @@ def add_listing(session: Session, backend: Backends, key: str, **fields: Any) ->
     sync_batch(session)
     if backend.meili is not None:
         backend.meili.replace([created], documents_of(session, [created]))
-    postgres.forget()
+    postgres_words.forget()
     return created
 
 

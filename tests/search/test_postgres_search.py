@@ -17,7 +17,7 @@ from directory.errors import InvalidInput
 from directory.listings.demo import demo_services
 from directory.listings.schemas import ServiceCreate
 from directory.listings.service import create_service
-from directory.search import postgres, service
+from directory.search import postgres_words, service
 from directory.search.query import SearchQuery, SearchResponse
 from directory.search.sync import sync_batch
 
@@ -234,7 +234,7 @@ def test_a_general_service_answers_a_narrower_need_below_the_services_for_it(
         ),
     )
     sync_batch(session)
-    postgres.forget()
+    postgres_words.forget()
     found = find(session, q="ayuda para la depresión", near=TAMPA, per_page=100)
     order = [i.service_id for i in found.items]
     assert general in order  # no word of it matches: its mental health care answers

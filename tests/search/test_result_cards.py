@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from directory.listings.schemas import ServiceCreate
 from directory.listings.service import create_service
-from directory.search import postgres
+from directory.search import postgres_words
 from directory.search.sync import sync_batch
 from tests.web.webutil import sign_up
 
@@ -45,7 +45,7 @@ def test_a_card_says_its_distance_is_to_the_zip_centre(
     listing(session, "centre", approximate=True)
     listing(session, "exact", approximate=False)
     sync_batch(session)
-    postgres.forget()
+    postgres_words.forget()
     sign_up(client, session)
     english = cards(client)
     assert re.search(r"About \d+\.\d+ km away", english["Quokkafinch centre"])
