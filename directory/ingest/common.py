@@ -93,7 +93,7 @@ def phone_entry(
 
 # An extension printed after the number: "x301", "ext. 12", "Ext: 4", "xOPT2", ", option 2".
 _EXTENSION = re.compile(
-    r"(?i)^(?P<number>.*?\d[\d)\s.-]*?)[\s,;]*"
+    r"(?i)^(?P<number>.*?[\d)])[\s,;]*"
     r"(?:(?:x|ext\.?|extension)\s*:?\s*(?P<ext>[a-z0-9#*-]{1,20})"
     r"|(?P<option>(?:option|opt\.?|press)\s*\d{1,3}))\s*$"
 )
@@ -105,18 +105,19 @@ def _split_extension(number: str, country: str) -> tuple[str, str | None] | None
     extension is kept as written (text: "OPT2", "option 2"), the number without it."""
     found = _EXTENSION.match(number)
     if found is not None:
-        extension = found.group("ext") or found.group("option")
-        number = found.group("number").strip(" ,;")
-    else:
-        extension = None
+        head = found.group("number").strip(" ,;")
+        try:
+            parse_phone(head, country)
+            return head, found.group("ext") or found.group("option")
+        except ValueError:
+            pass  # "1-800-XTRA-HELP": the letters are the number's, not an extension
     try:
         parsed = parse_phone(number, country)
     except ValueError:
         return None
-    if extension is None and parsed.extension:  # a form phonenumbers reads and we do not
+    if parsed.extension:  # a form phonenumbers reads and we do not ("#5")
         number = re.split(r"(?i)\s*(?:#|ext\.?|extension)\s*\d+\s*$", number)[0].strip()
-        extension = parsed.extension
-    return number, extension
+    return number, parsed.extension
 
 
 def url(value: Any) -> str | None:

@@ -161,6 +161,9 @@ def _span(first: str, second: str) -> tuple[str, str] | None:
     if opens is None or closes is None:
         return None
     (oh, om, o_fixed), (ch, cm, c_fixed) = opens, closes
+    unmarked = not o_fixed and not c_fixed and not first.strip().startswith("0")  # not "08:00"
+    if unmarked and 6 <= oh < ch < 12:
+        return None  # "6-8", "7-9": a morning, or an evening group? Kept as text
     if not o_fixed and not c_fixed and oh <= 12 and ch <= 12:
         oh = oh + 12 if 1 <= oh <= 5 else oh  # "1-5" is an afternoon, "9-5" a working day
         ch = ch + 12 if ch < 12 and ch * 60 + cm <= oh * 60 + om else ch

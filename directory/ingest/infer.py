@@ -117,15 +117,16 @@ def _negated(text: list[str], start: int) -> bool:
     )
 
 
-def infer_needs(doc: dict[str, Any], result: Normalised) -> None:
-    """Give a document without needs the needs its name and description name, marked inferred.
+def infer_needs(doc: dict[str, Any], result: Normalised, *, keywords: str | None = None) -> None:
+    """Give a document without needs the needs its name and description (and the source's
+    ``keywords`` for it, when it has some) name, marked inferred.
 
     Counts ``needs: inferred`` for a listing that got some, ``needs: none found`` for one that
     stays without; a document that has needs is not touched (and not counted).
     """
     if doc.get("needs"):
         return
-    text = " ".join(str(doc[name]) for name in TEXT_FIELDS if doc.get(name))
+    text = " ".join([*(str(doc[name]) for name in TEXT_FIELDS if doc.get(name)), keywords or ""])
     found = needs_in(text)
     if not found:
         result.tally("needs: none found")

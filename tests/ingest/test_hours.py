@@ -32,6 +32,8 @@ MUST_PARSE: dict[str, list[tuple[str, str, str]]] = {
     "Mon-Fri 24 hours": [(WEEKDAYS, "00:00", "23:59")],
     "Mon-Thu 9-5; Fri 9-12": [("MO,TU,WE,TH", "09:00", "17:00"), ("FR", "09:00", "12:00")],
     "M-F 9-5": [(WEEKDAYS, "09:00", "17:00")],
+    "Tue 6-8pm": [("TU", "18:00", "20:00")],  # the pm decides both
+    "Mon-Fri 08:00-10:00": [(WEEKDAYS, "08:00", "10:00")],  # a leading zero: a 24-hour clock
     "Monday through Friday from 8:30 a.m. to 4:30 p.m.": [(WEEKDAYS, "08:30", "16:30")],
     "Monday\u2013Friday, 9 AM\u20135 PM": [(WEEKDAYS, "09:00", "17:00")],
     "Mon. - Fri. 9:00-17:00": [(WEEKDAYS, "09:00", "17:00")],
@@ -100,6 +102,9 @@ MUST_NOT_PARSE = [
     "Mon 9-12 (except holidays)",  # which holidays?
     "Open 24/7 except Christmas",
     "Mar 1-5",  # March, more likely than Spanish martes
+    "Tuesdays 6-8",  # a morning, or an evening group?
+    "Thu 6:30-8:30",
+    "Mon-Fri 7-9",
     "lunes a viernes de 9 a 5, excepto feriados",
     "Llame para el horario",
     "Con cita previa",

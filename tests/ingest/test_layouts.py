@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Generator
 from pathlib import Path
@@ -125,6 +126,25 @@ def test_zipped_packages_read_as_the_original(
     assert resolve("auto", archive).name == "hsds"
     assert records(archive) == records(sample)
     assert list(temporary.iterdir()) == []  # the extracted files are gone
+
+
+@pytest.mark.parametrize("top", ["./", "export\\"])  # bsdtar's "./", old Windows tools' "\\"
+def test_zip_member_names_written_loosely(
+    sample: Path, tmp_path: Path, temporary: Path, top: str
+) -> None:
+    archive = tmp_path / "package.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in sorted(sample.iterdir()):
+            handle.writestr(f"{top}{path.name}", path.read_bytes())
+    assert resolve("auto", archive).name == "hsds"
+    assert records(archive) == records(sample)
+
+
+def test_a_long_numbered_name_is_judged_at_once() -> None:
+    started = time.perf_counter()
+    assert not package_files.generic("export_1700000000000_1700000000001_final")
+    assert package_files.generic("export_1700000000000_1700000000001")
+    assert time.perf_counter() - started < 0.5  # a nested pattern took seconds here
 
 
 def test_a_zip_without_datapackage_json(sample: Path, tmp_path: Path, temporary: Path) -> None:

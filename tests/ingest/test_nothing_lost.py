@@ -51,9 +51,10 @@ PACKAGE = {
         "p4,,,,c1,(813) 555-0103,12\n"
     ),
     "contacts.csv": (
-        "id,organization_id,service_id,name,title,department,email\n"
-        "c1,o1,s1,Ana Ruiz,Intake coordinator,Intake,ana@example.org\n"
-        "c2,o2,,Board chair,,,\n"
+        "id,organization_id,service_id,location_id,name,title,department,email\n"
+        "c1,o1,s1,,Ana Ruiz,Intake coordinator,Intake,ana@example.org\n"
+        "c2,o2,,,Board chair,,,\n"
+        "c3,o1,,l1,Front desk,,,\n"
     ),
     "languages.csv": (
         'id,service_id,language\nlg1,s1,English. Spanish\nlg2,s2,"Haitian-Creole\nFrench"\n'
@@ -105,7 +106,8 @@ def test_contacts_and_their_phones_are_imported(session: Session, tmp_path: Path
     run_import(session, resolve("hsds", folder), folder, source="test:truth")
     service_id = session.query(Provenance.service_id).filter_by(external_id="s1").scalar()
     service = read_service(session, service_id, published_only=False)
-    [contact] = service.contacts
+    contact, desk = service.contacts  # the service's, then its site's
+    assert desk.name == "Front desk"
     assert (contact.name, contact.title, contact.email) == (
         "Ana Ruiz",
         "Intake coordinator",

@@ -202,9 +202,10 @@ def test_mail_addresses_phones_contacts_and_hours(export: Path) -> None:
         }
     ]
     assert [(h["start_date"], h["closed"]) for h in location["holiday_schedules"]] == [
-        ("January 01, 0001", "true"),  # Ohana's "every year": no date to list, left as written
         ("2015-12-24", "false"),
     ]
+    # Ohana's "every year" (year 1) has no date to list: it is said in words beside the hours
+    assert {"description": "Closed every year on January 1"} in location["regular_schedules"]
     assert raw["url"] == "http://example.org/location"  # the service has no website of its own
     assert raw["payments_accepted"] == [{"payment": "Cash"}, {"payment": "Check"}]
     contacts = raw["service_at_locations"][0]["contacts"]
@@ -251,7 +252,7 @@ def test_what_is_not_imported_is_reported(export: Path) -> None:
     _, _, ignored = read(export)
     found = {(i.file, i.column): (i.rows, i.reason) for i in ignored}
     assert found[("programs.csv", None)] == (1, "not a table this importer reads")
-    assert found[("services.csv", "keywords")] == (1, "column not imported")
+    assert ("services.csv", "keywords") not in found  # needs are inferred from them
     assert found[("services.csv", "wait_time")] == (2, "column not imported")
     assert found[("locations.csv", "admin_emails")] == (1, "column not imported")
     assert found[("phones.csv", "vanity_number")] == (1, "column not imported")
@@ -295,3 +296,10 @@ def test_an_ohana_export_loads(session: Session, export: Path) -> None:
     assert "tables or columns not imported" in "\n".join(report.summary())
     again = run_import(session, resolve("auto", export), export, source="test:ohana")
     assert again.counts["unchanged"] == 4
+
+
+def test_keywords_say_what_a_service_is_about() -> None:
+    raw = {"name": "Outreach", "keywords": "ALCOHOLISM SERVICES, DRUG ABUSE SERVICES"}
+    result = FORMAT.normalise(raw)
+    assert result.doc["needs"] == result.doc["inferred_needs"] == ["substance-use"]
+    assert FORMAT.normalise({"name": "Outreach"}).doc["needs"] == []

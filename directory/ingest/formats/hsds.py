@@ -25,7 +25,7 @@ from directory.ingest.formats.hsds_json import (
     read_json,
 )
 from directory.ingest.formats.hsds_reach import _contacts, _languages, _phones, _schedules
-from directory.ingest.formats.hsds_tabular import detect_package, package_folder, read_package
+from directory.ingest.formats.hsds_tabular import detect_package, read_package
 from directory.ingest.formats.hsds_values import (
     SHORT,
     _cap,
@@ -37,6 +37,7 @@ from directory.ingest.formats.hsds_values import (
     _url,
     _valid,
 )
+from directory.ingest.formats.package_files import package_path
 from directory.ingest.infer import infer_needs
 from directory.ingest.mappings import accessibility_codes, regions, term_need
 from directory.ingest.records import FormatError, Normalised, ReadItem, RowRejected
@@ -60,7 +61,7 @@ def read(path: Path) -> Iterator[ReadItem]:
     """One record per service, from a package folder or a JSON / NDJSON file."""
     if path.suffix.lower() in JSON_SUFFIXES + NDJSON_SUFFIXES and path.name != "datapackage.json":
         return read_json(path)
-    if package_folder(path) is not None:
+    if package_path(path) is not None:
         return read_package(path)
     raise FormatError(f"{path}: not an HSDS package folder, JSON or NDJSON file")
 
@@ -98,7 +99,8 @@ def normalise(raw: dict[str, Any]) -> Normalised:
     doc["service_areas"] = _cap(_service_areas(areas, result), 50, result, "service_areas")
     doc["cost_options"] = _cap(_cost_options(raw, result), 50, result, "cost_options")
     doc["needs"] = _cap(_needs(raw, result), 50, result, "needs")
-    infer_needs(doc, result)  # no taxonomy, or none of ours: the name and description tell
+    # no taxonomy, or none of ours: the name, the description and any keywords tell
+    infer_needs(doc, result, keywords=common.clean(raw.get("keywords")))
     return result
 
 

@@ -30,7 +30,7 @@ from directory.ingest.formats.csv_rows import (
     unpack,
 )
 from directory.ingest.formats.hsds_usage import USED, Usage
-from directory.ingest.formats.package_files import listing, locate, package_path, unpacked
+from directory.ingest.formats.package_files import listing, locate, unpacked
 from directory.ingest.records import FormatError, Ignored, ReadItem, Rejection, SourceRecord
 
 # raw key -> the names its file or datapackage resource goes by (HSDS 3.0 first, then 1.x)
@@ -67,7 +67,7 @@ LOOKUPS = ("organizations", "locations", "taxonomy_terms", "taxonomy")  # read b
 PARENTS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("phones", "schedules", "regular_schedules", "holiday_schedules",
                      "languages"), ("service_at_location", "service", "location")),
-    "contacts": ("service_at_location", "service"),
+    "contacts": ("service_at_location", "service", "location"),
     **dict.fromkeys(("addresses", "physical_addresses", "postal_addresses", "accessibility",
                      "accessibility_for_disabilities"), ("location",)),
     **dict.fromkeys(("service_areas", "cost_options", "payments_accepted", "eligibility"),
@@ -118,6 +118,7 @@ class Package:
     rejected: list[Rejection]
     usage: dict[str, Usage] = field(default_factory=dict)  # by file name
     other_files: list[Path] = field(default_factory=list)  # CSV files of no table we know
+    contacts: set[str] = field(default_factory=set)  # contacts joined (a site's: maybe twice)
 
 
 def detect_package(path: Path) -> bool:
@@ -137,12 +138,6 @@ def hsds_services(header: tuple[str, ...]) -> bool:
         return False
     ohana = "location_id" in columns
     return "organization_id" in columns or ({"id", "status"} <= columns and not ohana)
-
-
-def package_folder(path: Path) -> Path | None:
-    """The package a path names: a folder or a .zip; the folder of a datapackage.json or a
-    services.csv."""
-    return package_path(path)
 
 
 def read_package(path: Path) -> Iterator[ReadItem]:
@@ -347,6 +342,7 @@ def _join_sal(package: Package, packed: str) -> dict[str, Any]:
         for child in package.children:
             if rows := child.location.get(place.get("location_id", "")):
                 location[child.key] = child.dicts(rows)
+        _contact_phones(package, location)
         place["location"] = location
     for child in package.children:
         if rows := child.sal.get(place.get("id", "")):
@@ -361,7 +357,8 @@ def _contact_phones(package: Package, owner: dict[str, Any]) -> None:
     if phones is None:
         return
     for contact in owner.get("contacts", []):
-        if rows := phones.contact.pop(contact.get("id", "")):
+        package.contacts.add(contact.get("id", ""))
+        if rows := phones.contact.get(contact.get("id", "")):
             contact["phones"] = phones.dicts(rows)
 
 
@@ -412,7 +409,9 @@ def ignored(package: Package) -> Iterator[Ignored]:
         yield Ignored(path.name, None, rows, "not a table this importer reads")
     phones = next((c for c in package.children if c.key == "phones"), None)
     if phones is not None:  # phones of contacts that belong to no service we list
-        package.usage[phones.file].unowned += sum(len(rows) for _, rows in phones.contact.items())
+        package.usage[phones.file].unowned += sum(
+            len(rows) for key, rows in phones.contact.items() if key not in package.contacts
+        )
     for file, usage in package.usage.items():
         if usage.unowned:
             reason = "rows of organizations or contacts, not of a service or location"

@@ -52,7 +52,7 @@ USED: dict[str, frozenset[str]] = {
         "services": ("id", "location_id", "name", "alternate_name", "description", "status",
                      "email", "website", "application_process", "interpretation_services",
                      "fees", "eligibility", "audience", "accepted_payments", "languages",
-                     "service_areas", "taxonomy_ids"),
+                     "service_areas", "taxonomy_ids", "keywords"),
         "locations": ("id", "organization_id", "name", "description", "short_desc", "latitude",
                       "longitude", "transportation", "accessibility", "languages", "virtual",
                       "email", "website", "hours"),
@@ -264,6 +264,7 @@ def service_raw(
         eligibility_description="\n\n".join(filter(None, eligibility)),
         location_id=row.get("location_id"),
         organization_id=place.get("organization_id"),
+        keywords=row.get("keywords"),  # what the service is about: needs are inferred from them
     )
     if org:
         raw["organization"] = _some(**{k: org.get(k) for k in USED["organizations"]})
@@ -274,9 +275,8 @@ def service_raw(
         payments_accepted=[{"payment": name} for name in _split(row.get("accepted_payments"))],
         attributes=[{"taxonomy_term": _term(t, terms)} for t in _split(row.get("taxonomy_ids"))],
         phones=[_phone(p) for p in parts.get("phones", key)],
-        regular_schedules=parts.get("regular_schedules", key),
-        holiday_schedules=[_holiday(h) for h in parts.get("holiday_schedules", key)],
         contacts=[_contact(c, parts) for c in parts.get("contacts", key)],
+        **_hours(parts, key),
     )
     if location is not None:
         key = f"location:{location['id']}"
@@ -309,8 +309,7 @@ def location_raw(location: dict[str, str], parts: Parts) -> dict[str, Any]:
         location_type="virtual" if virtual else "physical",
         addresses=addresses,
         phones=[_phone(p) for p in parts.get("phones", key)],
-        regular_schedules=parts.get("regular_schedules", key) + hours,
-        holiday_schedules=[_holiday(h) for h in parts.get("holiday_schedules", key)],
+        **_hours(parts, key, hours),
         accessibility=[{"description": a} for a in _split(location.get("accessibility"))],
         languages=[{"name": name} for name in _split(location.get("languages"))],
     )
@@ -335,20 +334,43 @@ def _contact(row: dict[str, str], parts: Parts) -> dict[str, Any]:
     return _some(**fields, phones=phones)
 
 
-def _holiday(row: dict[str, str]) -> dict[str, Any]:
-    """Dates as HSDS writes them (ISO); Ohana writes "December 24, 2015". Year 1 ("January 01,
-    0001", Ohana's way to say "every year") is kept as written: no date we could list."""
-    dates = {k: _iso_date(row.get(k)) for k in ("start_date", "end_date")}
-    return row | {k: v for k, v in dates.items() if v}
+def _hours(parts: Parts, key: str, text: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """Weekly hours, and holidays: dated ones as HSDS writes them (ISO dates; Ohana writes
+    "December 24, 2015"); yearly ones (year 1: "January 01, 0001", Ohana's "every year") as
+    words beside the weekly hours ("Closed every year on January 1"), as no date can say it."""
+    holidays = parts.get("holiday_schedules", key)
+    yearly = [{"description": words} for h in holidays if (words := _every_year(h))]
+    return _some(
+        regular_schedules=[*parts.get("regular_schedules", key), *(text or []), *yearly],
+        holiday_schedules=[_dated(h) for h in holidays if not _every_year(h)],
+    )
 
 
-def _iso_date(text: str | None) -> str | None:
+def _dated(row: dict[str, str]) -> dict[str, Any]:
+    dates = {k: _date(row.get(k)) for k in ("start_date", "end_date")}
+    return row | {k: d.isoformat() for k, d in dates.items() if d}
+
+
+def _every_year(row: dict[str, str]) -> str | None:
+    """ "Closed every year from June 1 to September 1" for a holiday of year 1, else None."""
+    first, last = _date(row.get("start_date")), _date(row.get("end_date"))
+    if first is None or first.year != 1 or (last is not None and last.year != 1):
+        return None
+    when = f"on {first:%B} {first.day}"
+    if last is not None and last != first:
+        when = f"from {first:%B} {first.day} to {last:%B} {last.day}"
+    if (row.get("closed") or "").strip().lower() in ("true", "t", "yes", "1"):
+        return f"Closed every year {when}"
+    opens, closes = row.get("opens_at"), row.get("closes_at")
+    return f"Open {opens}-{closes} every year {when}" if opens and closes else None
+
+
+def _date(text: str | None) -> dt.date | None:
     for pattern in ("%B %d, %Y", "%m/%d/%Y", "%m/%d/%y", "%Y-%m-%d"):
         try:
-            date = dt.datetime.strptime((text or "").strip(), pattern).date()
+            return dt.datetime.strptime((text or "").strip(), pattern).date()
         except ValueError:
             continue
-        return date.isoformat() if date.year > 1 else None
     return None
 
 

@@ -33,7 +33,9 @@ JUNK = ("__macosx", ".")  # folders and files that archivers add (__MACOSX/, .DS
 HEADER_BYTES = 1 << 16
 MAX_DATAPACKAGE = 16 << 20
 # What reading a zip member raises: broken, encrypted (RuntimeError), unsupported compression.
-UNREADABLE = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError)
+UNREADABLE = (
+    OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError
+)  # fmt: skip
 # File, folder and package names that say nothing about the data: never a default source name.
 GENERIC_NAMES = frozenset(
     {
@@ -66,8 +68,11 @@ class Listing:
         if not self.is_zip:
             with (self.path / name).open("rb") as handle:
                 return handle.read(limit)
-        with zipfile.ZipFile(self.path) as archive, archive.open(self.prefix + name) as handle:
-            return handle.read(limit)
+        with zipfile.ZipFile(self.path) as archive:
+            # a member by its name as written ("./services.csv", "export\\services.csv")
+            written = {safe_member(self.path, i.filename): i for i in archive.infolist()}
+            with archive.open(written[self.prefix + name]) as handle:
+                return handle.read(limit)
 
     def header(self, name: str) -> tuple[str, ...]:
         """A CSV file's column names (trimmed, lower-case); () when it has none readable."""
@@ -158,8 +163,7 @@ def _zip_listing(path: Path) -> Listing:
     while names and all("/" in n for n in names) and len({n.split("/", 1)[0] for n in names}) == 1:
         top = names[0].split("/", 1)[0] + "/"
         prefix, names = prefix + top, [n[len(top) :] for n in names]
-    inside = names
-    kept = frozenset(n for n in inside if n.count("/") <= 1)
+    kept = frozenset(n for n in names if n.count("/") <= 1)
     return Listing(path, kept, prefix, is_zip=True).with_datapackage()
 
 
@@ -244,7 +248,9 @@ def package_name(path: Path) -> str | None:
 
 def generic(name: str) -> bool:
     """A name that says nothing about the data ("export", "data (2)", "Download-3", "2024")."""
-    base = re.sub(r"(?:[\s._-]*(?:\(\d+\)|copy|\d+))+$", "", name.strip().lower())
+    base, cut = name.strip().lower(), None
+    while cut != base:  # one suffix at a time: a nested pattern backtracks exponentially
+        cut, base = base, re.sub(r"[\s._-]*(?:\(\d+\)|copy|\d++)$", "", base)
     return not base or base in GENERIC_NAMES
 
 
