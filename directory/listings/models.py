@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -30,6 +31,9 @@ from directory.db import Base, IdMixin, TimestampMixin
 
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
 CURATION_STATUSES = ("draft", "published", "archived")
+# FHIR SDOH / HSDS 3.1 service capacity, as a coordinator last heard it
+CAPACITY_STATUSES = ("accepting", "waitlist", "full", "unknown")
+VERIFICATION_METHODS = ("phone", "website", "email", "visit", "import")
 LOCATION_TYPES = ("physical", "postal", "virtual")
 PHONE_TYPES = ("voice", "text", "fax", "cell", "video", "pager", "textphone")
 CHANNELS = ("call", "text", "chat")
@@ -63,6 +67,10 @@ class Service(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint(_in("status", SERVICE_STATUSES), name="status"),
         CheckConstraint(_in("curation_status", CURATION_STATUSES), name="curation_status"),
+        CheckConstraint(_in("capacity_status", CAPACITY_STATUSES), name="capacity_status"),
+        CheckConstraint(
+            _in("verification_method", VERIFICATION_METHODS), name="verification_method"
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
@@ -85,6 +93,10 @@ class Service(IdMixin, TimestampMixin, Base):
     curation_status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     verified_by: Mapped[str | None] = mapped_column(Text)
+    verification_method: Mapped[str | None] = mapped_column(String(16))
+    verification_note: Mapped[str | None] = mapped_column(Text)
+    capacity_status: Mapped[str | None] = mapped_column(String(16))
+    capacity_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
@@ -225,6 +237,29 @@ class Contact(IdMixin, Base):
     email: Mapped[str | None] = mapped_column(Text)
     phones: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ListingChange(IdMixin, Base):
+    """One change of one field of a listing, in the shape of HSDS 3.0's ``metadata`` table
+    (resource, field, previous and replacement value, who, when, what action); ``service_id``
+    is the listing it belongs to, whichever of its parts the resource is."""
+
+    __tablename__ = "listing_change"
+    __table_args__ = (Index("ix_listing_change_service_date", "service_id", "last_action_date"),)
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), nullable=False
+    )
+    resource_id: Mapped[uuid.UUID] = mapped_column()
+    resource_type: Mapped[str] = mapped_column(String(32))
+    last_action_date: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_action_type: Mapped[str] = mapped_column(String(32))
+    field_name: Mapped[str] = mapped_column(Text)
+    previous_value: Mapped[str | None] = mapped_column(Text)
+    replacement_value: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(Text)
 
 
 class Schedule(IdMixin, Base):
