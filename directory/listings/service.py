@@ -35,6 +35,7 @@ SCALAR_FIELDS = (
     "minimum_age",
     "maximum_age",
     "alert",
+    "capacity_status",
 )
 Outcome = Literal["created", "updated", "unchanged"]
 Verification = tuple[dt.datetime, str]
