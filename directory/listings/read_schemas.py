@@ -182,6 +182,10 @@ class ServiceRead(Read):
     minimum_age: int | None
     maximum_age: int | None
     alert: str | None
+    capacity_status: str | None = None
+    capacity_updated_at: dt.datetime | None = None
+    verification_method: str | None = None  # how it was last checked: phone, website, ...
+    verification_note: str | None = None
     organization: OrganizationRead
     needs: list[NeedRef]
     languages: list[LanguageRead]

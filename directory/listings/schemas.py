@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -41,6 +41,9 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 ServiceStatus = Literal["active", "inactive", "defunct", "temporarily closed"]
 CurationStatus = Literal["draft", "published", "archived"]
 PhoneType = Literal["voice", "text", "fax", "cell", "video", "pager", "textphone"]
+# HSDS 3.1 service_capacity / FHIR SDOH: whether the service takes new clients, as last heard
+CapacityStatus = Literal["accepting", "waitlist", "full", "unknown"]
+CAPACITY_STATUSES: tuple[CapacityStatus, ...] = get_args(CapacityStatus)
 
 
 class Strict(BaseModel):
@@ -259,6 +262,11 @@ class ServiceFields(Strict):
     minimum_age: int | None = Field(default=None, ge=0, le=130)
     maximum_age: int | None = Field(default=None, ge=0, le=130)
     alert: Text | None = None
+    capacity_status: CapacityStatus | None = Field(
+        default=None,
+        description="Whether the service takes new clients (accepting, waitlist, full, unknown);"
+        " a change is dated in capacity_updated_at",
+    )
 
 
 # The child lists of a listing: given in a document, each replaces the stored list whole.

@@ -1,0 +1,65 @@
+"""A listing's capacity (HSDS 3.1 service_capacity): written on create and PATCH, refused when it
+is not one of the four statuses, and read back with how the listing was last verified."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+import pytest
+from fastapi.testclient import TestClient
+
+from directory.listings.models import CAPACITY_STATUSES
+from directory.listings.read_schemas import ServiceRead
+from directory.listings.schemas import CapacityStatus
+
+
+def document(**fields: Any) -> dict[str, Any]:
+    return {"name": "Harbor Peer Warmline", "organization": {"name": "Harbor Peer"}, **fields}
+
+
+def test_the_schema_allows_what_the_database_allows() -> None:
+    assert get_args(CapacityStatus) == CAPACITY_STATUSES
+
+
+def test_capacity_is_written_on_create_and_on_patch(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
+    created = client.post(
+        "/v1/services", json=document(capacity_status="waitlist"), headers=coordinator
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    ServiceRead.model_validate(body)
+    assert body["capacity_status"] == "waitlist"
+    assert (body["verification_method"], body["verification_note"]) == (None, None)
+    url = f"/v1/services/{body['id']}"
+    patched = client.patch(
+        url, json={"capacity_status": "accepting"}, headers={**coordinator, "If-Match": "1"}
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["capacity_status"] == "accepting"
+    assert client.get(url, headers=coordinator).json()["capacity_status"] == "accepting"
+
+
+def test_a_listing_without_capacity_reads_null(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
+    body = client.post("/v1/services", json=document(), headers=coordinator).json()
+    assert (body["capacity_status"], body["capacity_updated_at"]) == (None, None)
+
+
+@pytest.mark.parametrize("value", ["open", "Accepting", "", 1])
+def test_another_capacity_is_a_422_and_changes_nothing(
+    client: TestClient, coordinator: dict[str, str], value: object
+) -> None:
+    refused = client.post("/v1/services", json=document(capacity_status=value), headers=coordinator)
+    assert refused.status_code == 422, refused.text
+    assert "capacity_status" in refused.text
+    body = client.post("/v1/services", json=document(capacity_status="full"), headers=coordinator)
+    url = f"/v1/services/{body.json()['id']}"
+    patch = client.patch(
+        url, json={"capacity_status": value}, headers={**coordinator, "If-Match": "1"}
+    )
+    assert patch.status_code == 422, patch.text
+    after = client.get(url, headers=coordinator).json()
+    assert (after["capacity_status"], after["version"]) == ("full", 1)
