@@ -7,19 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from directory import migrate
-from directory.accounts.keys import DEFAULT_RATE, create_key, revoke_key
-from directory.accounts.models import ROLES
-from directory.accounts.service import create_user, set_code_pattern
+from directory.accounts.cli import keys_app, programs_app, users_app
+from directory.cli_support import engine, fail, private_cluster
 from directory.config import get_settings
 from directory.db import database_url, make_engine, make_sessionmaker, unit_of_work
 from directory.errors import DirectoryError
 from directory.listings.demo import remove_demo
 from directory.listings.seed import seed_all
-from directory.pgcluster import ClusterError, PrivateCluster
+from directory.pgcluster import ClusterError
 from directory.referrals.notes import cipher_for, rotate_all
 from directory.referrals.privacy import purge
 from directory.search import sync
@@ -29,14 +27,11 @@ app = typer.Typer(
     help="Referral and resource directory for peer-mentoring programs.", no_args_is_help=True
 )
 db_app = typer.Typer(help="The database: private cluster and migrations.", no_args_is_help=True)
-users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 index_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
-programs_app = typer.Typer(help="Peer-mentoring programs.", no_args_is_help=True)
 app.add_typer(programs_app, name="programs")
-keys_app = typer.Typer(help="Partner keys for embedded search.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 referrals_app = typer.Typer(
     help="Referrals: retention purge, note key rotation.", no_args_is_help=True
@@ -44,41 +39,24 @@ referrals_app = typer.Typer(
 app.add_typer(referrals_app, name="referrals")
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=1)
-
-
-def _private_cluster() -> PrivateCluster | None:
-    settings = get_settings()
-    return None if settings.database_url else PrivateCluster.from_settings(settings)
-
-
-def _engine() -> Engine:
-    cluster = _private_cluster()
-    if cluster is not None and not cluster.running():
-        raise _fail("the private database is not running: run `directory db start` first")
-    return make_engine(database_url(get_settings()))
-
-
 @db_app.command("start")
 def db_start() -> None:
     """Create (first time) and start the private PostGIS cluster under the data folder."""
-    cluster = _private_cluster()
+    cluster = private_cluster()
     if cluster is None:
         typer.echo("DIRECTORY_DATABASE_URL is set: nothing to start")
         return
     try:
         cluster.start()
     except ClusterError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"private database running: {cluster.url}")
 
 
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the private cluster (its data stays)."""
-    cluster = _private_cluster()
+    cluster = private_cluster()
     if cluster is None:
         typer.echo("DIRECTORY_DATABASE_URL is set: nothing to stop")
         return
@@ -91,7 +69,7 @@ def db_destroy(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
 ) -> None:
     """Stop the private cluster and delete all of its data (wherever it lives)."""
-    cluster = _private_cluster()
+    cluster = private_cluster()
     if cluster is None:
         typer.echo("DIRECTORY_DATABASE_URL is set: nothing to destroy")
         return
@@ -106,16 +84,16 @@ def db_destroy(
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Upgrade the database to the newest migration."""
-    engine = _engine()
-    migrate.upgrade(engine)
-    with engine.connect() as connection:
+    database = engine()
+    migrate.upgrade(database)
+    with database.connect() as connection:
         typer.echo(f"database at migration {migrate.current_revision(connection)}")
 
 
 @db_app.command("status")
 def db_status() -> None:
     """Where the database is, whether it runs, and whether it is current."""
-    cluster = _private_cluster()
+    cluster = private_cluster()
     where = f"private cluster in {cluster.root}" if cluster else "DIRECTORY_DATABASE_URL"
     typer.echo(f"database: {where}")
     if cluster is not None and not cluster.running():
@@ -125,7 +103,7 @@ def db_status() -> None:
         with make_engine(database_url(get_settings())).connect() as connection:
             current = migrate.current_revision(connection)
     except OperationalError as error:
-        raise _fail(f"database unreachable: {error.orig}") from None
+        raise fail(f"database unreachable: {error.orig}") from None
     head = migrate.head_revision()
     state = "current" if current == head else "needs `directory db migrate`"
     typer.echo(f"state: running; migration {current or 'none'} (newest {head}): {state}")
@@ -142,13 +120,13 @@ def seed(
 ) -> None:
     """Load the needs taxonomy, national crisis lines and demo region (idempotent)."""
     settings = get_settings()
-    factory = make_sessionmaker(_engine())
+    factory = make_sessionmaker(engine())
     with_demo = settings.env != "production" if demo is None else demo
     try:
         with unit_of_work(factory) as session:
             report = seed_all(session, settings.seed_dir, demo=with_demo)
     except DirectoryError as error:
-        raise _fail(error.detail) from None
+        raise fail(error.detail) from None
     for name, counts in report.items():
         summary = ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
         typer.echo(f"{name}: {summary}")
@@ -169,8 +147,8 @@ def demo_accounts() -> None:
 
     settings = get_settings()
     if settings.env == "production":
-        raise _fail("no demo accounts in production")
-    with unit_of_work(make_sessionmaker(_engine())) as session:
+        raise fail("no demo accounts in production")
+    with unit_of_work(make_sessionmaker(engine())) as session:
         accounts = [(u.role, u.email, t) for u, t in ensure(session, program=DEMO_PROGRAM)]
     typer.echo("Demo accounts (fictional data only; `directory demo remove` deletes the demo):")
     for role, email, token in accounts:
@@ -184,13 +162,13 @@ def demo_remove() -> None:
     demo accounts off (idempotent)."""
     from directory.accounts.invites import retire_demo_accounts
 
-    factory = make_sessionmaker(_engine())
+    factory = make_sessionmaker(engine())
     try:
         with unit_of_work(factory) as session:
             removed = remove_demo(session)
             retired = retire_demo_accounts(session)
     except DirectoryError as error:
-        raise _fail(error.detail) from None
+        raise fail(error.detail) from None
     typer.echo(f"removed {removed} demo listing(s); `directory seed --no-demo` keeps them out")
     typer.echo(f"turned off {retired} demo account(s)")
     typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
@@ -210,7 +188,7 @@ def index_sync(
     ] = False,
 ) -> None:
     """Index the pending listing changes (the outbox), batch by batch."""
-    factory = make_sessionmaker(_engine())
+    factory = make_sessionmaker(engine())
     typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
     if follow:
         interval = get_settings().index_sync_interval or 1.0
@@ -224,7 +202,7 @@ def index_sync(
 @index_app.command("rebuild")
 def index_rebuild() -> None:
     """Rebuild the search index from every listing, in one transaction (search never empties)."""
-    written = sync.rebuild(make_sessionmaker(_engine()), backends=_backends())
+    written = sync.rebuild(make_sessionmaker(engine()), backends=_backends())
     typer.echo(f"search index rebuilt: {written} document(s)")
 
 
@@ -258,13 +236,13 @@ def ingest(
     no record loads fails (exit 1) and writes nothing."""
     from directory.ingest.cli import run_ingest, run_remap
 
-    factory = make_sessionmaker(_engine())
+    factory = make_sessionmaker(engine())
     try:
         if format_name == "remap":
             run_remap(factory, source=source)
             return
         if path is None:
-            raise _fail("give the file to import: directory ingest FORMAT PATH")
+            raise fail("give the file to import: directory ingest FORMAT PATH")
         run_ingest(
             factory,
             format_name,
@@ -275,107 +253,7 @@ def ingest(
             report_file=report,
         )
     except DirectoryError as error:
-        raise _fail(error.detail) from None
-
-
-@users_app.command("invite")
-def users_invite(
-    email: Annotated[str, typer.Option(help="The person's email address")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
-    program: Annotated[
-        str | None, typer.Option(help="The program they belong to (made when new)")
-    ] = None,
-) -> None:
-    """Invite someone to the web app: prints a one-time sign-in link (valid 72 hours) on the
-    last line; opening it lets them choose a password. Inviting again replaces the link."""
-    from directory.accounts.invites import VALID_FOR, invite, link_url
-
-    settings = get_settings()
-    try:
-        with unit_of_work(make_sessionmaker(_engine())) as session:
-            user, token = invite(session, email=email, role=role, program=program)
-    except DirectoryError as error:
-        raise _fail(error.detail) from None
-    hours = int(VALID_FOR.total_seconds() // 3600)
-    typer.echo(f"{user.role} {user.email}: sign-in link (once, within {hours} hours):")
-    typer.echo(link_url(settings.base_url, token))
-
-
-@users_app.command("create")
-def users_create(
-    email: Annotated[str, typer.Option(help="The user's email address")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
-    program: Annotated[
-        str | None, typer.Option(help="The program the user belongs to (made when new)")
-    ] = None,
-) -> None:
-    """Create a user; prints its bearer token alone on the last line, once."""
-    factory = make_sessionmaker(_engine())
-    try:
-        with unit_of_work(factory) as session:
-            user, token = create_user(session, email=email, role=role, program=program)
-    except DirectoryError as error:
-        raise _fail(error.detail) from None
-    typer.echo(f"created {user.role} {user.email} ({user.id}); bearer token (shown once):")
-    typer.echo(token)
-
-
-@programs_app.command("code-pattern")
-def programs_code_pattern(
-    program: Annotated[str, typer.Argument(help="The program's name")],
-    pattern: Annotated[
-        str | None,
-        typer.Argument(help="What its mentee codes look like, e.g. 'HP-[0-9]{4}'"),
-    ] = None,
-    clear: Annotated[bool, typer.Option("--clear", help="Remove the pattern")] = False,
-) -> None:
-    """Make referrals of a program use mentee codes of one shape (a regular expression matched
-    whole, case aside), so that a name cannot pass for a code."""
-    if (pattern is None) == (not clear):
-        raise _fail("give a pattern, or --clear")
-    try:
-        with unit_of_work(make_sessionmaker(_engine())) as session:
-            found = set_code_pattern(session, program, None if clear else pattern)
-            shown = found.mentee_ref_pattern
-    except DirectoryError as error:
-        raise _fail(error.detail) from None
-    rule = f"must match {shown}" if shown else "follow the general rules only"
-    typer.echo(f"{program}: mentee codes {rule}")
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Option(help="The partner site")],
-    origin: Annotated[
-        list[str], typer.Option(help="An origin the key may be used from (repeatable)")
-    ],
-    rate: Annotated[str, typer.Option(help="Requests allowed: N/second|minute|hour")] = (
-        DEFAULT_RATE
-    ),
-) -> None:
-    """Create a publishable partner key; prints it alone on the last line, once."""
-    factory = make_sessionmaker(_engine())
-    try:
-        with unit_of_work(factory) as session:
-            key, raw = create_key(session, name=name, origins=origin, rate_text=rate)
-    except DirectoryError as error:
-        raise _fail(error.detail) from None
-    typer.echo(f"created key {key.prefix}... for {key.name}: {', '.join(key.origins)}, {key.rate}")
-    typer.echo(raw)
-
-
-@keys_app.command("revoke")
-def keys_revoke(
-    key: Annotated[str, typer.Argument(help="The key, or the prefix `keys create` printed")],
-) -> None:
-    """Revoke a partner key at once."""
-    factory = make_sessionmaker(_engine())
-    try:
-        with unit_of_work(factory) as session:
-            revoked = revoke_key(session, key)
-    except DirectoryError as error:
-        raise _fail(error.detail) from None
-    typer.echo(f"revoked key {revoked.prefix}... of {revoked.name}")
+        raise fail(error.detail) from None
 
 
 @referrals_app.command("rotate-keys")
@@ -383,10 +261,10 @@ def referrals_rotate_keys() -> None:
     """Re-encrypt every referral note and event text with the first of DIRECTORY_NOTE_KEYS."""
     settings = get_settings()
     try:
-        with unit_of_work(make_sessionmaker(_engine())) as session:
+        with unit_of_work(make_sessionmaker(engine())) as session:
             count = rotate_all(session, cipher_for(settings.note_keys, settings.secret_key))
     except DirectoryError as error:
-        raise _fail(error.detail) from None
+        raise fail(error.detail) from None
     typer.echo(f"re-encrypted {count} text(s) with the newest key; older keys can now be removed")
 
 
@@ -399,8 +277,8 @@ def referrals_purge(
     """Strip the free text of referrals closed longer ago than the retention (figures stay)."""
     text = older_than.strip().lower()
     if not text.endswith("d") or not text[:-1].isdigit() or not 1 <= int(text[:-1]) <= 36_500:
-        raise _fail(f"--older-than takes a number of days such as 365d, not {older_than!r}")
-    with unit_of_work(make_sessionmaker(_engine())) as session:
+        raise fail(f"--older-than takes a number of days such as 365d, not {older_than!r}")
+    with unit_of_work(make_sessionmaker(engine())) as session:
         count = purge(session, older_than=dt.timedelta(days=int(text[:-1])))
     typer.echo(f"purged the free text of {count} closed referral(s) older than {text}")
 
@@ -419,7 +297,7 @@ def serve(
     from directory.api.app import create_app
 
     settings = get_settings()
-    _engine().dispose()  # fail early and clearly when the database is not there
+    engine().dispose()  # fail early and clearly when the database is not there
     host, port, count = host or settings.host, port or settings.port, workers or settings.workers
     if count == 1:
         uvicorn.run(
@@ -435,5 +313,5 @@ def serve(
         try:
             status = serve_processes(host, port, count, access_log=settings.access_log)
         except OSError as error:
-            raise _fail(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+            raise fail(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
         raise typer.Exit(status)

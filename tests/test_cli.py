@@ -212,3 +212,26 @@ def test_invitations_and_demo_accounts_from_the_command_line(cli_env: dict[str, 
     refused = run(production, "demo", "accounts", ok=False)
     assert refused.returncode == 1 and "no demo accounts in production" in refused.stderr
     run(cli_env, "db", "stop")
+
+
+def test_people_from_the_command_line(cli_env: dict[str, str]) -> None:
+    run(cli_env, "db", "start")
+    run(cli_env, "db", "migrate")
+    run(cli_env, "users", "invite", "--email", "lee@example.org", "--role", "mentor",
+        "--program", "Bay Peers")  # fmt: skip
+    listed = run(cli_env, "users", "list", "--program", "Bay Peers").stdout
+    assert "lee@example.org  mentor  Bay Peers  active, invited" in listed
+    run(cli_env, "users", "set-role", "lee@example.org", "coordinator")
+    run(cli_env, "users", "set-program", "lee@example.org", "Harbor Peers")
+    reset = run(cli_env, "users", "reset-sign-in", "lee@example.org").stdout
+    assert "/welcome/" in reset.strip().splitlines()[-1]
+    assert "revoked" in run(cli_env, "users", "revoke-tokens", "lee@example.org").stdout
+    run(cli_env, "users", "deactivate", "lee@example.org")
+    after = run(cli_env, "users", "list", "--program", "Harbor Peers").stdout
+    assert "lee@example.org  coordinator  Harbor Peers  INACTIVE" in after
+    assert "lee@example.org" not in run(cli_env, "users", "list", "--active-only").stdout
+    unknown = run(cli_env, "users", "deactivate", "nobody@example.org", ok=False)
+    assert unknown.returncode == 1 and "no account for nobody@example.org" in unknown.stderr
+    neither = run(cli_env, "users", "set-program", "lee@example.org", ok=False)
+    assert neither.returncode == 1 and "give a program, or --none" in neither.stderr
+    run(cli_env, "db", "stop")
