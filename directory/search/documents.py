@@ -5,7 +5,8 @@ site's accessibility) and, when it is reached remotely (a virtual location, or n
 all, as for crisis lines), one ``area`` document carrying the regions it serves. A search shows
 one result per listing (its nearest site in range, else its area document). A result shows the
 document's body, whose ``demo`` marks the demo region's fictional listings on both backends, and
-whose ``coordinates_approximate`` says a site's point is its ZIP code's centre.
+whose ``coordinates_approximate`` says a site's point is its ZIP code's centre, and whose
+``capacity_status`` (with ``capacity_updated_at``) says whether it takes new clients.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Document:
     open_minutes: list[tuple[int, int]] | None  # [start, end) minutes of the local week
     timezone: str | None
     last_verified_at: dt.datetime | None
+    capacity_status: str | None  # accepting | waitlist | full | unknown; None: never asked
     body: dict[str, Any]
     # weight letter -> text to index: A name, B needs and their keywords, and the words for its
     # languages, costs and accessibility, C description and organization, D place, R the
@@ -103,6 +105,10 @@ def _document(
         "last_verified_at": (
             verified.isoformat() if (verified := service.verification.last_verified_at) else None
         ),
+        "capacity_status": service.capacity_status,
+        "capacity_updated_at": (
+            heard.isoformat() if (heard := service.capacity_updated_at) else None
+        ),
     }
     keywords = [k for code in needs for k in vocabulary().need_keywords.get(code, ())]
     related = [k for code in _narrower(needs, lineage) for k in vocabulary().need_keywords[code]]
@@ -124,6 +130,7 @@ def _document(
         open_minutes=open_minutes(schedules),
         timezone=timezone,
         last_verified_at=service.verification.last_verified_at,
+        capacity_status=service.capacity_status,
         body=body,
         text={
             "A": " ".join(filter(None, [service.name, service.alternate_name])),

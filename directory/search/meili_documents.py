@@ -93,6 +93,8 @@ def meili_document(doc: Document) -> dict[str, Any]:
         out["open_quarters"] = mf.open_quarters(doc.open_minutes)
     if doc.last_verified_at is not None:
         out["last_verified_at"] = doc.last_verified_at.timestamp()
+    if doc.capacity_status is not None:  # absent when never asked (accepting: kept)
+        out["capacity_status"] = doc.capacity_status
     if doc.kind == "site" and doc.latitude is not None and doc.longitude is not None:
         out["_geo"] = {"lat": doc.latitude, "lng": doc.longitude}
     return out

@@ -21,7 +21,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from directory.search.places import Place
-from directory.search.query import SearchQuery
+from directory.search.query import NOT_TAKING_CLIENTS, SearchQuery
 
 ATTRIBUTE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 QUARTER = 15  # minutes
@@ -68,6 +68,13 @@ def any_of(attribute: str, values: Sequence[str]) -> str:
     if not values:
         raise ValueError(f"{attribute} IN needs at least one value")
     return f"{_attribute(attribute)} IN [{', '.join(literal(v) for v in values)}]"
+
+
+def none_of(attribute: str, values: Sequence[str]) -> str:
+    """``attribute NOT IN [...]``: none of the values (a document without the attribute too)."""
+    if not values:
+        raise ValueError(f"{attribute} NOT IN needs at least one value")
+    return f"{_attribute(attribute)} NOT IN [{', '.join(literal(v) for v in values)}]"
 
 
 def at_most(attribute: str, value: float) -> str:
@@ -175,6 +182,8 @@ def query_filter(
         parts.append(equals("kind", "site" if query.mode == "in_person" else "area"))
     if query.open_now is not None:
         parts.append(open_now(zones, now, is_open=query.open_now))
+    if query.accepting:
+        parts.append(none_of("capacity_status", NOT_TAKING_CLIENTS))
     if place is not None:
         parts.append(near(place, query.radius_km * 1000))
     return both(*parts) if parts else None

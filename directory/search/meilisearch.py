@@ -119,6 +119,7 @@ def settings() -> dict[str, Any]:
         "filterableAttributes": [
             *("id", "service_id", "kind", "needs", "languages", "accessibility", "costs"),
             *("regions", "minimum_age", "maximum_age", "open_quarters", "timezone", "_geo"),
+            "capacity_status",
         ],
         "sortableAttributes": ["_geo", "last_verified_at"],
         "rankingRules": RANKING_RULES,

@@ -52,7 +52,13 @@ from directory.search.postgres_words import (
     tsquery,
     word_groups,
 )
-from directory.search.query import Facets, SearchQuery, SearchResponse, SearchResult
+from directory.search.query import (
+    NOT_TAKING_CLIENTS,
+    Facets,
+    SearchQuery,
+    SearchResponse,
+    SearchResult,
+)
 from directory.search.vocabulary import words
 
 NAME = "postgres"
@@ -225,6 +231,9 @@ def _filters(
         where.append(
             f"coalesce({test}, FALSE)" if query.open_now else f"NOT coalesce({test}, TRUE)"
         )
+    if query.accepting:  # a listing without a status stays: nobody has asked yet
+        params["not_taking"] = list(NOT_TAKING_CLIENTS)
+        where.append("coalesce(d.body->>'capacity_status', '') <> ALL(CAST(:not_taking AS text[]))")
     if place is not None:
         params["origin"] = f"SRID=4326;POINT({place.longitude} {place.latitude})"
         params["radius_m"] = query.radius_km * 1000

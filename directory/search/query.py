@@ -13,6 +13,9 @@ from directory.listings import vocabularies
 NO_NUL = r"^[^\x00]*$"
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 MAX_PAGE = 500  # deep pages cost; nobody pages past 10,000 results during a session
+# The capacities ``accepting=true`` leaves out. Everything else stays, unknown and unset too: a
+# mentor must not lose the listings nobody has asked about.
+NOT_TAKING_CLIENTS = ("waitlist", "full")
 
 
 class SearchQuery(BaseModel):
@@ -30,6 +33,10 @@ class SearchQuery(BaseModel):
     accessibility: list[Code] = Field(default_factory=list, max_length=10)
     mode: Literal["in_person", "virtual", "any"] = "any"
     open_now: bool | None = None
+    accepting: bool = Field(
+        default=False,
+        description="true: leave out listings known to have a waitlist or to be full",
+    )
     cost: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]] = Field(
         default_factory=list, max_length=10
     )
@@ -110,6 +117,8 @@ class SearchResult(BaseModel):
     open_now: bool | None  # None: hours unknown
     hours: str | None
     last_verified_at: dt.datetime | None
+    capacity_status: str | None = None  # accepting, waitlist, full, unknown; None: never asked
+    capacity_updated_at: dt.datetime | None = None
 
 
 class CrisisLine(BaseModel):
