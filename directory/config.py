@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(
         default=30, ge=1, le=24 * 60, description="a browser session ends after this idle time"
     )
+    stale_after_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="a listing not verified for longer than this is marked stale on its pages",
+    )
 
     @field_validator("time_zone")
     @classmethod
