@@ -14,6 +14,7 @@ from directory.api import errors
 from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
 from directory.api.routes import (
+    curation,
     meta,
     programs,
     referrals,
@@ -81,5 +82,6 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(referrals_fhir.router)
     app.include_router(programs.router)
+    app.include_router(curation.router)
     pages.install(app)
     return app

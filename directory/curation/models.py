@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from directory.db import Base, IdMixin
 
 PROBLEM_KINDS = ("wrong-number", "closed", "full", "other")
 PROBLEM_STATUSES = ("open", "resolved", "dismissed")
+SUGGESTION_STATUSES = ("open", "approved", "rejected")
+SUGGESTION_SOURCES = ("user", "import", "partner")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -39,6 +43,38 @@ class ProblemReport(IdMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
+    decided_by: Mapped[uuid.UUID | None] = mapped_column()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class ChangeSuggestion(IdMixin, Base):
+    """A proposed change to a listing (fields of ``ServiceUpdate``), waiting in the review queue
+    until a coordinator approves it (as it is, or edited first) or rejects it."""
+
+    __tablename__ = "change_suggestion"
+    __table_args__ = (
+        CheckConstraint(_in("status", SUGGESTION_STATUSES), name="status"),
+        CheckConstraint(_in("source", SUGGESTION_SOURCES), name="source"),
+    )
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    # No foreign keys to users: a suggestion outlives the accounts that made or decided it.
+    suggested_by: Mapped[uuid.UUID | None] = mapped_column()
+    program_id: Mapped[uuid.UUID | None] = mapped_column()
+    base_version: Mapped[int] = mapped_column(Integer)  # the listing's version when suggested
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    decided_by: Mapped[uuid.UUID | None] = mapped_column()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
 
 class SavedListing(Base):
