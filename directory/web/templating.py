@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from directory.accounts.roles import can
+from directory.listings.staleness import freshness
 from directory.listings.vocabularies import language as iso_language
 from directory.web import i18n, present, vocab
 
@@ -65,6 +66,7 @@ def environment(lang: str, zone: str = "UTC") -> Environment:
         vocab=vocab,
         language_name=names,
         can=can,
+        freshness=freshness,
     )
     env.filters.update(
         language_name=names,

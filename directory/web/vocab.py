@@ -135,6 +135,12 @@ EVENTS = {
     "follow-up": N_("Next follow-up"),
     "note": N_("Note"),
 }
+# A listing's capacity as cards and its page say it; "unknown" says nothing.
+CAPACITY = {
+    "accepting": N_("Accepting new clients"),
+    "waitlist": N_("Waitlist"),
+    "full": N_("Not accepting new clients right now"),
+}
 PROBLEMS = {
     "wrong-number": N_("Wrong phone number"),
     "closed": N_("Closed or no longer offered"),
