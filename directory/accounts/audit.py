@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterable
@@ -46,13 +47,41 @@ def record_many(
 
 
 def entries(
-    session: Session, reader: User, *, referral_id: uuid.UUID | None, limit: int = 500
-) -> list[AuditEntry]:
-    """The program's audit rows, newest first (coordinators and admins)."""
-    query = select(AuditEntry).where(AuditEntry.program_id == reader.program_id)
+    session: Session,
+    reader: User,
+    *,
+    referral_id: uuid.UUID | None,
+    action: str | None = None,
+    actor: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[tuple[AuditEntry, str | None]]:
+    """The program's audit rows with the email of who acted (None: the `directory` command, or
+    an account since erased), newest first (coordinators and admins). ``action`` matches a whole
+    action or its prefix ("referral." for every referral action); ``actor`` is an email."""
+    query = (
+        select(AuditEntry, User.email)
+        .outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(AuditEntry.program_id == reader.program_id)
+    )
     if referral_id is not None:
         query = query.where(AuditEntry.referral_id == referral_id)
-    return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+    if action:
+        query = query.where(
+            AuditEntry.action.startswith(action)
+            if action.endswith(".")
+            else AuditEntry.action == action
+        )
+    if actor:
+        query = query.where(User.email == actor.strip().lower())
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    rows = session.execute(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    return [(entry, email) for entry, email in rows]
 
 
 def record_refused(session: Session, actor: User, action: str, referral_id: uuid.UUID) -> None:

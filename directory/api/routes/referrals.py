@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
@@ -130,22 +133,57 @@ def follow_ups(
     return queries.follow_ups(session, user, due_before=due, cipher=_cipher(request))
 
 
-@router.get("/v1/audit")
+AUDIT_COLUMNS = ("at", "actor", "actor_id", "action", "referral_id", "detail")
+
+
+@router.get("/v1/audit", response_model=None)
 def audit_log(
-    session: SessionDep, user: CurrentUser, referral_id: uuid.UUID | None = None
-) -> list[dict[str, object]]:
-    """The program's audit rows (coordinators and admins), newest first."""
-    rows = entries(session, require(user, "read-audit"), referral_id=referral_id)
-    return [
+    session: SessionDep,
+    user: CurrentUser,
+    referral_id: uuid.UUID | None = None,
+    action: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_.-]+$")] = None,
+    actor: Annotated[str | None, Query(max_length=320)] = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 500,
+    format: Literal["json", "csv"] = "json",
+) -> list[dict[str, object]] | Response:
+    """The program's audit rows (coordinators and admins), newest first: who (their email),
+    what, when; filtered by action (or an action prefix ending in "."), actor's email and
+    time; paged; ``format=csv`` for a spreadsheet."""
+    rows = entries(
+        session, require(user, "read-audit"), referral_id=referral_id, action=action,
+        actor=actor, since=_aware(since), until=_aware(until), limit=per_page,
+        offset=(page - 1) * per_page,
+    )  # fmt: skip
+    found: list[dict[str, object]] = [
         {
             "at": r.at.isoformat(),
-            "actor_id": str(r.actor_id),
+            "actor": email,
+            "actor_id": str(r.actor_id) if r.actor_id else None,
             "action": r.action,
             "referral_id": str(r.referral_id) if r.referral_id else None,
             "detail": r.detail,
         }
-        for r in rows
+        for r, email in rows
     ]
+    if format == "json":
+        return found
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=AUDIT_COLUMNS)
+    writer.writeheader()
+    writer.writerows({**row, "detail": json.dumps(row["detail"], sort_keys=True)} for row in found)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+    )
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A time without a zone is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
 
 
 MenteeRef = Annotated[str, Path(min_length=3, max_length=40)]
