@@ -1,4 +1,7 @@
-"""Listing commands: create, update, verify, archive and idempotent upsert by provenance."""
+"""Listing commands: create, update, verify, archive and idempotent upsert by provenance.
+
+Each records what it changed in the listing's history (``history``).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,13 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
-from directory.listings import queries
+from directory.listings import history, queries
 from directory.listings.models import Organization, Provenance, SearchOutbox, Service
 from directory.listings.rows import JsonText, Rows, delete_lists, service_lists
 from directory.listings.schemas import LIST_FIELDS, ProvenanceIn, ServiceCreate, ServiceUpdate
@@ -39,6 +42,15 @@ SCALAR_FIELDS = (
 )
 Outcome = Literal["created", "updated", "unchanged"]
 Verification = tuple[dt.datetime, str]
+# How a coordinator checked a listing ("import" is the imports' own).
+VerifyMethod = Literal["phone", "website", "email", "visit"]
+VERIFY_METHODS: tuple[str, ...] = get_args(VerifyMethod)
+NOTE_MAX = 2000
+# Columns of a listing that its read form does not carry (yet), kept in its history all the same.
+UNREAD = ("capacity_status", "capacity_updated_at", "verification_method", "verification_note")
+VERIFICATION = ("last_verified_at", "verified_by", "verification_method", "verification_note")
+# Who made a change made without saying (a caller that passes no ``by``).
+UNKNOWN = "unknown"
 
 
 @dataclass
@@ -59,11 +71,17 @@ def stable_id(*parts: str) -> uuid.UUID:
 
 
 def create_service(
-    session: Session, doc: ServiceCreate, *, origin: Origin | None = None, rows: Rows | None = None
+    session: Session,
+    doc: ServiceCreate,
+    *,
+    origin: Origin | None = None,
+    rows: Rows | None = None,
+    by: str = UNKNOWN,
 ) -> uuid.UUID:
     """Create a whole listing from one nested document; returns its id.
 
-    Given ``rows``, the listing is only queued there, for a bulk import to write in batches.
+    Given ``rows``, the listing is only queued there, for a bulk import to write in batches (and
+    its creation is not recorded in its history: ``Rows`` does not write ``listing_change``).
     """
     service_id = uuid.uuid4()
     if doc.provenance:
@@ -84,37 +102,71 @@ def create_service(
     queue.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
     if rows is None:
         queue.write(session)
+        history.record_created(session, service_id, doc.name, by=by)
     return service_id
 
 
 def update_service(
-    session: Session, service_id: uuid.UUID, patch: ServiceUpdate, *, expected_version: int | None
+    session: Session,
+    service_id: uuid.UUID,
+    patch: ServiceUpdate,
+    *,
+    expected_version: int | None,
+    by: str = UNKNOWN,
 ) -> Service:
     """Apply a partial update when the caller has seen the current version (None: any)."""
     service = _claim(session, service_id, expected_version)
+    before = _state(session, service)
     given = patch.model_fields_set
     _replace_lists(session, service, patch, tuple(f for f in LIST_FIELDS if f in given))
     _set_scalars(service, patch.model_dump(include=given & set(SCALAR_FIELDS)))
-    return _touch(session, service)
+    if "capacity_status" in given:
+        service.capacity_updated_at = dt.datetime.now(dt.UTC)
+    _touch(session, service)
+    after = _state(session, service)
+    history.record_changes(session, service_id, before, after, by=by, action="update")
+    return service
 
 
 def verify_service(
-    session: Session, service_id: uuid.UUID, *, by: str, expected_version: int | None
+    session: Session,
+    service_id: uuid.UUID,
+    *,
+    by: str,
+    expected_version: int | None,
+    method: str | None = None,
+    note: str | None = None,
 ) -> Service:
-    """Record that someone checked this version of the listing just now."""
+    """Record that someone checked this version of the listing just now, how, with a note."""
+    if method is not None and method not in VERIFY_METHODS:
+        allowed = ", ".join(VERIFY_METHODS)
+        raise InvalidInput(f"verify by one of {allowed}, not {method!r}", field="method")
+    if note is not None and len(note) > NOTE_MAX:
+        raise InvalidInput(f"a note has at most {NOTE_MAX} characters", field="note")
     service = _claim(session, service_id, expected_version)
+    before = {name: getattr(service, name) for name in VERIFICATION}
     service.last_verified_at = dt.datetime.now(dt.UTC)
     service.verified_by = by
-    return _touch(session, service)
+    service.verification_method = method
+    service.verification_note = note
+    after = {name: getattr(service, name) for name in VERIFICATION}
+    _touch(session, service)  # first: an insert before it would flush the row twice (version + 2)
+    history.record_changes(session, service_id, before, after, by=by, action="verify")
+    return service
 
 
 def archive_service(
-    session: Session, service_id: uuid.UUID, *, expected_version: int | None
+    session: Session, service_id: uuid.UUID, *, expected_version: int | None, by: str = UNKNOWN
 ) -> Service:
     """Take a listing out of search and listings for mentors; nothing is deleted."""
     service = _claim(session, service_id, expected_version)
+    before = {"curation_status": service.curation_status}
     service.curation_status = "archived"
-    return _touch(session, service)
+    _touch(session, service)
+    history.record_changes(
+        session, service_id, before, {"curation_status": "archived"}, by=by, action="archive"
+    )
+    return service
 
 
 def upsert_listing(
@@ -141,23 +193,31 @@ def apply_document(
     doc: ServiceCreate,
     *,
     verified: Verification | None = None,
+    by: str | None = None,
 ) -> None:
     """Rewrite one listing from a whole document (a re-import); see ``rewrite_services``."""
-    rewrite_services(session, {service_id: doc}, verified=verified)
+    rewrite_services(session, {service_id: doc}, verified=verified, by=by)
 
 
 def rewrite_services(
-    session: Session, docs: dict[uuid.UUID, ServiceCreate], *, verified: Verification | None = None
+    session: Session,
+    docs: dict[uuid.UUID, ServiceCreate],
+    *,
+    verified: Verification | None = None,
+    by: str | None = None,
 ) -> None:
     """Rewrite listings from whole documents in bulk; provenance links are left as they are.
 
-    Each listing's version moves by one. The curation status stays as curators set it.
+    Each listing's version moves by one. The curation status stays as curators set it. What
+    changed is recorded in each listing's history as an import by ``by`` (else by the source of
+    its document).
     """
     if not docs:
         return
     ids = list(docs)
     session.flush()
     session.execute(select(Service.id).where(Service.id.in_(ids)).with_for_update())
+    before = history.snapshots(session, ids)
     need_ids = resolve_needs(session, {code for doc in docs.values() for code in doc.needs})
     rows = Rows()
     updates = []
@@ -182,6 +242,16 @@ def rewrite_services(
         .values(**columns, version=table.c.version + 1, updated_at=func.now()),
         updates,
     )
+    after = history.snapshots(session, ids)
+    history.record_many(
+        session,
+        [(i, before[i], after[i], by or _source(docs[i])) for i in ids],
+        action="import",
+    )
+
+
+def _source(doc: ServiceCreate) -> str:
+    return doc.provenance.source if doc.provenance else "import"
 
 
 def record_origin(link: Provenance, doc: ServiceCreate, origin: Origin) -> None:
@@ -224,6 +294,12 @@ def _replace_lists(
     rows = Rows()
     service_lists(rows, service.id, service.organization_id, doc, fields, need_ids)
     rows.write(session)
+
+
+def _state(session: Session, service: Service) -> dict[str, Any]:
+    """The listing as its history compares it: its read form and the columns that lacks."""
+    read = queries.read_services(session, [service.id])[0].model_dump(mode="json")
+    return {**read, **{name: getattr(service, name) for name in UNREAD}}
 
 
 def _touch(session: Session, service: Service) -> Service:

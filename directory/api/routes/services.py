@@ -1,4 +1,4 @@
-"""Listings: read, list, create, update, verify, archive."""
+"""Listings: read, list, create, update, verify, archive, and a listing's history."""
 
 from __future__ import annotations
 
@@ -7,16 +7,28 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from directory.accounts.roles import can
 from directory.api.callers import Reader
 from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
-from directory.listings import queries, service
+from directory.listings import history, queries, service
+from directory.listings.history import ListingChangePage
 from directory.listings.read_schemas import ServicePage, ServiceRead
 from directory.listings.schemas import CurationStatus, ServiceCreate, ServiceStatus, ServiceUpdate
 
 router = APIRouter(prefix="/v1/services", tags=["listings"])
 NeedQuery = Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9-]+$")]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=service.NOTE_MAX)]
+
+
+class VerificationIn(BaseModel):
+    """How the listing was checked, and what was learnt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: service.VerifyMethod | None = None
+    note: Note | None = None
 
 
 def _readable(
@@ -88,11 +100,32 @@ def update_service(
 
 @router.post("/{service_id}/verify", response_model=ServiceRead)
 def verify_service(
-    session: SessionDep, user: Writer, service_id: uuid.UUID, version: IfMatch, response: Response
+    session: SessionDep,
+    user: Writer,
+    service_id: uuid.UUID,
+    version: IfMatch,
+    response: Response,
+    how: VerificationIn | None = None,
 ) -> ServiceRead:
-    """Record that you checked this version of the listing (``If-Match``) just now."""
-    service.verify_service(session, service_id, by=user.email, expected_version=version)
+    """Record that you checked this version of the listing (``If-Match``) just now; the body,
+    optional, says how (phone, website, email, visit) with a note."""
+    how = how or VerificationIn()
+    service.verify_service(
+        session, service_id, by=user.email, expected_version=version, **how.model_dump()
+    )
     return _readable(session, user, service_id, response)
+
+
+@router.get("/{service_id}/history", response_model=ListingChangePage)
+def service_history(
+    session: SessionDep,
+    user: Writer,
+    service_id: uuid.UUID,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> ListingChangePage:
+    """A page of the listing's changes, newest first, in HSDS 3.0's metadata shape."""
+    return history.listing_history(session, service_id, page=page, per_page=per_page)
 
 
 @router.post("/{service_id}/archive", response_model=ServiceRead)

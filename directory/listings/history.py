@@ -1,0 +1,336 @@
+"""A listing's change history: one row per changed field, in the shape of HSDS 3.0's metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Text, Uuid, any_, cast, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.orm import Session
+
+from directory.errors import NotFound
+from directory.listings.models import (
+    Accessibility,
+    Address,
+    Attribute,
+    ListingChange,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+)
+from directory.listings.rows import LIST_TABLES
+
+Action = Literal["create", "update", "verify", "publish", "unpublish", "archive", "import"]
+ACTIONS: tuple[Action, ...] = get_args(Action)
+# Not a field anyone changes: the row's own bookkeeping, and where it came from.
+UNRECORDED = frozenset({"id", "version", "created_at", "updated_at", "provenance", "demo"})
+# Keys of list items that change on every rewrite of the list, whatever it says.
+VOLATILE = frozenset({"id", "service_at_location_id", "position"})
+Listing = BaseModel | Mapping[str, Any]
+
+
+class ListingChangeRead(BaseModel):
+    """One change, as HSDS 3.0's ``metadata`` table has it, plus the listing it belongs to."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    service_id: uuid.UUID
+    resource_id: uuid.UUID
+    resource_type: str
+    last_action_date: dt.datetime
+    last_action_type: str
+    field_name: str
+    previous_value: str | None
+    replacement_value: str | None
+    updated_by: str
+
+
+class ListingChangePage(BaseModel):
+    items: list[ListingChangeRead]
+    page: int
+    per_page: int
+    total: int
+
+
+def record_changes(
+    session: Session,
+    service_id: uuid.UUID,
+    before: Listing,
+    after: Listing,
+    *,
+    by: str,
+    action: Action,
+) -> int:
+    """Record one change per field that differs between two states of a listing; how many."""
+    rows = change_rows(service_id, before, after, by=by, action=action)
+    if rows:
+        session.execute(insert(ListingChange), rows)
+    return len(rows)
+
+
+def record_many(
+    session: Session,
+    changes: Iterable[tuple[uuid.UUID, Listing, Listing, str]],
+    *,
+    action: Action,
+) -> int:
+    """Record the changes of many listings at once: (listing id, before, after, by) each."""
+    rows = [
+        row
+        for service_id, before, after, by in changes
+        for row in change_rows(service_id, before, after, by=by, action=action)
+    ]
+    if rows:
+        session.execute(insert(ListingChange), rows)
+    return len(rows)
+
+
+def change_rows(
+    service_id: uuid.UUID, before: Listing, after: Listing, *, by: str, action: Action
+) -> list[dict[str, Any]]:
+    """The ``listing_change`` rows for the fields that differ (for bulk writers)."""
+    old, new = as_text(before), as_text(after)
+    # The time of the call, not of the transaction: several actions in one transaction keep
+    # their order.
+    when = dt.datetime.now(dt.UTC)
+    rows = []
+    for name in sorted(old.keys() | new.keys()):
+        previous, replacement = old.get(name), new.get(name)
+        if previous == replacement:
+            continue
+        kind = action
+        if name == "curation_status" and action == "update":
+            kind = curation_action(replacement)
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "service_id": service_id,
+                "resource_id": service_id,
+                "resource_type": "service",
+                "last_action_date": when,
+                "last_action_type": kind,
+                "field_name": name,
+                "previous_value": previous,
+                "replacement_value": replacement,
+                "updated_by": by,
+            }
+        )
+    return rows
+
+
+def record_created(session: Session, service_id: uuid.UUID, name: str, *, by: str) -> None:
+    """Record a listing's creation: one row (field ``listing``, its name), not one per field."""
+    session.execute(
+        insert(ListingChange),
+        [
+            {
+                "id": uuid.uuid4(),
+                "service_id": service_id,
+                "resource_id": service_id,
+                "resource_type": "service",
+                "last_action_date": dt.datetime.now(dt.UTC),
+                "last_action_type": "create",
+                "field_name": "listing",
+                "previous_value": None,
+                "replacement_value": name,
+                "updated_by": by,
+            }
+        ],
+    )
+
+
+def curation_action(status: str | None) -> Action:
+    """The action a change of curation status is: publish, archive, or back to draft."""
+    if status == "published":
+        return "publish"
+    return "archive" if status == "archived" else "unpublish"
+
+
+def as_text(listing: Listing) -> dict[str, str | None]:
+    """A listing's recorded fields as text: scalars as they are, lists and parts as compact JSON
+    without the ids and positions that a rewrite renews (locations are recorded whole, under
+    the service, for that reason: their ids do not survive an edit)."""
+    data = listing.model_dump(mode="json") if isinstance(listing, BaseModel) else listing
+    fields: dict[str, str | None] = {}
+    for name, value in data.items():
+        if name in UNRECORDED:
+            continue
+        if name == "verification" and isinstance(value, Mapping):
+            fields.update(as_text(value))  # recorded field by field: who, when, how
+        else:
+            fields[name] = _text(value)
+    return fields
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    plain = _without_volatile(to_jsonable_python(value))
+    if isinstance(plain, str):  # a date, a UUID, a decimal
+        return plain
+    return json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+
+
+def _without_volatile(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_volatile(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_without_volatile(v) for v in value]
+    return value
+
+
+# A stored listing as a bulk writer compares it (``snapshots``): its columns, and each list as
+# the JSON of its rows without the keys that only link rows or that a rewrite renews.
+SNAPSHOT_COLUMNS = (
+    "name",
+    "alternate_name",
+    "description",
+    "url",
+    "email",
+    "status",
+    "curation_status",
+    "interpretation_services",
+    "application_process",
+    "fees_description",
+    "eligibility_description",
+    "minimum_age",
+    "maximum_age",
+    "alert",
+    "capacity_status",
+    "last_verified_at",
+    "verified_by",
+    "verification_method",
+    "verification_note",
+)
+LINK_KEYS = (
+    *VOLATILE,
+    "service_id",
+    "location_id",
+    "link_id",
+    "link_entity",
+    "link_type",
+    "taxonomy_term_id",
+    "organization_id",
+    "created_at",
+    "updated_at",
+    "point",
+    "extent",
+)
+LOCATION_PARTS = {
+    "locations.addresses": (Address, Address.address_type),
+    "locations.accessibility": (Accessibility, Accessibility.position),
+    "locations.phones": (Phone, Phone.position),
+    "locations.schedules": (Schedule, Schedule.position),
+}
+
+
+def snapshots(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, str | None]]:
+    """Stored listings as text by field, read in a fixed number of Core queries (a bulk import
+    compares two of these: reading whole listings through the ORM tripled its time)."""
+    found: dict[uuid.UUID, dict[str, str | None]] = {i: {} for i in ids}
+    columns = [getattr(Service, name) for name in SNAPSHOT_COLUMNS]
+    for service_id, *values in session.execute(select(Service.id, *columns).where(_in(ids))):
+        found[service_id].update(as_text(dict(zip(SNAPSHOT_COLUMNS, values, strict=True))))
+    for name, query in _list_queries(ids):
+        for service_id, value in session.execute(query):
+            found[service_id][name] = value
+    return found
+
+
+def _in(ids: list[uuid.UUID], column: Any = Service.id) -> Any:
+    # One array parameter: an IN list of 500 parameters costs more to send than to run.
+    return column == any_(literal(ids, ARRAY(Uuid)))
+
+
+def _json(table: Any) -> Any:
+    return func.to_jsonb(table.table_valued()).op("-")(literal(list(LINK_KEYS), ARRAY(Text)))
+
+
+def _list_queries(ids: list[uuid.UUID]) -> list[tuple[str, Any]]:
+    queries: list[tuple[str, Any]] = []
+    for name, model in LIST_TABLES.items():
+        table: Any = model.__table__
+        value = func.jsonb_agg(aggregate_order_by(_json(table), table.c.position))
+        queries.append(
+            (
+                name,
+                select(table.c.service_id, cast(value, Text))
+                .where(_in(ids, table.c.service_id))
+                .group_by(table.c.service_id),
+            )
+        )
+    needs = func.jsonb_agg(aggregate_order_by(_json(Attribute.__table__), Attribute.value))
+    queries.append(
+        (
+            "needs",
+            select(Attribute.link_id, cast(needs, Text))
+            .where(Attribute.link_entity == "service", _in(ids, Attribute.link_id))
+            .group_by(Attribute.link_id),
+        )
+    )
+    organization = cast(_json(Organization.__table__), Text)
+    queries.append(
+        (
+            "organization",
+            select(Service.id, organization)
+            .join(Organization, Organization.id == Service.organization_id)
+            .where(_in(ids)),
+        )
+    )
+    site = ServiceAtLocation
+    places = func.jsonb_agg(aggregate_order_by(_json(Location.__table__), site.position))
+    queries.append(
+        (
+            "locations",
+            select(site.service_id, cast(places, Text))
+            .join(Location, Location.id == site.location_id)
+            .where(_in(ids, site.service_id))
+            .group_by(site.service_id),
+        )
+    )
+    for name, (model, order) in LOCATION_PARTS.items():
+        table = model.__table__
+        parts = func.jsonb_agg(aggregate_order_by(_json(table), site.position, order))
+        queries.append(
+            (
+                name,
+                select(site.service_id, cast(parts, Text))
+                .join(table, table.c.location_id == site.location_id)
+                .where(_in(ids, site.service_id))
+                .group_by(site.service_id),
+            )
+        )
+    return queries
+
+
+def listing_history(
+    session: Session, service_id: uuid.UUID, *, page: int = 1, per_page: int = 50
+) -> ListingChangePage:
+    """A page of a listing's changes, newest first; NotFound for no such listing."""
+    if session.get(Service, service_id) is None:
+        raise NotFound(f"no listing {service_id}")
+    where = ListingChange.service_id == service_id
+    total = session.scalar(select(func.count()).where(where)) or 0
+    query = (
+        select(ListingChange)
+        .where(where)
+        .order_by(
+            ListingChange.last_action_date.desc(),
+            ListingChange.field_name,
+            ListingChange.id,
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    items = [ListingChangeRead.model_validate(row) for row in session.scalars(query)]
+    return ListingChangePage(items=items, page=page, per_page=per_page, total=total)
