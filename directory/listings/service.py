@@ -226,7 +226,8 @@ def rewrite_services(
         service_lists(rows, service_id, organization_id, doc, LIST_FIELDS, need_ids)
         rows.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
         row = _service_row(service_id, organization_id, doc, Origin(verified=verified))
-        row.pop("curation_status")
+        row.pop("curation_status")  # curators' own, like capacity: a re-import keeps them
+        row.pop("capacity_status")
         row.pop("version")
         updates.append({"_" + k: v for k, v in row.items()})
     delete_lists(session, ids, LIST_FIELDS)
@@ -264,11 +265,11 @@ def record_origin(link: Provenance, doc: ServiceCreate, origin: Origin) -> None:
 def content_hash(doc: ServiceCreate) -> str:
     """A digest of a whole document: equal digests, nothing to update.
 
-    A document with no inferred needs is digested without the field, as before it existed: an
-    unchanged file stays unchanged.
+    Fields added since digests were first kept (inferred needs, capacity) are left out when
+    empty, as before they existed: an unchanged file stays unchanged.
     """
-    exclude = None if doc.inferred_needs else {"inferred_needs"}
-    return hashlib.sha256(doc.model_dump_json(exclude=exclude).encode()).hexdigest()
+    exclude = {k for k in ("inferred_needs", "capacity_status") if not getattr(doc, k)}
+    return hashlib.sha256(doc.model_dump_json(exclude=exclude or None).encode()).hexdigest()
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -3,14 +3,18 @@ is not one of the four statuses, and read back with how the listing was last ver
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, get_args
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from directory.listings.models import CAPACITY_STATUSES
+from directory.listings.queries import read_service
 from directory.listings.read_schemas import ServiceRead
-from directory.listings.schemas import CapacityStatus
+from directory.listings.schemas import CapacityStatus, ServiceCreate, ServiceUpdate
+from directory.listings.service import content_hash, update_service, upsert_listing
 
 
 def document(**fields: Any) -> dict[str, Any]:
@@ -63,3 +67,30 @@ def test_another_capacity_is_a_422_and_changes_nothing(
     assert patch.status_code == 422, patch.text
     after = client.get(url, headers=coordinator).json()
     assert (after["capacity_status"], after["version"]) == ("full", 1)
+
+
+def test_a_reimport_keeps_what_a_coordinator_recorded(session: Session) -> None:
+    def doc(description: str) -> ServiceCreate:
+        return ServiceCreate.model_validate(
+            document(description=description)
+            | {"provenance": {"source": "test:capacity", "external_id": "1"}}
+        )
+
+    _, service_id = upsert_listing(session, doc("first"))
+    update_service(
+        session, service_id, ServiceUpdate(capacity_status="full"), expected_version=None
+    )
+    assert upsert_listing(session, doc("changed"))[0] == "updated"
+    session.expire_all()
+    listing = read_service(session, service_id, published_only=False)
+    assert (listing.description, listing.capacity_status) == ("changed", "full")
+    assert listing.capacity_updated_at is not None
+
+
+def test_an_empty_capacity_leaves_the_digest_as_it_was() -> None:
+    plain = ServiceCreate.model_validate(document())
+    before = hashlib.sha256(
+        plain.model_dump_json(exclude={"inferred_needs", "capacity_status"}).encode()
+    ).hexdigest()
+    assert content_hash(plain) == before  # files imported before capacity stay unchanged
+    assert content_hash(plain.model_copy(update={"capacity_status": "full"})) != before
