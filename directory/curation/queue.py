@@ -111,7 +111,9 @@ def decide_suggestion(
         raise Conflict(f"this suggestion was already {suggestion.status}")
     if approve:
         patch = _checked({**suggestion.changes, **(edits or {})}, staff=True)
-        service.update_service(session, suggestion.service_id, patch, expected_version=None)
+        service.update_service(
+            session, suggestion.service_id, patch, expected_version=None, by=user.email
+        )
     elif edits:
         raise InvalidInput("edits go with an approval", field="edits")
     suggestion.status = "approved" if approve else "rejected"

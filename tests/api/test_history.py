@@ -108,3 +108,19 @@ def test_history_is_for_coordinators_and_admins(
     )
     assert unknown.status_code == 404
     assert client.get(f"{url}?per_page=101", headers=coordinator).status_code == 422
+
+
+def test_edits_name_who_made_them(client: TestClient, coordinator: dict[str, str]) -> None:
+    url = f"/v1/services/{create(client, coordinator)}"
+    patched = client.patch(
+        url, json={"description": "Evenings too."}, headers={**coordinator, "If-Match": "1"}
+    )
+    assert patched.status_code == 200, patched.text
+    archived = client.post(f"{url}/archive", headers={**coordinator, "If-Match": "2"})
+    assert archived.status_code == 200, archived.text
+    changes = client.get(f"{url}/history", headers=coordinator).json()["items"]
+    who = {(c["last_action_type"], c["field_name"]): c["updated_by"] for c in changes}
+    assert who[("update", "description")].startswith("coordinator-")
+    assert who[("archive", "curation_status")].startswith("coordinator-")
+    assert any(action == "create" and by.startswith("coordinator-")
+               for (action, _), by in who.items())  # fmt: skip

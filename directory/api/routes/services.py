@@ -79,7 +79,7 @@ def create_service(
     session: SessionDep, user: Writer, doc: ServiceCreate, response: Response
 ) -> ServiceRead:
     """Create a whole listing from one nested document."""
-    created = service.create_service(session, doc)
+    created = service.create_service(session, doc, by=user.email)
     response.headers["Location"] = f"/v1/services/{created}"
     return _readable(session, user, created, response)
 
@@ -94,7 +94,7 @@ def update_service(
     response: Response,
 ) -> ServiceRead:
     """Change a listing; ``If-Match`` must carry its current version (412 when stale)."""
-    service.update_service(session, service_id, patch, expected_version=version)
+    service.update_service(session, service_id, patch, expected_version=version, by=user.email)
     return _readable(session, user, service_id, response)
 
 
@@ -133,5 +133,5 @@ def archive_service(
     session: SessionDep, user: Writer, service_id: uuid.UUID, version: IfMatch, response: Response
 ) -> ServiceRead:
     """Archive the listing (hidden from mentors, kept for the record); needs ``If-Match``."""
-    service.archive_service(session, service_id, expected_version=version)
+    service.archive_service(session, service_id, expected_version=version, by=user.email)
     return _readable(session, user, service_id, response)
