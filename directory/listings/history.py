@@ -28,6 +28,7 @@ from directory.listings.models import (
     ServiceAtLocation,
 )
 from directory.listings.rows import LIST_TABLES
+from directory.listings.rows import _copy as copy_rows  # to be made public in rows.py
 
 Action = Literal["create", "update", "verify", "publish", "unpublish", "archive", "import"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
@@ -91,7 +92,8 @@ def record_many(
         for row in change_rows(service_id, before, after, by=by, action=action)
     ]
     if rows:
-        session.execute(insert(ListingChange), rows)
+        # COPY: an import records tens of thousands (INSERTs took 6 s of a 30 s merge).
+        copy_rows(session, ListingChange.__table__, rows)  # type: ignore[arg-type]
     return len(rows)
 
 
@@ -253,14 +255,16 @@ def _in(ids: list[uuid.UUID], column: Any = Service.id) -> Any:
 
 
 def _json(table: Any) -> Any:
-    return func.to_jsonb(table.table_valued()).op("-")(literal(list(LINK_KEYS), ARRAY(Text)))
+    # json, not jsonb, built from the columns: about twice as fast as to_jsonb(row) - keys.
+    kept = [c for c in table.c if c.name not in LINK_KEYS]
+    return func.json_build_object(*[part for c in kept for part in (literal(c.name), c)])
 
 
 def _list_queries(ids: list[uuid.UUID]) -> list[tuple[str, Any]]:
     queries: list[tuple[str, Any]] = []
     for name, model in LIST_TABLES.items():
         table: Any = model.__table__
-        value = func.jsonb_agg(aggregate_order_by(_json(table), table.c.position))
+        value = func.json_agg(aggregate_order_by(_json(table), table.c.position))
         queries.append(
             (
                 name,
@@ -269,7 +273,7 @@ def _list_queries(ids: list[uuid.UUID]) -> list[tuple[str, Any]]:
                 .group_by(table.c.service_id),
             )
         )
-    needs = func.jsonb_agg(aggregate_order_by(_json(Attribute.__table__), Attribute.value))
+    needs = func.json_agg(aggregate_order_by(_json(Attribute.__table__), Attribute.value))
     queries.append(
         (
             "needs",
@@ -288,7 +292,7 @@ def _list_queries(ids: list[uuid.UUID]) -> list[tuple[str, Any]]:
         )
     )
     site = ServiceAtLocation
-    places = func.jsonb_agg(aggregate_order_by(_json(Location.__table__), site.position))
+    places = func.json_agg(aggregate_order_by(_json(Location.__table__), site.position))
     queries.append(
         (
             "locations",
@@ -300,7 +304,7 @@ def _list_queries(ids: list[uuid.UUID]) -> list[tuple[str, Any]]:
     )
     for name, (model, order) in LOCATION_PARTS.items():
         table = model.__table__
-        parts = func.jsonb_agg(aggregate_order_by(_json(table), site.position, order))
+        parts = func.json_agg(aggregate_order_by(_json(table), site.position, order))
         queries.append(
             (
                 name,
