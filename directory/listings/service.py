@@ -208,16 +208,15 @@ def rewrite_services(
 ) -> None:
     """Rewrite listings from whole documents in bulk; provenance links are left as they are.
 
-    Each listing's version moves by one. The curation status stays as curators set it. What
-    changed is recorded in each listing's history as an import by ``by`` (else by the source of
-    its document).
+    Each listing's version moves by one. The curation status stays as curators set it. The
+    columns that changed (not the lists: see ``history.SNAPSHOT_COLUMNS``) are recorded in each
+    listing's history as an import by ``by``, else by the source of its document.
     """
     if not docs:
         return
     ids = list(docs)
     session.flush()
     session.execute(select(Service.id).where(Service.id.in_(ids)).with_for_update())
-    before = history.snapshots(session, ids)
     need_ids = resolve_needs(session, {code for doc in docs.values() for code in doc.needs})
     rows = Rows()
     updates = []
@@ -237,18 +236,19 @@ def rewrite_services(
             update_row.pop("_last_verified_at"), update_row.pop("_verified_by")
     table: Any = Service.__table__
     columns: dict[str, Any] = {k[1:]: bindparam(k) for k in updates[0] if k != "_id"}
+    before = history.stored_columns(session, ids, list(columns))
     session.execute(
         update(table)
         .where(table.c.id == bindparam("_id"))
         .values(**columns, version=table.c.version + 1, updated_at=func.now()),
         updates,
     )
-    after = history.snapshots(session, ids)
-    history.record_many(
-        session,
-        [(i, before[i], after[i], by or _source(docs[i])) for i in ids],
-        action="import",
-    )
+    changes = []
+    for values in updates:
+        service_id, old = values["_id"], before[values["_id"]]
+        new = {name: values["_" + name] for name in old}
+        changes.append((service_id, old, new, by or _source(docs[service_id])))
+    history.record_many(session, changes, action="import")
 
 
 def _source(doc: ServiceCreate) -> str:
