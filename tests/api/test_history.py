@@ -86,6 +86,7 @@ def test_history_pages_newest_first_in_the_metadata_shape(
         "updated_by",
     }
     assert (item["resource_type"], item["resource_id"]) == ("service", service_id)
+    assert all(i.updated_by.startswith("coordinator-") for i in page.items)  # who, by email
     assert [(i.field_name, i.previous_value, i.replacement_value) for i in page.items] == [
         ("name", "One", "Two"),
         ("name", "Harbor Peer Warmline", "One"),
