@@ -65,7 +65,7 @@ class Batch:
     def full(self) -> bool:
         return len(self.rows) + 10 * len(self.rewrite) >= BATCH
 
-    def write(self, session: Session) -> None:
+    def write(self, session: Session, source: str) -> None:
         self.rows.write(session)
         if self.link_updates:
             table: Any = Provenance.__table__
@@ -77,7 +77,7 @@ class Batch:
                 self.link_updates,
             )
             self.link_updates.clear()
-        rewrite_services(session, composed_documents(session, self.rewrite))
+        rewrite_services(session, composed_documents(session, self.rewrite), by=source)
         self.rewrite.clear()
 
 
@@ -124,8 +124,8 @@ class _Import:
         for item, ready in prepared(self.fmt, self.fmt.read(path), self.source):
             self._item(item, ready)
             if self.batch.full():
-                self.batch.write(self.session)
-        self.batch.write(self.session)
+                self.batch.write(self.session, self.source)
+        self.batch.write(self.session, self.source)
 
     def _item(self, item: ReadItem, ready: Prepared | None) -> None:
         report = self.report
@@ -272,7 +272,7 @@ def _deactivate_missing(
     if stale:
         session.execute(delete(Provenance).where(Provenance.id.in_([link.id for link in stale])))
         recomposed = {link.service_id for link in stale}
-        rewrite_services(session, composed_documents(session, recomposed))
+        rewrite_services(session, composed_documents(session, recomposed), by=source)
         report.counts["updated"] += len(recomposed)
     missing = {key for key, link in links.items() if link.service_id not in vouched}
     if not missing:

@@ -226,7 +226,7 @@ def rewrite_services(
         rows.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
         row = _service_row(service_id, organization_id, doc, Origin(verified=verified))
         row.pop("curation_status")  # curators' own, like capacity: a re-import keeps them
-        row.pop("capacity_status")
+        row.pop("capacity_status"), row.pop("capacity_updated_at")
         row.pop("version")
         updates.append({"_" + k: v for k, v in row.items()})
     delete_lists(session, ids, LIST_FIELDS)
@@ -324,6 +324,7 @@ def _service_row(
     verified_at, verified_by = origin.verified or (None, None)
     return {
         **row,
+        "capacity_updated_at": dt.datetime.now(dt.UTC) if doc.capacity_status else None,
         "id": service_id,
         "organization_id": organization_id,
         "version": 1,

@@ -35,6 +35,7 @@ def test_capacity_is_written_on_create_and_on_patch(
     body = created.json()
     ServiceRead.model_validate(body)
     assert body["capacity_status"] == "waitlist"
+    assert body["capacity_updated_at"] is not None  # as of when it was said
     assert (body["verification_method"], body["verification_note"]) == (None, None)
     url = f"/v1/services/{body['id']}"
     patched = client.patch(
