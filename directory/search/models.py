@@ -13,6 +13,7 @@ from typing import Any
 from geoalchemy2 import Geography
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -85,3 +86,16 @@ class SearchWord(Base):
     )
 
     word: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class UnmetSearch(Base):
+    """Searches that found nothing, counted by day, the need asked for (named in the words or
+    chosen; "-" for none) and the area (a US state, else a country; "-" when no place was
+    given). Never the words typed: this is for seeing gaps in the directory, not searchers."""
+
+    __tablename__ = "unmet_search"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    need: Mapped[str] = mapped_column(String(64), primary_key=True)
+    area: Mapped[str] = mapped_column(String(16), primary_key=True)
+    searches: Mapped[int] = mapped_column(Integer)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from directory.listings.taxonomy import need_lineage, resolve_needs
-from directory.search import postgres
+from directory.search import postgres, unmet
 from directory.search.backends import Backends
 from directory.search.crisis import crisis_block
 from directory.search.intent import CRISIS_NEEDS
@@ -46,6 +46,8 @@ def search(
     reason = _crisis_reason(session, query)
     if reason is not None:
         response.crisis = _block(session, reason, place, query, default_country)
+    if response.total == 0 and query.page == 1:
+        unmet.record(session, query, place)  # a gap in the directory: needs and area only
     return response
 
 

@@ -6,10 +6,13 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, Field
 
+from directory.accounts.roles import require
 from directory.api.deps import CurrentUser, SessionDep
 from directory.referrals import reports
 from directory.referrals.reports import GroupBy, ReferralReport
+from directory.search import unmet
 
 router = APIRouter(tags=["reports"])
 CSV = "text/csv"
@@ -83,3 +86,25 @@ def _rank(accept: str, offer: str) -> tuple[float, int, int]:
     if best is None or best[2] == 0:
         return (0.0, -1, 0)
     return (best[2], best[0], best[1])
+
+
+class UnmetNeed(BaseModel):
+    need: str = Field(description='A need code; "-" when the search named none')
+    area: str = Field(description='A US state (US-FL), else a country; "-" when no place')
+    searches: int
+    last_day: dt.date
+
+
+@router.get("/v1/reports/unmet-needs", response_model=list[UnmetNeed])
+def unmet_needs(
+    session: SessionDep,
+    user: CurrentUser,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> list[UnmetNeed]:
+    """Searches that found nothing in the last ``days`` days, by need and area, most first
+    (coordinators and admins): where the directory has gaps. The words typed are never kept."""
+    require(user, "read-reports")
+    return [
+        UnmetNeed.model_validate(row, from_attributes=True)
+        for row in unmet.unmet_needs(session, days=days)
+    ]
