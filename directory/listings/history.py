@@ -238,3 +238,31 @@ def listing_history(
     )
     items = [ListingChangeRead.model_validate(row) for row in session.scalars(query)]
     return ListingChangePage(items=items, page=page, per_page=per_page, total=total)
+
+
+def edited_by_hand(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    """The fields of each listing that someone changed by hand (an edit, a suggestion approved)
+    since its last import or creation: a re-import must not overwrite them silently."""
+    since = (
+        select(ListingChange.service_id, func.max(ListingChange.last_action_date).label("at"))
+        .where(
+            ListingChange.service_id == any_(literal(ids, ARRAY(Uuid))),
+            ListingChange.last_action_type.in_(("import", "create")),
+        )
+        .group_by(ListingChange.service_id)
+        .subquery()
+    )
+    query = (
+        select(ListingChange.service_id, ListingChange.field_name)
+        .outerjoin(since, since.c.service_id == ListingChange.service_id)
+        .where(
+            ListingChange.service_id == any_(literal(ids, ARRAY(Uuid))),
+            ListingChange.last_action_type == "update",
+            (since.c.at.is_(None)) | (ListingChange.last_action_date > since.c.at),
+        )
+        .distinct()
+    )
+    found: dict[uuid.UUID, set[str]] = {}
+    for service_id, name in session.execute(query):
+        found.setdefault(service_id, set()).add(name)
+    return found
