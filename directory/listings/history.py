@@ -14,6 +14,7 @@ from sqlalchemy import Uuid, any_, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from directory.curation.models import ChangeSuggestion
 from directory.errors import NotFound
 from directory.listings.models import ListingChange, Service
 from directory.listings.rows import _copy as copy_rows  # to be made public in rows.py
@@ -266,3 +267,41 @@ def edited_by_hand(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, se
     for service_id, name in session.execute(query):
         found.setdefault(service_id, set()).add(name)
     return found
+
+
+def keep_hand_edits(
+    session: Session,
+    updates: list[dict[str, Any]],
+    before: dict[uuid.UUID, dict[str, Any]],
+    by: str | None,
+) -> None:
+    """Where an import would change a column edited by hand since the last import, keep the
+    hand's value and queue the import's as a suggestion (once per value)."""
+    edited = edited_by_hand(session, [values["_id"] for values in updates])
+    for values in updates:
+        service_id = values["_id"]
+        old = before[service_id]
+        proposed = {
+            name: values["_" + name]
+            for name in edited.get(service_id, ())
+            if name in old and values.get("_" + name) != old[name]
+        }
+        if not proposed:
+            continue
+        for name in proposed:
+            values["_" + name] = old[name]
+        pending = select(ChangeSuggestion.id).where(
+            ChangeSuggestion.service_id == service_id,
+            ChangeSuggestion.status == "open",
+            ChangeSuggestion.source == "import",
+            ChangeSuggestion.changes == proposed,
+        )
+        if session.scalar(pending) is None:
+            version = session.scalar(select(Service.version).where(Service.id == service_id))
+            note = f"{by or 'a re-import'} says otherwise; the field was edited by hand since"
+            session.add(
+                ChangeSuggestion(
+                    service_id=service_id, changes=proposed, note=note, source="import",
+                    base_version=(version or 0) + 1,
+                )
+            )  # fmt: skip

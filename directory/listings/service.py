@@ -14,7 +14,6 @@ from typing import Any, Literal, get_args
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from directory.curation.models import ChangeSuggestion
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
 from directory.listings import history, queries
 from directory.listings.models import Organization, Provenance, SearchOutbox, Service
@@ -240,7 +239,7 @@ def rewrite_services(
     table: Any = Service.__table__
     columns: dict[str, Any] = {k[1:]: bindparam(k) for k in updates[0] if k != "_id"}
     before = history.stored_columns(session, ids, list(columns))
-    _keep_hand_edits(session, updates, before, by)
+    history.keep_hand_edits(session, updates, before, by)
     session.execute(
         update(table)
         .where(table.c.id == bindparam("_id"))
@@ -253,44 +252,6 @@ def rewrite_services(
         new = {name: values["_" + name] for name in old}
         changes.append((service_id, old, new, by or _source(docs[service_id])))
     history.record_many(session, changes, action="import")
-
-
-def _keep_hand_edits(
-    session: Session,
-    updates: list[dict[str, Any]],
-    before: dict[uuid.UUID, dict[str, Any]],
-    by: str | None,
-) -> None:
-    """Where an import would change a column edited by hand since the last import, keep the
-    hand's value and queue the import's as a suggestion (once per value)."""
-    edited = history.edited_by_hand(session, [values["_id"] for values in updates])
-    for values in updates:
-        service_id = values["_id"]
-        old = before[service_id]
-        proposed = {
-            name: values["_" + name]
-            for name in edited.get(service_id, ())
-            if name in old and values.get("_" + name) != old[name]
-        }
-        if not proposed:
-            continue
-        for name in proposed:
-            values["_" + name] = old[name]
-        pending = select(ChangeSuggestion.id).where(
-            ChangeSuggestion.service_id == service_id,
-            ChangeSuggestion.status == "open",
-            ChangeSuggestion.source == "import",
-            ChangeSuggestion.changes == proposed,
-        )
-        if session.scalar(pending) is None:
-            version = session.scalar(select(Service.version).where(Service.id == service_id))
-            note = f"{by or 'a re-import'} says otherwise; the field was edited by hand since"
-            session.add(
-                ChangeSuggestion(
-                    service_id=service_id, changes=proposed, note=note, source="import",
-                    base_version=(version or 0) + 1,
-                )
-            )  # fmt: skip
 
 
 def _source(doc: ServiceCreate) -> str:
