@@ -203,7 +203,9 @@ class _Import:
         elif (match := self.merger.find(doc)) is not None:
             service_id, merge["rule"] = match
         else:
-            service_id = create_service(self.session, doc, origin=origin, rows=batch.rows)
+            service_id = create_service(
+                self.session, doc, origin=origin, rows=batch.rows, by=self.source
+            )
             self.linked.add(service_id)
             return "created", service_id
         # The listing may still be queued in this batch: the rewrite follows the COPY.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from directory.curation.models import ChangeSuggestion
 from directory.errors import NotFound
 from directory.listings.models import ListingChange, Service
-from directory.listings.rows import _copy as copy_rows  # to be made public in rows.py
+from directory.listings.rows import copy_rows
 
 Action = Literal["create", "update", "verify", "publish", "unpublish", "archive", "import"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
@@ -119,25 +119,21 @@ def change_rows(
     return rows
 
 
-def record_created(session: Session, service_id: uuid.UUID, name: str, *, by: str) -> None:
-    """Record a listing's creation: one row (field ``listing``, its name), not one per field."""
-    session.execute(
-        insert(ListingChange),
-        [
-            {
-                "id": uuid.uuid4(),
-                "service_id": service_id,
-                "resource_id": service_id,
-                "resource_type": "service",
-                "last_action_date": dt.datetime.now(dt.UTC),
-                "last_action_type": "create",
-                "field_name": "listing",
-                "previous_value": None,
-                "replacement_value": name,
-                "updated_by": by,
-            }
-        ],
-    )
+def created_row(service_id: uuid.UUID, name: str, *, by: str) -> dict[str, Any]:
+    """The history row of a listing's creation: one (field ``listing``, its name), not one per
+    field; written with the listing's other rows (in bulk, on an import)."""
+    return {
+        "id": uuid.uuid4(),
+        "service_id": service_id,
+        "resource_id": service_id,
+        "resource_type": "service",
+        "last_action_date": dt.datetime.now(dt.UTC),
+        "last_action_type": "create",
+        "field_name": "listing",
+        "previous_value": None,
+        "replacement_value": name,
+        "updated_by": by,
+    }
 
 
 def curation_action(status: str | None) -> Action:

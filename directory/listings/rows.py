@@ -26,6 +26,7 @@ from directory.listings.models import (
     CostOption,
     CrisisChannel,
     Language,
+    ListingChange,
     Location,
     Organization,
     Phone,
@@ -68,6 +69,7 @@ INSERT_ORDER: list[Table] = [
         Attribute,
         Provenance,
         SearchOutbox,
+        ListingChange,
     )
 ]
 # The tables holding each child list of a service (locations own their own children).
@@ -115,12 +117,12 @@ class Rows:
             )
         for table in INSERT_ORDER:
             if self.tables.get(table):
-                _copy(session, table, self.tables[table])
+                copy_rows(session, table, self.tables[table])
         self.tables.clear()
         self.organizations.clear()
 
 
-def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Write rows with COPY: several times faster than INSERTs for a bulk import."""
     session.flush()  # pending ORM changes go first, as a Core INSERT would autoflush them
     columns = list(rows[0])

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
 from directory.listings import history, queries
-from directory.listings.models import Organization, Provenance, SearchOutbox, Service
+from directory.listings.models import (
+    ListingChange,
+    Organization,
+    Provenance,
+    SearchOutbox,
+    Service,
+)
 from directory.listings.rows import JsonText, Rows, delete_lists, service_lists
 from directory.listings.schemas import LIST_FIELDS, ProvenanceIn, ServiceCreate, ServiceUpdate
 from directory.listings.taxonomy import resolve_needs
@@ -100,9 +106,9 @@ def create_service(
     if doc.provenance:
         queue.add(Provenance, **provenance_row(service_id, doc, origin))
     queue.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
+    queue.add(ListingChange, **history.created_row(service_id, doc.name, by=by))
     if rows is None:
         queue.write(session)
-        history.record_created(session, service_id, doc.name, by=by)
     return service_id
 
 
