@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
@@ -233,8 +233,7 @@ def rewrite_services(
         service_lists(rows, service_id, organization_id, doc, LIST_FIELDS, need_ids)
         rows.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
         row = _service_row(service_id, organization_id, doc, Origin(verified=verified))
-        row.pop("curation_status")  # curators' own, like capacity: a re-import keeps them
-        row.pop("capacity_status"), row.pop("capacity_updated_at")
+        row.pop("curation_status")  # curators' own: a re-import keeps it
         row.pop("version")
         updates.append({"_" + k: v for k, v in row.items()})
     delete_lists(session, ids, LIST_FIELDS)
@@ -245,6 +244,17 @@ def rewrite_services(
     table: Any = Service.__table__
     columns: dict[str, Any] = {k[1:]: bindparam(k) for k in updates[0] if k != "_id"}
     before = history.stored_columns(session, ids, list(columns))
+    for values in updates:  # a file that says nothing of capacity keeps what is known
+        if values["_capacity_status"] is None:
+            values["_capacity_status"] = before[values["_id"]]["capacity_status"]
+    # its date moves only when the capacity does
+    columns["capacity_updated_at"] = case(
+        (
+            table.c.capacity_status.is_distinct_from(bindparam("_capacity_status")),
+            func.coalesce(bindparam("_capacity_updated_at"), func.now()),
+        ),
+        else_=table.c.capacity_updated_at,
+    )
     history.keep_hand_edits(session, updates, before, by)
     session.execute(
         update(table)

@@ -95,3 +95,24 @@ def test_an_empty_capacity_leaves_the_digest_as_it_was() -> None:
     ).hexdigest()
     assert content_hash(plain) == before  # files imported before capacity stay unchanged
     assert content_hash(plain.model_copy(update={"capacity_status": "full"})) != before
+
+
+def test_a_file_that_states_capacity_sets_it_on_a_reimport(session: Session) -> None:
+    def doc(capacity: str | None) -> ServiceCreate:
+        fields = {"capacity_status": capacity} if capacity else {}
+        return ServiceCreate.model_validate(
+            document(**fields) | {"provenance": {"source": "test:capacity", "external_id": "2"}}
+        )
+
+    _, service_id = upsert_listing(session, doc(None))
+    assert upsert_listing(session, doc("waitlist"))[0] == "updated"  # seed files say it
+    session.expire_all()
+    stated = read_service(session, service_id, published_only=False)
+    assert stated.capacity_status == "waitlist" and stated.capacity_updated_at is not None
+    assert upsert_listing(session, doc(None))[0] == "updated"  # silent: what is known stays
+    session.expire_all()
+    kept = read_service(session, service_id, published_only=False)
+    assert (kept.capacity_status, kept.capacity_updated_at) == (
+        "waitlist",
+        stated.capacity_updated_at,
+    )
