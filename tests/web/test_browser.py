@@ -475,6 +475,12 @@ def test_accessibility(
     check("search with the crisis banner", "/search?q=quiero+morir")
     expect(page.locator(".crisis")).to_be_visible()
     check("listing", f"/listings/{listing}")
+    crisis_unit = live_server.demo_listing("Adult Crisis Stabilization Unit")
+    check("listing with contacts and capacity", f"/listings/{crisis_unit}")
+    expect(page.locator(".capacity")).to_be_visible()
+    perinatal = live_server.demo_listing("Perinatal")
+    check("listing on a waitlist, not verified for months", f"/listings/{perinatal}")
+    expect(page.locator(".badge.stale")).to_be_visible()
     check("share", f"/listings/{listing}/share")
     check("refer", f"/listings/{listing}/refer")
     page.locator("#mentee_ref").fill("Jane Smith")
@@ -515,6 +521,11 @@ def test_phone_screens(
         "search": (f"/search?q=anxiety&postcode={TAMPA}", "#results h2"),
         "crisis-banner": ("/search?q=quiero+morir", ".crisis"),
         "listing": (f"/listings/{listing}", None),
+        "listing-contacts": (
+            f"/listings/{live_server.demo_listing('Adult Crisis Stabilization Unit')}",
+            ".facts-list",
+        ),
+        "listing-stale": (f"/listings/{live_server.demo_listing('Perinatal')}", ".verified"),
         "refer": (f"/listings/{listing}/refer", None),
         "referral": (a11y_account["referral"], None),
         "follow-ups": ("/follow-ups", None),
