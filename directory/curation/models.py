@@ -22,7 +22,16 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class ProblemReport(IdMixin, Base):
+class Decided:
+    """Who closed a review-queue item, when, and what they said (no foreign key to the user:
+    the item outlives the account)."""
+
+    decided_by: Mapped[uuid.UUID | None] = mapped_column()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class ProblemReport(IdMixin, Decided, Base):
     """A mentor's report that a listing is wrong: it waits in the coordinators' review queue."""
 
     __tablename__ = "problem_report"
@@ -43,12 +52,9 @@ class ProblemReport(IdMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
-    decided_by: Mapped[uuid.UUID | None] = mapped_column()
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    decision_note: Mapped[str | None] = mapped_column(Text)
 
 
-class ChangeSuggestion(IdMixin, Base):
+class ChangeSuggestion(IdMixin, Decided, Base):
     """A proposed change to a listing (fields of ``ServiceUpdate``), waiting in the review queue
     until a coordinator approves it (as it is, or edited first) or rejects it."""
 
@@ -64,7 +70,7 @@ class ChangeSuggestion(IdMixin, Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))
-    # No foreign keys to users: a suggestion outlives the accounts that made or decided it.
+    # No foreign key to the user: a suggestion outlives the account that made it.
     suggested_by: Mapped[uuid.UUID | None] = mapped_column()
     program_id: Mapped[uuid.UUID | None] = mapped_column()
     base_version: Mapped[int] = mapped_column(Integer)  # the listing's version when suggested
@@ -72,9 +78,6 @@ class ChangeSuggestion(IdMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
-    decided_by: Mapped[uuid.UUID | None] = mapped_column()
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    decision_note: Mapped[str | None] = mapped_column(Text)
 
 
 class SavedListing(Base):

@@ -18,6 +18,7 @@ from directory.curation.models import ChangeSuggestion
 from directory.errors import NotFound
 from directory.listings.models import ListingChange, Service
 from directory.listings.rows import copy_rows
+from directory.listings.schemas import SCALAR_FIELDS
 
 Action = Literal["create", "update", "verify", "publish", "unpublish", "archive", "import"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
@@ -181,21 +182,7 @@ def _without_volatile(value: Any) -> Any:
 # every website changed, 10,253 listings rewritten: 9.8 s -> 13.2 s); the columns' query and
 # the COPY of the changes take 0.6 s of it (0.3 s of the 20 s SAMHSA directory merge).
 SNAPSHOT_COLUMNS = (
-    "name",
-    "alternate_name",
-    "description",
-    "url",
-    "email",
-    "status",
-    "curation_status",
-    "interpretation_services",
-    "application_process",
-    "fees_description",
-    "eligibility_description",
-    "minimum_age",
-    "maximum_age",
-    "alert",
-    "capacity_status",
+    *SCALAR_FIELDS,
     "last_verified_at",
     "verified_by",
     "verification_method",

@@ -281,6 +281,24 @@ LIST_FIELDS = (
     "crisis_channels",
     "contacts",
 )
+# A listing's own columns that documents set (the service row, beside its lists).
+SCALAR_FIELDS = (
+    "name",
+    "alternate_name",
+    "description",
+    "url",
+    "email",
+    "status",
+    "curation_status",
+    "interpretation_services",
+    "application_process",
+    "fees_description",
+    "eligibility_description",
+    "minimum_age",
+    "maximum_age",
+    "alert",
+    "capacity_status",
+)
 NOT_NULL_ON_UPDATE = ("name", "status", "curation_status", *LIST_FIELDS)
 
 

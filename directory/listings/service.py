@@ -24,28 +24,17 @@ from directory.listings.models import (
     Service,
 )
 from directory.listings.rows import JsonText, Rows, delete_lists, service_lists
-from directory.listings.schemas import LIST_FIELDS, ProvenanceIn, ServiceCreate, ServiceUpdate
+from directory.listings.schemas import (
+    LIST_FIELDS,
+    SCALAR_FIELDS,
+    ProvenanceIn,
+    ServiceCreate,
+    ServiceUpdate,
+)
 from directory.listings.taxonomy import resolve_needs
 
 # Ids derived from provenance are stable: re-seeding or re-importing finds the same rows.
 ID_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-4f0e-9a57-0d3b1f6c2e41")
-SCALAR_FIELDS = (
-    "name",
-    "alternate_name",
-    "description",
-    "url",
-    "email",
-    "status",
-    "curation_status",
-    "interpretation_services",
-    "application_process",
-    "fees_description",
-    "eligibility_description",
-    "minimum_age",
-    "maximum_age",
-    "alert",
-    "capacity_status",
-)
 Outcome = Literal["created", "updated", "unchanged"]
 Verification = tuple[dt.datetime, str]
 # How a coordinator checked a listing ("import" is the imports' own).
