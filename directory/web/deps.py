@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 
-from directory.accounts import sessions
+from directory.accounts import roles, sessions
 from directory.accounts.models import User
 from directory.api.deps import SessionDep
 from directory.config import Settings
@@ -138,3 +138,11 @@ def local_path(value: str | None, default: str = "/search") -> str:
 def sign_in_url(next_path: str, *, expired: bool = False) -> str:
     suffix = "&expired=1" if expired else ""
     return f"/sign-in?next={quote(next_path, safe='/')}{suffix}"
+
+
+def staff(user: SignedIn) -> User:
+    """A signed-in coordinator or admin (the console's pages); a 403 page for anyone else."""
+    return roles.require(user, "curate")
+
+
+Staff = Annotated[User, Depends(staff)]

@@ -10,9 +10,29 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from directory.web import i18n, vocab
 from directory.web.deps import FormRefused, SignInRequired, page_context, sign_in_url
-from directory.web.routes import auth, listings, referrals, search
+from directory.web.routes import (
+    auth,
+    console,
+    console_editor,
+    console_imports,
+    console_listings,
+    console_people,
+    console_queue,
+    console_reports,
+    listings,
+    referrals,
+    search,
+)
 from directory.web.templating import STATIC_DIR, gettext, render
 
+CONSOLE_PAGES = (
+    console_listings,
+    console_editor,
+    console_queue,
+    console_imports,
+    console_people,
+    console_reports,
+)
 API_PREFIXES = ("/v1/", "/healthz", "/openapi.json", "/docs", "/redoc", "/hsds", "/embed")
 YEAR = 365 * 24 * 3600
 
@@ -60,8 +80,8 @@ async def error_page(request: Request, status: int, detail: str) -> Response:
 def install(app: FastAPI) -> None:
     """Add the pages, their static files and their error pages to the app."""
     app.mount("/static", _Static(directory=STATIC_DIR), name="static")
-    for router in (auth.router, search.router, listings.router, referrals.router):
-        app.include_router(router)
+    for module in (auth, search, listings, referrals, console, *CONSOLE_PAGES):
+        app.include_router(module.router)
     app.add_middleware(PageCompression)
 
     @app.exception_handler(SignInRequired)

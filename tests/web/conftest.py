@@ -97,16 +97,19 @@ class LiveServer:
     sessions: sessionmaker[Session]
     _listings: dict[str, uuid.UUID] = field(default_factory=dict)
 
-    def invite(self, email: str | None = None) -> tuple[str, str]:
-        """(email, sign-in link) of a new mentor of the browser program, committed."""
-        email = email or f"mentor-{uuid.uuid4().hex[:8]}@example.org"
+    def invite(self, email: str | None = None, role: str = "mentor") -> tuple[str, str]:
+        """(email, sign-in link) of a new person (a mentor unless told) of the browser program
+        (admins belong to none), committed."""
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.org"
+        program = None if role == "admin" else PROGRAM
         with unit_of_work(self.sessions) as session:
-            _, token = invites.invite(session, email=email, role="mentor", program=PROGRAM)
+            _, token = invites.invite(session, email=email, role=role, program=program)
         return email, invites.link_url(self.base_url, token)
 
-    def account(self) -> str:
-        """The email of a new mentor who already chose their password (PASSWORD)."""
-        email, link = self.invite()
+    def account(self, role: str = "mentor") -> str:
+        """The email of a new person (a mentor unless told) who already chose their password
+        (PASSWORD)."""
+        email, link = self.invite(role=role)
         with unit_of_work(self.sessions) as session:
             assert invites.accept(session, link.rsplit("/", 1)[1], PASSWORD) is not None
         return email

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.web.browserutil import axe_problems
 from tests.web.conftest import PASSWORD, ContextFactory, LiveServer
 
 PHONE_WIDTH = 390
@@ -405,23 +406,6 @@ def a11y_account(browser: Any, live_server: LiveServer) -> dict[str, str]:
     finally:
         context.close()
     return {"email": email, "referral": referral}
-
-
-def axe_problems(page: Page, name: str) -> list[str]:
-    """The serious and critical axe violations of the page, described for fixing."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    problems = []
-    for violation in results.response["violations"]:
-        if violation["impact"] not in ("serious", "critical"):
-            continue
-        targets = [", ".join(map(str, node["target"])) for node in violation["nodes"]][:5]
-        problems.append(
-            f"{name} ({page.url}): {violation['id']} [{violation['impact']}] "
-            f"{violation['help']} ({violation['helpUrl']}) at {targets}"
-        )
-    return problems
 
 
 def test_axe_finds_problems(new_context: ContextFactory) -> None:
