@@ -141,6 +141,20 @@ CAPACITY = {
     "waitlist": N_("Waitlist"),
     "full": N_("Not accepting new clients right now"),
 }
+# How a listing was last checked: the choices (console), and the words after "Verified ...".
+VERIFY_METHODS = {
+    "phone": N_("Phone call"),
+    "website": N_("Website"),
+    "email": N_("Email"),
+    "visit": N_("Visit"),
+}
+VERIFIED_HOW = {
+    "phone": N_("by a phone call"),
+    "website": N_("on its website"),
+    "email": N_("by email"),
+    "visit": N_("by a visit"),
+    "import": N_("from its source's file"),
+}
 PROBLEMS = {
     "wrong-number": N_("Wrong phone number"),
     "closed": N_("Closed or no longer offered"),

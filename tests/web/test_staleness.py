@@ -53,6 +53,8 @@ def listings(session: Session) -> dict[str, uuid.UUID]:
             verified_days_ago=10,
             capacity_status="accepting",
             capacity_updated_at=HEARD,
+            verification_method="phone",
+            verification_note="Front desk confirmed walk-in hours",
         ),
         "months": listing(session, "months", verified_days_ago=40, capacity_status="waitlist"),
         "edge": listing(session, "edge", verified_days_ago=179, capacity_status="full"),
@@ -128,7 +130,10 @@ def test_the_listing_page_says_capacity_and_the_verification_date(
     sign_up(client, session)
     fresh = text(client.get(f"/listings/{ids['fresh']}").text)
     assert "New clients Accepting new clients (as of Nov 20, 2026)" in fresh
-    assert re.search(r"Last verified Verified less than a month ago \(\w+ \d+, \d{4}\)", fresh)
+    assert re.search(
+        r"Last verified Verified less than a month ago \(\w+ \d+, \d{4}\) by a phone call", fresh
+    )
+    assert "Front desk" not in fresh  # the note is for the console (who checked, with whom)
     stale = text(client.get(f"/listings/{ids['stale']}").text)
     assert "New clients" not in stale
     assert re.search(r"Verified 6 months ago \(\w+ \d+, \d{4}\) Stale: check it", stale)
