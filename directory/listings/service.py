@@ -1,4 +1,5 @@
-"""Listing commands: create, update, verify, archive and idempotent upsert by provenance.
+"""Listing commands: create, update, verify (one or many), publish, unpublish, archive, restore
+and idempotent upsert by provenance.
 
 Each records what it changed in the listing's history (``history``).
 """
@@ -8,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
@@ -40,6 +43,14 @@ Verification = tuple[dt.datetime, str]
 # How a coordinator checked a listing ("import" is the imports' own).
 VerifyMethod = Literal["phone", "website", "email", "visit"]
 VERIFY_METHODS: tuple[str, ...] = get_args(VerifyMethod)
+# Curation moves: the statuses each starts from, and where it leads.
+Move = Literal["publish", "unpublish", "archive", "restore"]
+MOVES: dict[Move, tuple[tuple[str, ...], str]] = {
+    "publish": (("draft",), "published"),
+    "unpublish": (("published",), "draft"),
+    "archive": (("draft", "published", "archived"), "archived"),
+    "restore": (("archived",), "draft"),
+}
 NOTE_MAX = 2000
 # Columns of a listing that its read form does not carry (yet), kept in its history all the same.
 UNREAD = ("capacity_status", "capacity_updated_at", "verification_method", "verification_note")
@@ -131,16 +142,14 @@ def verify_service(
     expected_version: int | None,
     method: str | None = None,
     note: str | None = None,
+    checked_at: dt.datetime | None = None,
 ) -> Service:
-    """Record that someone checked this version of the listing just now, how, with a note."""
-    if method is not None and method not in VERIFY_METHODS:
-        allowed = ", ".join(VERIFY_METHODS)
-        raise InvalidInput(f"verify by one of {allowed}, not {method!r}", field="method")
-    if note is not None and len(note) > NOTE_MAX:
-        raise InvalidInput(f"a note has at most {NOTE_MAX} characters", field="note")
+    """Record that someone checked this version of the listing (just now, or at ``checked_at``),
+    how, with a note."""
+    _check_verification(method, note, checked_at)
     service = _claim(session, service_id, expected_version)
     before = {name: getattr(service, name) for name in VERIFICATION}
-    service.last_verified_at = dt.datetime.now(dt.UTC)
+    service.last_verified_at = checked_at or dt.datetime.now(dt.UTC)
     service.verified_by = by
     service.verification_method = method
     service.verification_note = note
@@ -150,18 +159,83 @@ def verify_service(
     return service
 
 
+def verify_many(
+    session: Session,
+    service_ids: Iterable[uuid.UUID],
+    *,
+    by: str,
+    method: str | None = None,
+    note: str | None = None,
+    checked_at: dt.datetime | None = None,
+) -> int:
+    """Verify listings as they now stand (a bulk act: no version to check); how many."""
+    _check_verification(method, note, checked_at)
+    ids = sorted(set(service_ids))  # one locking order: two bulk verifies never deadlock
+    for service_id in ids:
+        verify_service(
+            session,
+            service_id,
+            by=by,
+            expected_version=None,
+            method=method,
+            note=note,
+            checked_at=checked_at,
+        )
+    return len(ids)
+
+
+def checked_on(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """When a check made on a day (in the program's time zone) is recorded: now for today,
+    else that day's noon; never a day to come."""
+    now = dt.datetime.now(zone)
+    if day > now.date():
+        raise InvalidInput("a check cannot be dated in the future", field="checked_on")
+    if day == now.date():
+        return now.astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(12), tzinfo=zone).astimezone(dt.UTC)
+
+
+def _check_verification(method: str | None, note: str | None, at: dt.datetime | None) -> None:
+    if method is not None and method not in VERIFY_METHODS:
+        allowed = ", ".join(VERIFY_METHODS)
+        raise InvalidInput(f"verify by one of {allowed}, not {method!r}", field="method")
+    if note is not None and len(note) > NOTE_MAX:
+        raise InvalidInput(f"a note has at most {NOTE_MAX} characters", field="note")
+    if at is not None and at > dt.datetime.now(dt.UTC):
+        raise InvalidInput("a check cannot be dated in the future", field="checked_on")
+
+
+def move_service(
+    session: Session,
+    service_id: uuid.UUID,
+    move: Move,
+    *,
+    expected_version: int | None,
+    by: str = UNKNOWN,
+) -> Service:
+    """Publish, unpublish, archive or restore a listing; Conflict from a status the move does
+    not start from (nothing is deleted: archived listings are only hidden from mentors)."""
+    starts, to = MOVES[move]
+    service = _claim(session, service_id, expected_version)
+    if service.curation_status not in starts:
+        raise Conflict(
+            f"a {service.curation_status} listing cannot {move}", field="curation_status"
+        )
+    before = {"curation_status": service.curation_status}
+    service.curation_status = to
+    _touch(session, service)
+    action = history.curation_action(to)  # a restore is recorded as archived -> draft
+    history.record_changes(
+        session, service_id, before, {"curation_status": to}, by=by, action=action
+    )
+    return service
+
+
 def archive_service(
     session: Session, service_id: uuid.UUID, *, expected_version: int | None, by: str = UNKNOWN
 ) -> Service:
     """Take a listing out of search and listings for mentors; nothing is deleted."""
-    service = _claim(session, service_id, expected_version)
-    before = {"curation_status": service.curation_status}
-    service.curation_status = "archived"
-    _touch(session, service)
-    history.record_changes(
-        session, service_id, before, {"curation_status": "archived"}, by=by, action="archive"
-    )
-    return service
+    return move_service(session, service_id, "archive", expected_version=expected_version, by=by)
 
 
 def upsert_listing(
