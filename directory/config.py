@@ -99,6 +99,16 @@ class Settings(BaseSettings):
         le=3650,
         description="a listing not verified for longer than this is marked stale on its pages",
     )
+    import_max_bytes: int = Field(
+        default=50 * 1024**2,
+        ge=1,
+        description="the largest file the console accepts for an import (the CLI has no limit)",
+    )
+
+    @property
+    def imports_dir(self) -> Path:
+        """Where files uploaded for an import are kept until the import ends."""
+        return self.data_dir / "imports"
 
     @field_validator("time_zone")
     @classmethod

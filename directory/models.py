@@ -3,6 +3,7 @@
 from directory.accounts import models as accounts_models
 from directory.curation import models as curation_models
 from directory.db import Base
+from directory.ingest import models as ingest_models
 from directory.listings import models as listings_models
 from directory.referrals import models as referrals_models
 from directory.search import models as search_models
@@ -12,6 +13,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "curation_models",
+    "ingest_models",
     "listings_models",
     "metadata",
     "referrals_models",

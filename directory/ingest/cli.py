@@ -51,10 +51,11 @@ def run_ingest(
         raise FormatError(nothing_loaded(report))
 
 
-def default_source(format_name: str, path: Path) -> str:
+def default_source(format_name: str, path: Path, *, ask: str = "pass --source NAME") -> str:
     """``FORMAT:name``: the package's own name (datapackage.json), else the file's or folder's;
     a name that says nothing ("export", "data", HSDS's "human_services_data") would make two
-    imports share one source, the second deactivating the first with --full: refused."""
+    imports share one source, the second deactivating the first with --full: refused (``ask``
+    says how to give a name instead)."""
     package = package_files.package_path(path)
     own = package.resolve().name if package is not None and package.is_dir() else path.stem
     name = next(
@@ -64,7 +65,8 @@ def default_source(format_name: str, path: Path) -> str:
     if name is None:
         raise FormatError(
             f"{path.name or path}: its name {own!r} says nothing about the data and would mix"
-            " this import with others under one source: pass --source NAME"
+            f" this import with others under one source: {ask}",
+            field="source",
         )
     return f"{format_name}:{name.strip()[:80]}"
 
