@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import ColumnElement, Connection, func, insert, select, text, true
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from directory.accounts.models import AuditEntry, User
+from directory.listings.models import Service
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,13 @@ def entries(
     offset: int = 0,
 ) -> list[tuple[AuditEntry, str | None]]:
     """The program's audit rows with the email of who acted (None: the `directory` command, or
-    an account since erased), newest first (coordinators and admins). ``action`` matches a whole
-    action or its prefix ("referral." for every referral action); ``actor`` is an email."""
+    an account since erased), newest first (coordinators; admins read every program's).
+    ``action`` matches a whole action or its prefix ("referral." for every referral action);
+    ``actor`` is an email."""
     query = (
         select(AuditEntry, User.email)
         .outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.program_id == reader.program_id)
+        .where(_readable(reader))
     )
     if referral_id is not None:
         query = query.where(AuditEntry.referral_id == referral_id)
@@ -82,6 +84,37 @@ def entries(
         query = query.where(AuditEntry.at < until)
     rows = session.execute(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
     return [(entry, email) for entry, email in rows]
+
+
+def _readable(reader: User) -> ColumnElement[bool]:
+    """The rows the reader may see: their program's; an admin, every program's."""
+    if reader.role == "admin":
+        return true()
+    return AuditEntry.program_id == reader.program_id
+
+
+def action_kinds(session: Session, reader: User) -> list[str]:
+    """The kinds of action in the log the reader may see ("referral", "report", ...), for a
+    filter by prefix."""
+    kind = func.split_part(AuditEntry.action, ".", 1)
+    query = select(kind).distinct().where(_readable(reader)).order_by(kind)
+    return list(session.scalars(query))
+
+
+def names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """What audit rows point at, named: a person's email or a listing's name, by its id (as
+    text); ids that name nothing (since erased, or not an id) are left out."""
+    wanted = set()
+    for value in ids:
+        try:
+            wanted.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    people = select(User.id, User.email).where(User.id.in_(wanted))
+    listings = select(Service.id, Service.name).where(Service.id.in_(wanted))
+    return {str(id_): name for id_, name in (*session.execute(people), *session.execute(listings))}
 
 
 def record_refused(session: Session, actor: User, action: str, referral_id: uuid.UUID) -> None:
