@@ -50,7 +50,12 @@ def measurable(value: Value) -> float | None:
     return float(value)
 
 
-def cell_text(value: Value, words: Words, fmt: Callable[[float], str] = str) -> str:
+def plain(number: float) -> str:
+    """A number without a needless decimal (12, 0.5)."""
+    return f"{number:g}"
+
+
+def cell_text(value: Value, words: Words, fmt: Callable[[float], str] = plain) -> str:
     """A cell as a table (and a chart) says it."""
     number = measurable(value)
     if number is not None:
@@ -64,7 +69,7 @@ def bar_chart(
     rows: Iterable[tuple[str, Value]],
     words: Words,
     *,
-    fmt: Callable[[float], str] = str,
+    fmt: Callable[[float], str] = plain,
     scale: float | None = None,
 ) -> Chart:
     """A chart of ``(label, cell)`` rows; bars are scaled to ``scale`` (rates: 1), else to the
@@ -113,8 +118,12 @@ def number_formats(lang: str) -> dict[str, Callable[[float], str]]:
     def count(n: float) -> str:
         return format_decimal(n, format="#,##0", locale=locale)
 
+    pattern = locale.percent_formats[None].pattern  # "#,##0%", "#,##0 %": one decimal more
+    at = pattern.rindex("0") + 1
+    one_decimal = pattern[:at] + ".0" + pattern[at:]
+
     def rate(n: float) -> str:
-        return format_percent(n, format="#,##0.0%", locale=locale)
+        return format_percent(n, format=one_decimal, locale=locale)
 
     def days(n: float) -> str:
         return format_decimal(n, format="#,##0.0", locale=locale)
