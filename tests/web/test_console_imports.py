@@ -1,0 +1,190 @@
+"""Imports from the console (page tests, TestClient): upload, dry-run report, confirm, summary,
+refusals; and the browser journey with axe on each state of the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from directory.api.app import create_app
+from directory.config import Settings
+from directory.ingest.models import ImportRun
+from directory.listings.models import Service
+from tests.ingest.test_runs import locator_csv
+from tests.web.webutil import csrf, sign_up
+
+LIMIT = 4096
+
+
+@pytest.fixture
+def client(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> Iterator[TestClient]:
+    """The app with its data folder in a temporary folder and a small size limit."""
+    settings = Settings(database_url=database_url, data_dir=tmp_path, import_max_bytes=LIMIT)
+    app = create_app(settings, session_factory=session_factory)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def upload(
+    client: TestClient, data: bytes, name: str = "harbor-peers.csv", **form: str
+) -> Response:
+    token = csrf(client.get("/console/imports"))
+    return client.post(
+        "/console/imports",
+        data={"csrf": token, "format": "auto", **form},
+        files={"file": (name, data, "text/csv")},
+        follow_redirects=False,
+    )
+
+
+def post(client: TestClient, path: str) -> Response:
+    token = csrf(client.get("/console/imports"))
+    return client.post(path, data={"csrf": token}, follow_redirects=False)
+
+
+def names() -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:6]
+    return f"Harbor Peers {tag}", f"Harbor Peers {tag} East"
+
+
+def test_the_imports_page_offers_the_clis_formats(client: TestClient, session: Session) -> None:
+    sign_up(client, session, role="coordinator")
+    page = client.get("/console/imports")
+    assert page.status_code == 200
+    assert 'enctype="multipart/form-data"' in page.text
+    assert '<option value="auto">Detect automatically</option>' in page.text
+    for name in ("hsds", "ohana", "samhsa-directory", "samhsa-locator", "crisis-lines"):
+        assert f'<option value="{name}">{name}</option>' in page.text
+    assert "deactivate this source's listings missing from the file" in page.text
+    assert 'aria-current="page">Imports' in page.text
+
+
+def test_upload_dry_run_confirm_and_summary(client: TestClient, session: Session) -> None:
+    sign_up(client, session, role="coordinator")
+    good, east = names()
+    answer = upload(client, locator_csv(good, "", east))
+    assert answer.status_code == 303, answer.text
+    run_path = answer.headers["location"]
+    run_id = uuid.UUID(run_path.rsplit("/", 1)[1])
+
+    page = client.get(run_path)
+    assert "Dry run: nothing was written" in page.text
+    assert re.search(
+        r'<th scope="row" class="num">3</th><td>name1</td><td>missing name</td>', page.text
+    )
+    assert "Import it" in page.text and "Discard" in page.text
+    assert "Refresh" not in page.headers
+    assert session.scalar(select(func.count()).where(Service.name.in_([good, east]))) == 0
+
+    started = post(client, f"{run_path}/confirm")
+    assert started.headers["location"] == f"{run_path}?notice=started"
+    done = client.get(started.headers["location"])  # the import ran after the response
+    assert "The import has started" in done.text
+    assert "What the import did" in done.text and "Import it" not in done.text
+    figures = dict(re.findall(r'<span class="figure">(\d+)</span> ([^<]+)</li>', done.text))
+    assert (figures["2"], figures["1"]) == ("new listings", "rows rejected")
+    assert session.scalar(select(func.count()).where(Service.name.in_([good, east]))) == 2
+    run = session.get(ImportRun, run_id)
+    assert run is not None and (run.status, run.progress) == ("done", 3)
+
+    again = post(client, f"{run_path}/confirm")  # a second click imports nothing more
+    assert again.headers["location"] == f"{run_path}?notice=already"
+    assert session.scalar(select(func.count()).where(Service.name.in_([good, east]))) == 2
+    listing = client.get("/console/imports")
+    assert f'href="{run_path}">harbor-peers.csv</a>' in listing.text
+    assert "Imported" in listing.text
+
+
+def test_discard(client: TestClient, session: Session, tmp_path: Path) -> None:
+    sign_up(client, session, role="coordinator")
+    run_path = upload(client, locator_csv(*names())).headers["location"]
+    run_id = run_path.rsplit("/", 1)[1]
+    assert (tmp_path / "imports" / run_id / "harbor-peers.csv").exists()
+    answer = post(client, f"{run_path}/discard")
+    assert answer.headers["location"].endswith("?notice=discarded")
+    assert "Discarded: nothing was imported." in client.get(run_path).text
+    assert not (tmp_path / "imports" / run_id).exists()
+
+
+@pytest.mark.parametrize("over", [1, 100 * 1024])
+def test_a_file_over_the_limit_is_refused_on_the_page(
+    client: TestClient, session: Session, tmp_path: Path, over: int
+) -> None:
+    """Just over: refused while it is copied; far over: on its declared length, unread."""
+    sign_up(client, session, role="coordinator")
+    answer = upload(client, b"x" * (LIMIT + over))
+    assert answer.status_code == 413
+    assert "The file is larger than the limit of 0.0 MB." in answer.text
+    assert 'aria-invalid="true" aria-describedby="file-hint error-file"' in answer.text
+    assert not list((tmp_path / "imports").glob("*/*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "form", "field", "says"),
+    [
+        ("harbor.csv", {"format": "gopher"}, "format", "unknown format &#39;gopher&#39;"),
+        ("notes.txt", {}, "format", "not a format this directory reads"),
+        ("export.csv", {}, "source", "give it a source name"),
+    ],
+)
+def test_refusals_are_shown_on_the_form(
+    client: TestClient, session: Session, name: str, form: dict[str, str], field: str, says: str
+) -> None:
+    sign_up(client, session, role="coordinator")
+    answer = upload(client, locator_csv("Harbor Refused"), name=name, **form)
+    assert answer.status_code == 422
+    assert says in answer.text
+    assert re.search(rf'id="{field}"[^>]* aria-invalid="true"', answer.text)
+    assert f'<p class="error" id="error-{field}">' in answer.text
+
+
+def test_a_running_import_refreshes_itself_and_an_orphan_is_interrupted(
+    client: TestClient, session: Session
+) -> None:
+    sign_up(client, session, role="coordinator")
+    run_path = upload(client, locator_csv(*names())).headers["location"]
+    run = session.get(ImportRun, uuid.UUID(run_path.rsplit("/", 1)[1]))
+    assert run is not None
+    run.status, run.progress, run.started_at = "running", 1, dt.datetime.now(dt.UTC)
+    session.commit()
+    page = client.get(run_path)
+    assert page.headers["Refresh"] == "2"
+    assert '<progress id="progress" max="2" value="1">' in page.text
+    run.started_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)  # and no lock held
+    session.commit()
+    page = client.get(run_path)
+    assert "Refresh" not in page.headers
+    assert "The server stopped while this import ran" in page.text
+
+
+def test_the_report_downloads_as_json(client: TestClient, session: Session) -> None:
+    sign_up(client, session, role="coordinator")
+    run_path = upload(client, locator_csv("Harbor Json", "")).headers["location"]
+    report = client.get(f"{run_path}/report.json")
+    assert report.headers["content-disposition"].startswith("attachment")
+    body: dict[str, Any] = report.json()
+    assert body["import"] is None
+    assert body["dry_run"]["rejections"][0]["reason"] == "missing name"
+
+
+def test_mentors_cannot_import(client: TestClient, session: Session) -> None:
+    sign_up(client, session, role="mentor")
+    assert client.get("/console/imports").status_code == 403
+    assert client.get(f"/console/imports/{uuid.uuid4()}").status_code == 403
+
+
+def test_an_unknown_run_is_not_found(client: TestClient, session: Session) -> None:
+    sign_up(client, session, role="coordinator")
+    assert client.get(f"/console/imports/{uuid.uuid4()}").status_code == 404
