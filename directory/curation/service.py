@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -11,7 +10,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from directory.accounts.models import User
-from directory.accounts.roles import require
 from directory.curation.models import PROBLEM_KINDS, ProblemReport, SavedListing
 from directory.errors import InvalidInput, NotFound
 from directory.listings.models import Organization, Service
@@ -49,29 +47,6 @@ def report_problem(
     session.add(report)
     session.flush()
     return report
-
-
-@dataclass(frozen=True)
-class ProblemRow:
-    report: ProblemReport
-    service_name: str
-    organization: str
-
-
-def open_problems(session: Session, reader: User, *, limit: int = 200) -> list[ProblemRow]:
-    """Open problem reports, newest first: a coordinator's program's, an admin's all (what a
-    mentor wrote stays in their program)."""
-    require(reader, "review-problems")
-    query = (
-        select(ProblemReport, Service.name, Organization.name)
-        .join(Service, Service.id == ProblemReport.service_id)
-        .join(Organization, Organization.id == Service.organization_id)
-        .where(ProblemReport.status == "open")
-    )
-    if reader.role != "admin":
-        query = query.where(ProblemReport.program_id == reader.program_id)
-    rows = session.execute(query.order_by(ProblemReport.created_at.desc()).limit(limit))
-    return [ProblemRow(report, name, org) for report, name, org in rows]
 
 
 def save_listing(session: Session, user: User, service_id: uuid.UUID) -> None:

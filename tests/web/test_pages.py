@@ -218,10 +218,10 @@ def test_coordinators_cannot_refer_and_mentors_cannot_review(
     sign_up(client, session, role="coordinator")
     service_id = _first_listing(client)
     assert client.get(f"/listings/{service_id}/refer").status_code == 403
-    assert client.get("/problems").status_code == 200
+    assert client.get("/console/queue").status_code == 200
     client.cookies.clear()
     sign_up(client, session)
-    assert client.get("/problems").status_code == 403
+    assert client.get("/console/queue").status_code == 403
 
 
 def test_problem_reports_are_stored_and_listed(client: TestClient, session: Session) -> None:
@@ -239,7 +239,7 @@ def test_problem_reports_are_stored_and_listed(client: TestClient, session: Sess
     assert (stored.kind, stored.detail, stored.status) == ("wrong-number", "Disconnected", "open")
     client.cookies.clear()
     sign_up(client, session, role="coordinator")
-    review = client.get("/problems")
+    review = client.get("/console/queue")
     assert "Disconnected" in review.text and "Wrong phone number" in review.text
 
 
@@ -294,10 +294,10 @@ def test_problem_reports_stay_in_their_program(client: TestClient, session: Sess
     _, token = invite(session, role="coordinator", program="Another program")
     page = client.get(f"/welcome/{token}")
     client.post("/welcome", data={"csrf": csrf(page), "password": PASSWORD, "confirm": PASSWORD})
-    assert "Shut" not in client.get("/problems").text
+    assert "Shut" not in client.get("/console/queue").text
     client.cookies.clear()
     sign_up(client, session, role="admin")
-    assert "Shut" in client.get("/problems").text
+    assert "Shut" in client.get("/console/queue").text
 
 
 def _form_values(page: str) -> dict[str, str]:

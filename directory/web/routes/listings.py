@@ -119,7 +119,6 @@ def report(
 
 
 @router.get("/problems")
-def problems(request: Request, session: SessionDep, user: SignedIn) -> Response:
-    """Problem reports waiting for review (coordinators)."""
-    rows = curation.open_problems(session, user)
-    return render(request, "problems.html", {"rows": rows})
+def problems() -> Response:
+    """Problem reports moved to the console's review queue (old links and bookmarks)."""
+    return RedirectResponse("/console/queue?kind=problem", status_code=303)
