@@ -10,12 +10,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from directory.db import unit_of_work
 from directory.listings import service
 from directory.listings.models import ListingChange, Service
 from directory.listings.schemas import ServiceCreate
+from tests.web.browserutil import axe_problems, sign_in_staff
+from tests.web.conftest import ContextFactory, LiveServer
 from tests.web.webutil import csrf, sign_up
 
 WORD = "Sedgewick"  # in every name made here: the seed's listings never match it
@@ -337,3 +341,104 @@ def test_capacity_and_curation_moves(
         ("unpublish", "draft"),
         ("archive", "archived"),
     ]
+
+
+# -- In a real browser (Playwright) ---------------------------------------------------------
+
+
+def stale_listings(live: LiveServer, token: str, names: tuple[str, ...]) -> dict[str, uuid.UUID]:
+    """Published listings of the live server, last verified 300 days ago (stale)."""
+    made = {}
+    with unit_of_work(live.sessions) as db:
+        for name in names:
+            made[name] = make(db, f"{token} {name}", verified=NOW - dt.timedelta(days=300))
+    return made
+
+
+def test_coordinator_verifies_stale_listings(
+    new_context: ContextFactory, live_server: LiveServer
+) -> None:
+    token = f"J{uuid.uuid4().hex[:8]}"
+    made = stale_listings(live_server, token, ("Alpha", "Beta", "Gamma"))
+    label = {name: f"{WORD} {token} {name}" for name in made}
+    page = new_context().new_page()
+    email = sign_in_staff(page, live_server)
+    page.get_by_role("link", name="Verify stale listings").click()
+    page.get_by_label("Name or organization").fill(token)
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("table.data tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.locator(".badge.stale")).to_have_count(3)
+    assert axe_problems(page, "listings table") == []
+
+    page.get_by_role("link", name=label["Alpha"]).click()
+    expect(page.locator("h1")).to_have_text(label["Alpha"])
+    page.get_by_label("How you checked").select_option(label="Phone call")
+    page.get_by_label("Note (optional)").fill("Intake line confirmed the hours")
+    page.get_by_role("button", name="Record the check").click()
+    expect(page.locator(".notice")).to_have_text("Listing verified.")
+    expect(page.locator("main")).to_contain_text("Intake line confirmed the hours")
+    assert axe_problems(page, "console listing page") == []
+
+    page.goto(f"/console/listings?stale=1&q={token}")
+    expect(rows).to_have_count(2)
+    page.get_by_label(f"Choose {label['Beta']}").check()
+    page.get_by_label(f"Choose {label['Gamma']}").check()
+    page.get_by_label("How you checked").select_option(label="Website")
+    page.get_by_label("Note (optional)").fill("Checked the sites")
+    page.get_by_role("button", name="Verify chosen listings").click()
+    expect(page.locator(".notice")).to_have_text("2 listings verified")
+    expect(page.locator("main")).to_contain_text("No listing matches these filters.")
+
+    with live_server.sessions() as db:
+        stored = {
+            s.name.rsplit(" ", 1)[1]: s
+            for s in db.scalars(select(Service).where(Service.id.in_(made.values())))
+        }
+        assert {n: (s.verified_by, s.verification_method) for n, s in stored.items()} == {
+            "Alpha": (email, "phone"),
+            "Beta": (email, "website"),
+            "Gamma": (email, "website"),
+        }
+        assert stored["Alpha"].verification_note == "Intake line confirmed the hours"
+        assert stored["Beta"].verification_note == "Checked the sites"
+        for listing in stored.values():
+            assert listing.last_verified_at is not None
+            assert NOW - listing.last_verified_at < dt.timedelta(hours=1)
+        changes = db.execute(
+            select(
+                ListingChange.service_id, ListingChange.field_name, ListingChange.updated_by
+            ).where(
+                ListingChange.service_id.in_(made.values()),
+                ListingChange.last_action_type == "verify",
+            )
+        ).all()
+    assert sorted((made_name(made, s), f, by) for s, f, by in changes) == sorted(
+        (name, field, email)
+        for name in made
+        for field in ("last_verified_at", "verification_method", "verification_note", "verified_by")
+    )
+
+
+def made_name(made: dict[str, uuid.UUID], service_id: uuid.UUID) -> str:
+    return next(name for name, found in made.items() if found == service_id)
+
+
+@pytest.mark.parametrize(
+    ("lang", "viewport"), [("en", "phone"), ("es", "phone"), ("es", "desktop")]
+)
+def test_listings_pages_pass_axe(
+    new_context: ContextFactory, live_server: LiveServer, lang: str, viewport: str
+) -> None:
+    token = f"X{uuid.uuid4().hex[:8]}"
+    made = stale_listings(live_server, token, ("Solo",))
+    page = new_context(viewport=viewport, lang=lang).new_page()
+    sign_in_staff(page, live_server)
+    page.goto(f"/console/listings?stale=1&q={token}")
+    expect(page.locator("table.data tbody tr")).to_have_count(1)
+    problems = axe_problems(page, f"listings table ({lang}, {viewport})")
+    page.goto(f"/console/listings/{made['Solo']}")
+    problems += axe_problems(page, f"console listing page ({lang}, {viewport})")
+    page.goto("/console/listings?status=gone")  # the page that explains a refused filter
+    problems += axe_problems(page, f"listings table, refused filter ({lang}, {viewport})")
+    assert problems == []
