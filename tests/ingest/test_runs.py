@@ -220,3 +220,32 @@ def test_only_staff_import(
 )
 def test_stored_names_are_plain(given: str, stored: str) -> None:
     assert runs.safe_name(given) == stored
+
+
+def test_a_failed_import_says_why_and_writes_nothing(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    good = f"Harbor Broken {uuid.uuid4().hex[:6]}"
+    user = staff(session)
+    run = submit(session, session_factory, tmp_path, locator_csv(good), user=user)
+    assert runs.confirm(session, user, run.id)
+    session.commit()
+    (tmp_path / str(run.id) / run.file_name).write_bytes(b"a,b\n1,2\n")  # changed meanwhile
+    execute(session_factory, run.id, tmp_path)
+
+    session.refresh(run)
+    assert (run.status, run.import_report) == ("failed", None)
+    assert run.error == "harbor-peers.csv: not a SAMHSA locator CSV (missing columns: " + (
+        "name1, street1, city, state, zip, latitude, longitude)"
+    )
+    assert listings_named(session, good) == 0
+    assert runs.read_run(session, user, run.id).state == "failed"
+    assert (
+        session.scalar(
+            select(AuditEntry.action)
+            .where(AuditEntry.detail["run_id"].astext == str(run.id))
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        == "import.failed"
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +22,8 @@ from directory.config import Settings
 from directory.ingest.models import ImportRun
 from directory.listings.models import Service
 from tests.ingest.test_runs import locator_csv
+from tests.web.browserutil import axe_problems, sign_in_staff
+from tests.web.conftest import ContextFactory, LiveServer
 from tests.web.webutil import csrf, sign_up
 
 LIMIT = 4096
@@ -169,6 +172,19 @@ def test_a_running_import_refreshes_itself_and_an_orphan_is_interrupted(
     assert "The server stopped while this import ran" in page.text
 
 
+def test_a_failed_import_shows_its_message(client: TestClient, session: Session) -> None:
+    sign_up(client, session, role="coordinator")
+    run_path = upload(client, locator_csv(*names())).headers["location"]
+    run = session.get(ImportRun, uuid.UUID(run_path.rsplit("/", 1)[1]))
+    assert run is not None
+    run.status, run.error = "failed", "harbor-peers.csv: not UTF-8 text"
+    session.commit()
+    page = client.get(run_path)
+    assert "The import failed; nothing of it was written." in page.text
+    assert "harbor-peers.csv: not UTF-8 text" in page.text
+    assert "Import it" not in page.text
+
+
 def test_the_report_downloads_as_json(client: TestClient, session: Session) -> None:
     sign_up(client, session, role="coordinator")
     run_path = upload(client, locator_csv("Harbor Json", "")).headers["location"]
@@ -188,3 +204,64 @@ def test_mentors_cannot_import(client: TestClient, session: Session) -> None:
 def test_an_unknown_run_is_not_found(client: TestClient, session: Session) -> None:
     sign_up(client, session, role="coordinator")
     assert client.get(f"/console/imports/{uuid.uuid4()}").status_code == 404
+
+
+# ---- the browser journey ---------------------------------------------------------------------
+
+
+def check_in_browser(page: Any, path: Path) -> str:
+    """Upload ``path`` on the imports page; the run page's address once the dry run is shown."""
+    page.goto("/console/imports")
+    page.locator("#file").set_input_files(str(path))
+    page.locator("form[action='/console/imports'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/console/imports/[0-9a-f-]{36}$"))
+    return str(page.url)
+
+
+def test_import_journey_with_a_bad_row(
+    new_context: ContextFactory, live_server: LiveServer, tmp_path: Path
+) -> None:
+    good, east = names()
+    path = tmp_path / f"harbor-{uuid.uuid4().hex[:6]}.csv"
+    path.write_bytes(locator_csv(good, "", east))
+    page = new_context().new_page()
+    sign_in_staff(page, live_server)
+    run_url = check_in_browser(page, path)
+    rejected = page.get_by_role("table", name="Rejected rows")
+    expect(rejected).to_contain_text("missing name")
+    expect(rejected.get_by_role("rowheader")).to_have_text(["3"])
+
+    page.get_by_role("button", name="Import it").click()
+    expect(page.get_by_role("heading", name="What the import did")).to_be_visible(timeout=30_000)
+    figures = page.locator("ul.stats")
+    expect(figures).to_contain_text("2 new listings")
+    expect(figures).to_contain_text("1 rows rejected")
+    with live_server.sessions() as session:
+        found = session.scalars(select(Service.name).where(Service.name.like(f"{good}%")))
+        assert sorted(found) == [good, east]  # the good rows, not the bad one
+        run = session.get(ImportRun, uuid.UUID(run_url.rsplit("/", 1)[1]))
+        assert run is not None and (run.status, run.records, run.progress) == ("done", 3, 3)
+        assert run.import_report is not None and run.import_report["rejected"] == 1
+
+    waiting = tmp_path / f"waiting-{uuid.uuid4().hex[:6]}.csv"
+    waiting.write_bytes(locator_csv(*names()))
+    checked_url = check_in_browser(page, waiting)
+    assert not axe_problems_everywhere(new_context, live_server, [checked_url, run_url])
+    page.goto(checked_url)
+    page.get_by_role("button", name="Discard").click()
+    expect(page.locator("main")).to_contain_text("Discarded: nothing was imported.")
+
+
+def axe_problems_everywhere(
+    new_context: ContextFactory, live_server: LiveServer, urls: list[str]
+) -> list[str]:
+    """axe on the imports list and on each run page, in English and Spanish, phone and desktop."""
+    problems = []
+    for viewport in ("desktop", "phone"):
+        for lang in (None, "es"):
+            page = new_context(viewport=viewport, lang=lang).new_page()
+            sign_in_staff(page, live_server)
+            for url in ["/console/imports", *urls]:
+                page.goto(url)
+                problems += axe_problems(page, f"{url} {viewport} {lang or 'en'}")
+    return problems
