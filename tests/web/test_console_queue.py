@@ -5,10 +5,14 @@ and refusals shown as notices, never a server error."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import uuid
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,24 +21,23 @@ from directory.accounts.service import create_user
 from directory.curation import queue
 from directory.curation.models import ChangeSuggestion, ProblemReport
 from directory.curation.service import report_problem
-from directory.listings.models import ListingChange, Service
+from directory.db import unit_of_work
+from directory.ingest.formats import resolve
+from directory.ingest.load import run_import
+from directory.listings.models import ListingChange, Provenance, Service
 from directory.listings.queries import read_service
-from directory.listings.schemas import ServiceCreate
-from directory.listings.service import create_service
+from directory.listings.schemas import ServiceCreate, ServiceUpdate
+from directory.listings.service import create_service, update_service
 from directory.referrals.models import Referral
+from tests.web.browserutil import axe_problems, sign_in_staff
+from tests.web.conftest import PASSWORD, ContextFactory, LiveServer
 from tests.web.webutil import post_form, sign_up
 
 PROGRAM = "Page tests"  # webutil's sign_up puts people in it
 
 
 def listing(session: Session, name: str) -> uuid.UUID:
-    doc = {
-        "name": name,
-        "description": "Talk to a peer.",
-        "organization": {"name": f"{name} Org"},
-        "phones": [{"number": "813-555-0100", "description": "Front desk"}],
-    }
-    service_id = create_service(session, ServiceCreate.model_validate(doc))
+    service_id = listing_in(session, name)
     session.commit()
     return service_id
 
@@ -49,17 +52,9 @@ def person(session: Session, role: str = "mentor") -> User:
 
 def fail(session: Session, mentor: User, service_id: uuid.UUID, outcome: str, days: float) -> None:
     """A referral of the program closed as failed ``days`` ago."""
-    closed = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    session.add(
-        Referral(
-            program_id=mentor.program_id, mentor_id=mentor.id, mentee_ref="HP-1042",
-            service_id=service_id, needs=["anxiety"], contact_preference="mentor-will-contact",
-            consent={"scope": "share my need", "obtained_at": closed.isoformat(),
-                     "method": "verbal"},
-            status="failed", outcome=outcome, follow_up_at=closed, last_event_at=closed,
-            created_at=closed - dt.timedelta(days=3), closed_at=closed,
-        )
-    )  # fmt: skip
+    referral = failed_referral(mentor, service_id, days)
+    referral.outcome = outcome
+    session.add(referral)
     session.commit()
 
 
@@ -208,7 +203,7 @@ def test_edit_then_approve_with_a_bad_value_then_a_good_one(
     card = item(bad.text, f"suggestion-{suggestion.id}")  # type: ignore[attr-defined]
     assert "This is not valid JSON." in card
     assert re.search(r'name="edit.phones" rows="5" aria-invalid="true"', card)
-    assert "<details open>" in card and ">Peers.</textarea>" in card  # what was typed stays
+    assert '<details class="refine" open>' in card and ">Peers.</textarea>" in card  # what was typed stays
 
     stale = decide(client, url, {"decision": "edit", "version": "7", "edit.description": "X"})
     assert stale.status_code == 412  # type: ignore[attr-defined]
@@ -336,3 +331,161 @@ def test_a_bad_capacity_is_refused_by_its_field(client: TestClient, session: Ses
     assert 'name="capacity_status" aria-invalid="true"' in card
     session.expire_all()
     assert read_service(session, service_id, published_only=False).capacity_status is None
+
+
+# -- In a browser, against the live server -------------------------------------------------
+
+
+def sign_in_mentor(page: Page, live: LiveServer) -> str:
+    email = live.account()
+    page.goto("/sign-in")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form[action='/sign-in'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/search$"))
+    return email
+
+
+def live_listing(live: LiveServer, name: str) -> uuid.UUID:
+    with unit_of_work(live.sessions) as session:
+        return listing_in(session, name)
+
+
+def listing_in(session: Session, name: str) -> uuid.UUID:
+    doc = {
+        "name": name,
+        "description": "Talk to a peer.",
+        "organization": {"name": f"{name} Org"},
+        "phones": [{"number": "813-555-0100", "description": "Front desk"}],
+    }
+    return create_service(session, ServiceCreate.model_validate(doc))
+
+
+def test_a_wrong_number_reported_by_a_mentor_is_fixed_from_the_queue(
+    new_context: ContextFactory, live_server: LiveServer
+) -> None:
+    service_id = live_listing(live_server, f"Wrong Number Line {uuid.uuid4().hex[:6]}")
+    mentor = new_context().new_page()
+    sign_in_mentor(mentor, live_server)
+    mentor.goto(f"/listings/{service_id}/report")
+    mentor.get_by_label("Wrong phone number").check()
+    mentor.locator("#detail").fill("The number rings out")
+    mentor.get_by_role("button", name="Send to the coordinators").click()
+    expect(mentor.locator("main")).to_contain_text("is with the coordinators")
+    with live_server.sessions() as session:
+        report_id = session.scalars(
+            select(ProblemReport.id).where(ProblemReport.service_id == service_id)
+        ).one()
+
+    staff = new_context().new_page()
+    email = sign_in_staff(staff, live_server)
+    staff.goto("/console/queue?kind=problem")
+    card = staff.locator(f"#problem-{report_id}")
+    expect(card).to_contain_text("The number rings out")
+    card.get_by_label("Correct phone number").fill("813-555-0188")
+    card.get_by_role("button", name="Resolve").click()
+    expect(staff.locator(".notice")).to_have_text("Resolved, and the listing is changed.")
+    expect(staff.locator(f"#problem-{report_id}")).to_have_count(0)
+
+    with live_server.sessions() as session:
+        report = session.get(ProblemReport, report_id)
+        assert report is not None and report.status == "resolved"
+        decider = session.get(User, report.decided_by)
+        assert decider is not None and decider.email == email
+        assert history(session, service_id)["phones"][1] == email
+    mentor.goto(f"/listings/{service_id}")
+    expect(mentor.locator("main")).to_contain_text("555-0188")
+    expect(mentor.locator("main")).not_to_contain_text("555-0100")
+
+
+def hsds_package(folder: Path, description: str) -> Path:
+    """A small HSDS CSV package (organizations and services) with one service."""
+    folder.mkdir(exist_ok=True)
+    (folder / "organizations.csv").write_text("id,name\no1,Queue Peers\n")
+    services = f"id,organization_id,name,description\ns1,o1,Queue Import Line,{description}\n"
+    (folder / "services.csv").write_text(services)
+    return folder
+
+
+def test_a_reimport_conflict_becomes_a_suggestion_approved_in_the_queue(
+    new_context: ContextFactory, live_server: LiveServer, tmp_path: Path
+) -> None:
+    page = new_context().new_page()
+    email = sign_in_staff(page, live_server)
+    source = f"test:queue-{uuid.uuid4().hex[:8]}"
+    folder = hsds_package(tmp_path / "hsds", "Peers on the phone.")
+    with unit_of_work(live_server.sessions) as session:
+        run_import(session, resolve("hsds", folder), folder, source=source)
+    with unit_of_work(live_server.sessions) as session:
+        service_id = session.scalars(
+            select(Provenance.service_id).where(Provenance.source == source)
+        ).one()
+        update_service(
+            session, service_id, ServiceUpdate(description="Peers by hand."),
+            expected_version=None, by=email,
+        )  # fmt: skip
+    hsds_package(folder, "Peers on the phone and online.")
+    with unit_of_work(live_server.sessions) as session:
+        run_import(session, resolve("hsds", folder), folder, source=source)
+        suggestion = session.scalars(
+            select(ChangeSuggestion).where(ChangeSuggestion.service_id == service_id)
+        ).one()
+        assert (suggestion.source, suggestion.status) == ("import", "open")
+
+    page.goto("/console/queue?kind=suggestion")
+    card = page.locator(f"#suggestion-{suggestion.id}")
+    expect(card.locator("table.diff del")).to_have_text("Peers by hand.")
+    expect(card.locator("table.diff ins")).to_have_text("Peers on the phone and online.")
+    expect(card).to_contain_text("From a re-import")
+    card.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.locator(".notice")).to_have_text("Approved: the listing is changed.")
+
+    with live_server.sessions() as session:
+        decided = session.get(ChangeSuggestion, suggestion.id)
+        assert decided is not None and decided.status == "approved"
+        assert decided.decided_at is not None
+        listing_now = read_service(session, service_id, published_only=False)
+        assert listing_now.description == "Peers on the phone and online."
+        assert history(session, service_id)["description"] == (
+            "Peers on the phone and online.", email,
+        )  # fmt: skip
+
+
+def queue_of_every_kind(live: LiveServer) -> None:
+    """A problem report, a suggestion and a referral warning in the browser program's queue."""
+    mentor_email = live.account()
+    with unit_of_work(live.sessions) as session:
+        mentor = session.scalars(select(User).where(User.email == mentor_email)).one()
+        service_id = listing_in(session, f"Axe Line {uuid.uuid4().hex[:6]}")
+        report_problem(session, mentor, service_id, kind="wrong-number", detail="Rings out")
+        queue.suggest(session, mentor, service_id, {"description": "Peers, any hour."})
+        for days in (1, 2):
+            session.add(failed_referral(mentor, service_id, days))
+
+
+def failed_referral(mentor: User, service_id: uuid.UUID, days: float) -> Referral:
+    closed = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    return Referral(
+        program_id=mentor.program_id, mentor_id=mentor.id, mentee_ref="HP-1042",
+        service_id=service_id, needs=["anxiety"], contact_preference="mentor-will-contact",
+        consent={"scope": "share my need", "obtained_at": closed.isoformat(), "method": "verbal"},
+        status="failed", outcome="no-capacity", follow_up_at=closed, last_event_at=closed,
+        created_at=closed - dt.timedelta(days=3), closed_at=closed,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_the_queue_passes_axe(
+    new_context: ContextFactory, live_server: LiveServer, lang: str, viewport: str
+) -> None:
+    queue_of_every_kind(live_server)
+    page = new_context(viewport=viewport, lang=lang).new_page()
+    sign_in_staff(page, live_server)
+    page.goto("/console/queue")
+    for kind in ("problem", "referrals", "suggestion"):
+        expect(page.locator(f"li.card[id^='{kind}-']").first).to_be_visible()
+    page.locator("li.card details:not([open]) > summary").first.click()  # an edit form open
+    assert axe_problems(page, f"queue {lang} {viewport}") == []
+    if folder := os.environ.get("DIRECTORY_SCREENSHOTS"):  # for the docs: DIRECTORY_SCREENSHOTS=dir
+        page.screenshot(path=f"{folder}/console-queue-{viewport}-{lang}.png", full_page=True)

@@ -152,7 +152,7 @@ def _page(
         "as_field": as_field,
         "long_text": LONG_TEXT,
         "list_fields": LIST_FIELDS,
-        "field_label": lambda name: gettext(request, FIELD_LABELS.get(name, name)),
+        "field_label": lambda name: gettext(request, FIELD_LABELS.get(name) or name),
         "capacities": CAPACITY_STATUSES,
     }
     return render(request, "console/queue.html", context, status=status)
