@@ -203,7 +203,8 @@ def test_edit_then_approve_with_a_bad_value_then_a_good_one(
     card = item(bad.text, f"suggestion-{suggestion.id}")  # type: ignore[attr-defined]
     assert "This is not valid JSON." in card
     assert re.search(r'name="edit.phones" rows="5" aria-invalid="true"', card)
-    assert '<details class="refine" open>' in card and ">Peers.</textarea>" in card  # what was typed stays
+    assert '<details class="refine" open>' in card  # the edit form open again,
+    assert ">Peers.</textarea>" in card  # with what was typed
 
     stale = decide(client, url, {"decision": "edit", "version": "7", "edit.description": "X"})
     assert stale.status_code == 412  # type: ignore[attr-defined]
