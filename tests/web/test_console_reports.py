@@ -8,18 +8,23 @@ import datetime as dt
 import io
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory.accounts import audit
 from directory.accounts.models import User
 from directory.accounts.service import create_user
+from directory.db import unit_of_work
 from directory.listings.models import Service
 from directory.referrals.models import Referral
+from tests.web.browserutil import axe_problems, sign_in_staff
+from tests.web.conftest import ContextFactory, LiveServer
 from tests.web.webutil import sign_up
 
 PROGRAM = "Page tests"  # the program of webutil.sign_up's people
@@ -50,9 +55,10 @@ def referral(
     status: str,
     needs: tuple[str, ...],
     days: float = 4,
+    first_day: dt.datetime = DAY,
 ) -> Referral:
-    """A referral made ``n`` days after DAY, ended ``days`` after it was made."""
-    made = DAY + dt.timedelta(days=n)
+    """A referral made ``n`` days after ``first_day``, ended ``days`` after it was made."""
+    made = first_day + dt.timedelta(days=n)
     assert mentor.program_id is not None
     ended = made + dt.timedelta(days=days)
     found = Referral(
@@ -323,3 +329,90 @@ def test_a_mentor_gets_403(client: TestClient, session: Session, path: str) -> N
     sign_up(client, session, role="mentor")
     assert client.get(path).status_code == 403
     assert client.get(path + "?format=csv").status_code == 403
+
+
+# -- In a browser --------------------------------------------------------------------------
+
+BROWSER_MONTH = {"start": "2023-05-01", "end": "2023-05-31"}  # no other test uses this month
+
+
+@pytest.fixture(scope="module")
+def browser_referrals(live_server: LiveServer) -> dict[str, Any]:
+    """In the browser program, May 2023: 7 anxiety referrals to one listing (connected), and 2
+    housing referrals to another: a group of fewer than 5."""
+    with unit_of_work(live_server.sessions) as session:
+        mentor = staff(session, live_server.account())
+        listings = list(
+            session.scalars(
+                select(Service)
+                .where(Service.name.contains("(demo)"))
+                .order_by(Service.name)
+                .limit(2)
+            )
+        )
+        day = dt.datetime(2023, 5, 2, 9, tzinfo=dt.UTC)
+        for n in range(7):
+            kind = {"status": "completed", "needs": ("anxiety",), "first_day": day}
+            made = referral(session, mentor, listings[0], n, **kind)
+        for n in range(2):
+            kind = {"status": "completed", "needs": ("housing",), "first_day": day}
+            made = referral(session, mentor, listings[1], n, **kind)
+        audit.record(session, mentor, "referral.read", made)
+        return {"mentor": mentor.email, "listings": [s.name for s in listings]}
+
+
+def shoot(page: Page, name: str) -> None:
+    """With DIRECTORY_SCREENSHOTS set, a full-page PNG of the screen goes there."""
+    folder = os.environ.get("DIRECTORY_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_reports_in_a_browser(
+    new_context: ContextFactory,
+    live_server: LiveServer,
+    browser_referrals: dict[str, Any],
+    lang: str,
+    viewport: str,
+) -> None:
+    page = new_context(viewport, lang=lang).new_page()
+    sign_in_staff(page, live_server)
+    problems: list[str] = []
+    page.goto("/console/outcomes")
+    page.locator("#start").fill(BROWSER_MONTH["start"])
+    page.locator("#end").fill(BROWSER_MONTH["end"])
+    page.locator("#by").select_option("service")
+    page.locator("form.filters button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"start=2023-05-01&end=2023-05-31&by=service$"))
+    first, second = browser_referrals["listings"]
+    expect(page.locator("tr", has=page.locator(f"th:text-is('{first}')")).first).to_contain_text(
+        "7"
+    )
+    hidden = page.locator("ul.bars li", has_text=second).first
+    expect(hidden.locator("rect.hidden")).to_have_count(1)
+    problems += axe_problems(page, f"outcomes ({lang}, {viewport})")
+    shoot(page, f"console-outcomes-{lang}-{viewport}")
+    with page.expect_download() as download:
+        page.locator("a[href*='format=csv']").click()
+    assert download.value.suggested_filename == "outcomes-2023-05-01-2023-05-31-service.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert sorted(row["referrals"] for row in rows) == ["7", "<5"]
+    page.goto("/console/unmet?days=365")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    problems += axe_problems(page, f"unmet ({lang}, {viewport})")
+    shoot(page, f"console-unmet-{lang}-{viewport}")
+    page.goto("/console/audit")
+    page.locator("#actor").fill(browser_referrals["mentor"])
+    page.locator("#action").select_option("referral.")
+    page.locator("form.filters button[type=submit]").click()
+    expect(page.locator("table.data tbody tr")).to_have_count(1)
+    expect(page.locator("table.data tbody")).to_contain_text(browser_referrals["mentor"])
+    problems += axe_problems(page, f"audit ({lang}, {viewport})")
+    shoot(page, f"console-audit-{lang}-{viewport}")
+    page.goto("/console/audit?since=someday")
+    expect(page.locator("#since")).to_have_attribute("aria-invalid", "true")
+    problems += axe_problems(page, f"audit with a bad filter ({lang}, {viewport})")
+    assert not problems, "\n".join(problems)
