@@ -20,7 +20,9 @@ from directory.listings.models import ListingChange, Service
 from directory.listings.rows import copy_rows
 from directory.listings.schemas import SCALAR_FIELDS
 
-Action = Literal["create", "update", "verify", "publish", "unpublish", "archive", "import"]
+Action = Literal[
+    "create", "update", "verify", "publish", "unpublish", "archive", "restore", "import"
+]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 # Not a field anyone changes: the row's own bookkeeping, and where it came from.
 UNRECORDED = frozenset({"id", "version", "created_at", "updated_at", "provenance", "demo"})

@@ -224,10 +224,7 @@ def move_service(
     before = {"curation_status": service.curation_status}
     service.curation_status = to
     _touch(session, service)
-    action = history.curation_action(to)  # a restore is recorded as archived -> draft
-    history.record_changes(
-        session, service_id, before, {"curation_status": to}, by=by, action=action
-    )
+    history.record_changes(session, service_id, before, {"curation_status": to}, by=by, action=move)
     return service
 
 

@@ -336,7 +336,7 @@ def test_capacity_and_curation_moves(
         .order_by(ListingChange.last_action_date)
     ).all()
     assert moves == [
-        ("unpublish", "draft"),  # restored: archived -> draft
+        ("restore", "draft"),  # archived -> draft
         ("publish", "published"),
         ("unpublish", "draft"),
         ("archive", "archived"),
