@@ -416,3 +416,11 @@ def test_the_reports_in_a_browser(
     expect(page.locator("#since")).to_have_attribute("aria-invalid", "true")
     problems += axe_problems(page, f"audit with a bad filter ({lang}, {viewport})")
     assert not problems, "\n".join(problems)
+
+
+def test_audit_by_a_whole_action(client: TestClient, session: Session) -> None:
+    email = sign_up(client, session, role="coordinator")
+    audited(session, staff(session, email))
+    page = client.get("/console/audit", params={"action": "problem.resolved"}).text
+    assert page.count("<code>problem.resolved</code>") == 1 and "referral.read</code>" not in page
+    assert '<option value="problem.resolved" selected>' in page

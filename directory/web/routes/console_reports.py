@@ -35,7 +35,7 @@ UNMET_DAYS = (30, 90, 365)
 PER_PAGE = 50
 CSV_ROWS = 10_000  # an audit download: the newest rows that match, at most this many
 UNMET_BARS = 20
-ACTION_KIND = re.compile(r"^[a-z_-]{1,31}\.$")
+ACTION = re.compile(r"^[a-z0-9_.-]{1,32}$")  # a kind ("referral.") or a whole action
 EMAIL = re.compile(r"^[^@\s]{1,200}@[^@\s]{1,120}$")
 
 
@@ -302,7 +302,7 @@ def _audit_query(request: Request) -> tuple[dict[str, Any], dict[str, str]]:
         k: params.get(k, "").strip() for k in ("action", "actor", "since", "until")
     }
     errors: dict[str, str] = {}
-    if asked["action"] and not ACTION_KIND.match(asked["action"]):
+    if asked["action"] and not ACTION.match(asked["action"]):
         errors["action"] = gettext(request, "Choose a kind of action from the list.")
     if asked["actor"] and not EMAIL.match(asked["actor"]):
         errors["actor"] = gettext(request, "Give an email address, like name@example.org.")
