@@ -276,7 +276,7 @@ def test_audit_with_names_filters_and_pages(client: TestClient, session: Session
     assert page.text.count("<code>referral.read</code>") == 49  # and the decision: 50 a page
     assert found["mentor"].email in page.text and str(found["mentor"].id) not in page.text
     listing = found["service"]
-    assert f'<a href="/listings/{listing.id}">{listing.name}</a>' in page.text
+    assert f'<a href="/console/listings/{listing.id}">{listing.name}</a>' in page.text
     assert 'rel="next"' in page.text and 'rel="prev"' not in page.text
     second = client.get("/console/audit", params={"page": 2}).text
     assert second.count("<code>referral.read</code>") == 11 and 'rel="next"' not in second
