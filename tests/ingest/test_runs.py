@@ -18,6 +18,8 @@ from directory.ingest import runs
 from directory.ingest.models import ImportRun
 from directory.ingest.runs_work import execute
 from directory.listings.models import Provenance, Service
+from directory.listings.schemas import ServiceUpdate
+from directory.listings.service import update_service
 
 HEADER = (
     '"","name1","name2","street1","street2","city","state","zip","zip4","county","phone",'
@@ -25,12 +27,12 @@ HEADER = (
 )
 
 
-def locator_csv(*names: str) -> bytes:
+def locator_csv(*names: str, website: str = "http://example.org") -> bytes:
     """A small SAMHSA locator file (the CLI's ``samhsa-locator`` format), one row per name; a
     blank name is the row the import must reject."""
     rows = [
         f'"{i}","{name}","","{10 + i} Main Street","","Waterbury","CT",6708,,"New Haven",'
-        f'"860-276-{3000 + i}","","","","http://example.org",41.56,-73.06,"MH"\n'
+        f'"860-276-{3000 + i}","","","","{website}",41.56,-73.06,"MH"\n'
         for i, name in enumerate(names, start=1)
     ]
     return (HEADER + "".join(rows)).encode()
@@ -249,3 +251,29 @@ def test_a_failed_import_says_why_and_writes_nothing(
         )
         == "import.failed"
     )
+
+
+def test_a_hand_edit_the_file_would_overwrite_is_counted_as_a_suggestion(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    name, user = f"Harbor Edited {uuid.uuid4().hex[:6]}", staff(session)
+
+    def imported(data: bytes) -> ImportRun:
+        run = submit(session, session_factory, tmp_path, data, user=user)
+        assert runs.confirm(session, user, run.id)
+        session.commit()
+        execute(session_factory, run.id, tmp_path)
+        session.refresh(run)
+        return run
+
+    imported(locator_csv(name))
+    service_id = session.scalar(select(Service.id).where(Service.name == name))
+    assert service_id is not None
+    update_service(
+        session, service_id, ServiceUpdate(url="http://hand.example.org"),
+        expected_version=None, by=user.email,
+    )  # fmt: skip
+    run = imported(locator_csv(name, website="http://file.example.org"))
+    assert run.check_report is not None and run.import_report is not None
+    assert run.check_report["suggestions"] == run.import_report["suggestions"] == 1
+    assert run.import_report["updated"] == 1
