@@ -34,6 +34,7 @@ from directory.accounts import audit
 from directory.accounts.models import User
 from directory.accounts.roles import can, require
 from directory.curation.models import ChangeSuggestion, ProblemReport
+from directory.curation.service import phone_fix
 from directory.errors import Conflict, InvalidInput, NotFound
 from directory.listings import queries, service
 from directory.listings.models import Service
@@ -201,22 +202,6 @@ def _apply_fix(session: Session, user: User, service_id: uuid.UUID, fix: Fix) ->
     return sorted(changes) + (["archived"] if fix.archive else [])
 
 
-def phone_fix(listing: ServiceRead, phone_id: uuid.UUID | None, number: str) -> dict[str, Any]:
-    """The listing's phones with one number corrected (the one of ``phone_id``; none given or
-    none found: the number is added)."""
-    phones = [
-        {"number": p.number, "country": p.country, "extension": p.extension, "type": p.type,
-         "description": p.description}
-        for p in listing.phones
-    ]  # fmt: skip
-    ids = [p.id for p in listing.phones]
-    if phone_id in ids:
-        phones[ids.index(phone_id)].update(number=number, extension=None)
-    else:
-        phones.append({"number": number})
-    return {"phones": phones}
-
-
 def set_capacity(
     session: Session, user: User, service_id: uuid.UUID, capacity: str | None
 ) -> Service:
@@ -320,28 +305,7 @@ def _referrals(session: Session, program_id: uuid.UUID) -> list[QueueItem]:
     """The listings to check, with the first and latest failure, unless a person verified the
     listing after the latest."""
     rows = services_to_check(session, program_id)
-    since = dt.datetime.now(dt.UTC) - RECENT
-    # A verification by a person, not an import's (a file vouches for the listing, not for
-    # what mentees met there).
-    by_person = case(
-        (Service.verification_method == "import", None), else_=Service.last_verified_at
-    )
-    spans = {
-        service_id: (first, last, verified)
-        for service_id, first, last, verified in session.execute(
-            select(
-                Referral.service_id, func.min(Referral.closed_at), func.max(Referral.closed_at),
-                func.max(by_person),
-            )
-            .join(Service, Service.id == Referral.service_id)
-            .where(
-                Referral.program_id == program_id, Referral.status == "failed",
-                Referral.outcome.in_(CHECK_OUTCOMES), Referral.closed_at >= since,
-                Referral.service_id.in_([row.service_id for row in rows]),
-            )
-            .group_by(Referral.service_id)
-        )
-    }  # fmt: skip
+    spans = _failures(session, program_id, [row.service_id for row in rows])
     return [
         QueueItem(
             kind="referrals",
@@ -359,6 +323,35 @@ def _referrals(session: Session, program_id: uuid.UUID) -> list[QueueItem]:
         for row in rows
         if row.service_id in spans and not _checked_since(*spans[row.service_id][1:])
     ]
+
+
+Span = tuple[dt.datetime, dt.datetime, dt.datetime | None]
+
+
+def _failures(
+    session: Session, program_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Span]:
+    """Each listing's first and latest recent failure, and when a person last verified it (an
+    import's verification does not count: a file vouches for a listing, not for what mentees
+    met there)."""
+    since = dt.datetime.now(dt.UTC) - RECENT
+    by_person = case(
+        (Service.verification_method == "import", None), else_=Service.last_verified_at
+    )
+    query = (
+        select(
+            Referral.service_id, func.min(Referral.closed_at), func.max(Referral.closed_at),
+            func.max(by_person),
+        )
+        .join(Service, Service.id == Referral.service_id)
+        .where(
+            Referral.program_id == program_id, Referral.status == "failed",
+            Referral.outcome.in_(CHECK_OUTCOMES), Referral.closed_at >= since,
+            Referral.service_id.in_(ids),
+        )
+        .group_by(Referral.service_id)
+    )  # fmt: skip
+    return {row[0]: (row[1], row[2], row[3]) for row in session.execute(query)}
 
 
 def _checked_since(last_failure: dt.datetime, verified: dt.datetime | None) -> bool:

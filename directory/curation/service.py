@@ -13,6 +13,7 @@ from directory.accounts.models import User
 from directory.curation.models import PROBLEM_KINDS, ProblemReport, SavedListing
 from directory.errors import InvalidInput, NotFound
 from directory.listings.models import Organization, Service
+from directory.listings.read_schemas import ServiceRead
 
 MAX_DETAIL = 1000
 
@@ -47,6 +48,22 @@ def report_problem(
     session.add(report)
     session.flush()
     return report
+
+
+def phone_fix(listing: ServiceRead, phone_id: uuid.UUID | None, number: str) -> dict[str, Any]:
+    """The listing's phones with one number corrected (the one of ``phone_id``; none given or
+    none found: the number is added)."""
+    phones = [
+        {"number": p.number, "country": p.country, "extension": p.extension, "type": p.type,
+         "description": p.description}
+        for p in listing.phones
+    ]  # fmt: skip
+    ids = [p.id for p in listing.phones]
+    if phone_id in ids:
+        phones[ids.index(phone_id)].update(number=number, extension=None)
+    else:
+        phones.append({"number": number})
+    return {"phones": phones}
 
 
 def save_listing(session: Session, user: User, service_id: uuid.UUID) -> None:

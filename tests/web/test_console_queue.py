@@ -169,11 +169,9 @@ def test_rejecting_a_suggestion_keeps_the_listing_and_the_note(
     suggestion = queue.suggest(session, person(session), service_id, {"name": "Renamed"})
     session.commit()
     staff = coordinator(client, session)
-    done = decide(
-        client,
-        f"/console/queue/suggestions/{suggestion.id}",
-        {"decision": "reject", "note": "  the old   name is right "},
-    )
+    url = f"/console/queue/suggestions/{suggestion.id}"
+    assert decide(client, url, {"note": "no button pressed"}).status_code == 422  # type: ignore[attr-defined]
+    done = decide(client, url, {"decision": "reject", "note": "  the old   name is right "})
     assert done.headers["location"] == "/console/queue?done=rejected#queue"  # type: ignore[attr-defined]
     session.expire_all()
     stored = session.get(ChangeSuggestion, suggestion.id)

@@ -18,6 +18,7 @@ from directory.curation import queue
 from directory.errors import Conflict, DirectoryError, InvalidInput, NotFound, PreconditionFailed
 from directory.listings.history import as_text
 from directory.listings.schemas import CAPACITY_STATUSES, LIST_FIELDS
+from directory.web import vocab
 from directory.web.deps import Form, PageContext, Staff
 from directory.web.templating import gettext, render
 from directory.web.vocab import N_
@@ -82,9 +83,8 @@ def queue_page(
 def decide_suggestion(
     request: Request, session: SessionDep, user: Staff, suggestion_id: uuid.UUID, form: Form
 ) -> Response:
-    decision = form.get("decision", "")
-
     def decide() -> str:
+        decision = _choice(form, "decision", ("approve", "reject", "edit"))
         approve = decision in ("approve", "edit")
         queue.decide_suggestion(
             session, user, suggestion_id, approve=approve, note=form.get("note"),
@@ -101,7 +101,7 @@ def decide_problem(
     request: Request, session: SessionDep, user: Staff, report_id: uuid.UUID, form: Form
 ) -> Response:
     def decide() -> str:
-        resolved = form.get("decision") == "resolve"
+        resolved = _choice(form, "decision", ("resolve", "dismiss")) == "resolve"
         fix = _fix(form)
         queue.decide_problem(
             session, user, report_id, resolved=resolved, note=form.get("note"), fix=fix
@@ -118,7 +118,7 @@ def decide_referrals(
     request: Request, session: SessionDep, user: Staff, service_id: uuid.UUID, form: Form
 ) -> Response:
     def decide() -> str:
-        if form.get("action") == "capacity":
+        if _choice(form, "action", ("capacity", "checked")) == "capacity":
             queue.set_capacity(session, user, service_id, form.get("capacity_status"))
             return "capacity"
         queue.check_referrals(
@@ -242,6 +242,14 @@ def as_field(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, indent=1, ensure_ascii=False)
     return str(value)
+
+
+def _choice(form: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """Which button of the form was pressed (a form without one decides nothing)."""
+    value = form.get(name, "")
+    if value not in allowed:
+        raise InvalidInput(vocab.CHOOSE_ONE, field=name)
+    return value
 
 
 def _int(value: str | None) -> int | None:
