@@ -235,6 +235,11 @@ def test_resolving_a_wrong_number_with_the_corrected_number(
             "phone": "813-555-0177", "capacity_status": "waitlist",
             "description": "Talk to a peer.\r\n", "description_was": "Talk to a peer.",
             "note": "called them"}  # fmt: skip
+    stale = decide(client, url, {**form, "version": "9"})
+    assert stale.status_code == 412  # type: ignore[attr-defined]
+    assert "The listing changed since this page was shown" in stale.text  # type: ignore[attr-defined]
+    session.expire_all()
+    assert session.get(ProblemReport, report.id).status == "open"  # type: ignore[union-attr]
     done = decide(client, url, form)
     assert done.headers["location"] == "/console/queue?done=fixed#queue"  # type: ignore[attr-defined]
     session.expire_all()
