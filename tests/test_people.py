@@ -3,6 +3,8 @@ programs, token revocation and a fresh sign-in, each audited."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -10,9 +12,16 @@ from sqlalchemy.orm import Session
 
 from directory.accounts import people, sessions
 from directory.accounts.invites import pending
-from directory.accounts.models import AuditEntry, User
-from directory.accounts.service import create_user, issue_token
-from directory.errors import InvalidInput, NotFound
+from directory.accounts.keys import all_keys, create_key, revoke_key_id
+from directory.accounts.models import AuditEntry, Program, User
+from directory.accounts.service import (
+    code_refusal,
+    create_user,
+    issue_token,
+    program_of,
+    update_program,
+)
+from directory.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 def account(session: Session, email: str, role: str = "mentor") -> tuple[User, str]:
@@ -93,3 +102,131 @@ def test_a_reset_sign_in_clears_the_password_and_gives_a_link(session: Session) 
     assert user.password_hash is None
     assert sessions.resume(session, browser, idle=sessions.MAX_AGE) is None
     assert pending(session, token) == user
+
+
+# -- Who may do what: the rules the console and the CLI share ------------------------------
+
+
+def staff(session: Session, role: str, program: str | None = "Harbor Peers") -> User:
+    user, _ = create_user(
+        session, email=f"{role}-{uuid.uuid4().hex[:6]}@example.org", role=role, program=program
+    )
+    return user
+
+
+def test_a_coordinator_acts_on_their_own_programs_mentors_and_coordinators(
+    session: Session,
+) -> None:
+    me = staff(session, "coordinator")
+    mine, _ = account(session, "mine@example.org")
+    theirs, _ = create_user(session, email="theirs@example.org", role="mentor", program="Other")
+    admin = staff(session, "admin", program=None)
+    people.set_role(session, mine.email, "coordinator", by=me)
+    people.deactivate(session, mine.email, by=me)
+    people.reactivate(session, mine.email, by=me)
+    assert people.reset_sign_in(session, mine.email, by=me)[0] == mine
+    for target in (theirs, admin):
+        with pytest.raises(Forbidden, match="their own program"):
+            people.deactivate(session, target.email, by=me)
+        with pytest.raises(Forbidden):
+            people.person(session, target.id, by=me)
+    with pytest.raises(Forbidden, match="only admins"):
+        people.set_role(session, mine.email, "admin", by=me)
+    with pytest.raises(Forbidden, match="only admins"):
+        people.set_program(session, mine.email, "Other", by=me)
+    assert (mine.role, mine.active, mine.program_id) == ("coordinator", True, me.program_id)
+    assert [p.email for p in people.people(session, by=me)] == sorted([me.email, mine.email])
+    assert {r.actor_id for r in session.scalars(select(AuditEntry))} == {me.id}
+
+
+def test_nobody_locks_themselves_out(session: Session) -> None:
+    """Nobody changes their own role, program or access: someone else does, so whoever acts
+    stays able to act, and no program (nor the deployment) loses its last coordinator or
+    admin through the console."""
+    for role in ("coordinator", "admin"):
+        me = staff(session, role)
+        with pytest.raises(Forbidden, match="your own"):
+            people.deactivate(session, me.email, by=me)
+        with pytest.raises(Forbidden, match="your own"):
+            people.set_role(session, me.email, "mentor", by=me)
+        with pytest.raises(Forbidden, match="your own"):
+            people.reset_sign_in(session, me.email, by=me)
+        assert (me.role, me.active) == (role, True)
+        assert people.person(session, me.id, by=me).email == me.email  # seeing is fine
+        assert people.revoke_tokens(session, me.email, by=me) == 1  # so is dropping a token
+    admin = staff(session, "admin", program=None)
+    with pytest.raises(Forbidden, match="your own"):
+        people.set_program(session, admin.email, "Harbor Peers", by=admin)
+
+
+def test_an_admin_acts_on_everyone_and_the_command_on_anyone(session: Session) -> None:
+    admin = staff(session, "admin", program=None)
+    other = staff(session, "admin", program=None)
+    theirs, _ = create_user(session, email="far@example.org", role="mentor", program="Far")
+    people.set_role(session, theirs.email, "admin", by=admin)
+    people.set_program(session, theirs.email, "Harbor Peers", by=admin)
+    people.deactivate(session, other.email, by=admin)
+    assert {p.email for p in people.people(session, by=admin)} >= {theirs.email, other.email}
+    people.deactivate(session, admin.email)  # the `directory` command: whoever holds the database
+    assert not admin.active
+
+
+def test_an_invitation_goes_to_the_inviters_program(session: Session) -> None:
+    me = staff(session, "coordinator")
+    user, token = people.invite_person(
+        session, email="New@Example.org", role="mentor", program="Other", by=me
+    )
+    assert (user.email, user.program_id) == ("new@example.org", me.program_id)
+    assert pending(session, token) == user
+    with pytest.raises(Conflict, match="already has an account"):
+        people.invite_person(session, email="new@example.org", role="mentor", by=me)
+    with pytest.raises(Forbidden, match="only admins"):
+        people.invite_person(session, email="boss@example.org", role="admin", by=me)
+    mentor = staff(session, "mentor")
+    with pytest.raises(Forbidden, match="coordinators and admins"):
+        people.invite_person(session, email="x@example.org", role="mentor", by=mentor)
+    admin = staff(session, "admin", program=None)
+    made, _ = people.invite_person(
+        session, email="boss@example.org", role="admin", program="", by=admin
+    )
+    assert (made.role, made.program_id) == ("admin", None)
+    assert actions(session, user) == ["user.invite"]
+
+
+def test_a_program_is_renamed_and_its_codes_checked(session: Session) -> None:
+    me = staff(session, "coordinator")
+    program = program_of(session, me)
+    assert code_refusal(session, "HP-[0-9]{4}", "hp-1042") is None
+    assert "the pattern" in (code_refusal(session, "HP-[0-9]{4}", "HP-12") or "")
+    assert "a digit" in (code_refusal(session, None, "Maria") or "")
+    with pytest.raises(InvalidInput, match="not a valid regular expression"):
+        code_refusal(session, "HP-[0-9", "HP-1042")
+    update_program(session, program, name="Harbor  Peers North", pattern="HP-[0-9]{4}", by=me)
+    assert (program.name, program.mentee_ref_pattern) == ("Harbor Peers North", "HP-[0-9]{4}")
+    create_user(session, email="o@example.org", role="mentor", program="Other")
+    with pytest.raises(Conflict):
+        update_program(session, program, name="Other", pattern=None, by=me)
+    other = session.scalars(select(Program).where(Program.name == "Other")).one()
+    with pytest.raises(Forbidden):
+        program_of(session, me, other.id)
+    with pytest.raises(Forbidden):
+        update_program(session, other, name="Mine now", pattern=None, by=me)
+    admin = staff(session, "admin", program=None)
+    assert program_of(session, admin, other.id) == other
+    rows = session.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == me.id))
+    assert sorted(rows) == ["program.code-pattern", "program.rename"]
+
+
+def test_keys_are_managed_by_staff_and_audited(session: Session) -> None:
+    me = staff(session, "coordinator")
+    key, raw = create_key(session, name="Site", origins=["https://site.example", " "], by=me)
+    assert all_keys(session, by=me)[0] == key
+    assert revoke_key_id(session, key.id, by=me).revoked_at is not None
+    revoke_key_id(session, key.id, by=me)  # twice: nothing more
+    mentor = staff(session, "mentor")
+    with pytest.raises(Forbidden, match="partner keys"):
+        create_key(session, name="Site", origins=["https://site.example"], by=mentor)
+    rows = session.scalars(select(AuditEntry).where(AuditEntry.actor_id == me.id))
+    assert [(r.action, r.detail["prefix"]) for r in rows] == [
+        ("key.create", raw[:10]), ("key.revoke", raw[:10]),
+    ]  # fmt: skip

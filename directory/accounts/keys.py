@@ -1,17 +1,20 @@
-"""Partner keys: create, revoke, and find the live key behind a request's key."""
+"""Partner keys: create, revoke, and find the live key behind a request's key. Creating and
+revoking are audited; ``by`` None is the `directory` command."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import secrets
+import uuid
 from urllib.parse import urlsplit
 
 from limits import parse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from directory.accounts.models import PartnerKey
+from directory.accounts import audit, roles
+from directory.accounts.models import PartnerKey, User
 from directory.accounts.service import hash_token
 from directory.errors import InvalidInput, NotFound
 
@@ -48,11 +51,21 @@ def rate(value: str) -> str:
 
 
 def create_key(
-    session: Session, *, name: str, origins: list[str], rate_text: str = DEFAULT_RATE
+    session: Session,
+    *,
+    name: str,
+    origins: list[str],
+    rate_text: str = DEFAULT_RATE,
+    by: User | None = None,
 ) -> tuple[PartnerKey, str]:
     """Create a partner key; the key is returned once and stored hashed."""
-    if not name.strip():
-        raise InvalidInput("a key needs a name (the partner site)", field="name")
+    if by is not None:
+        roles.require(by, "manage-keys")
+    if not name.strip() or len(name.strip()) > 200:
+        raise InvalidInput(
+            "a key needs a name (the partner site), 1 to 200 characters", field="name"
+        )
+    origins = [o for o in origins if o.strip()]
     if not origins:
         raise InvalidInput("a key needs at least one --origin", field="origin")
     raw = KEY_PREFIX + secrets.token_urlsafe(24)
@@ -65,10 +78,11 @@ def create_key(
     )
     session.add(key)
     session.flush()
+    audit.record(session, by, "key.create", key_id=str(key.id), prefix=key.prefix)
     return key, raw
 
 
-def revoke_key(session: Session, key_or_prefix: str) -> PartnerKey:
+def revoke_key(session: Session, key_or_prefix: str, *, by: User | None = None) -> PartnerKey:
     """Revoke a key given whole or by its printed prefix (at least 10 characters)."""
     text = key_or_prefix.strip()
     matches = list(
@@ -81,8 +95,31 @@ def revoke_key(session: Session, key_or_prefix: str) -> PartnerKey:
     )
     if len(text) < 10 or len(matches) != 1:
         raise NotFound(f"no single live key matches {text[:10]!r}")
-    matches[0].revoked_at = dt.datetime.now(dt.UTC)
-    return matches[0]
+    return _revoke(session, matches[0], by)
+
+
+def revoke_key_id(session: Session, key_id: uuid.UUID, *, by: User | None = None) -> PartnerKey:
+    """Revoke a key by its id (revoking a revoked key again changes nothing)."""
+    key = session.get(PartnerKey, key_id)
+    if key is None:
+        raise NotFound(f"no partner key {key_id}")
+    return _revoke(session, key, by) if key.revoked_at is None else key
+
+
+def _revoke(session: Session, key: PartnerKey, by: User | None) -> PartnerKey:
+    if by is not None:
+        roles.require(by, "manage-keys")
+    key.revoked_at = dt.datetime.now(dt.UTC)
+    audit.record(session, by, "key.revoke", key_id=str(key.id), prefix=key.prefix)
+    session.flush()
+    return key
+
+
+def all_keys(session: Session, *, by: User) -> list[PartnerKey]:
+    """Every partner key, live ones first, newest first."""
+    roles.require(by, "manage-keys")
+    order = (PartnerKey.revoked_at.is_not(None), PartnerKey.created_at.desc())
+    return list(session.scalars(select(PartnerKey).order_by(*order)))
 
 
 def key_for(session: Session, raw: str) -> PartnerKey | None:

@@ -1,9 +1,17 @@
 """The people of a program: who has an account, and the changes a coordinator or an admin makes
-to one (role, program, deactivation, a fresh sign-in, revoking bearer tokens).
+to one (an invitation, role, program, deactivation, a fresh sign-in, revoking bearer tokens).
 
 Deactivating someone ends their browser sessions and revokes their tokens at once, and their
 sign-in links stop working: an inactive user can do nothing, and nothing of theirs is deleted
 (their referrals stay with the program). Each change is in the audit log.
+
+Who may do what (``by``; None is the `directory` command, which may do everything: whoever runs
+it holds the database, and it is how a locked-out deployment makes its first admin again):
+- coordinators act on the mentors and coordinators of their own program only, never make anyone
+  an admin and never move anyone to another program; admins act on everyone;
+- nobody changes their own role, program or access, nor resets their own sign-in: someone else
+  does. So a coordinator or admin acting always leaves at least themselves able to act, and no
+  program (nor the deployment) is locked out by a page.
 """
 
 from __future__ import annotations
@@ -13,14 +21,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from directory.accounts import audit, sessions
+from directory.accounts import audit, roles, sessions
 from directory.accounts.invites import invite
-from directory.accounts.models import ROLES, ApiToken, Program, SignInLink, User
-from directory.accounts.service import program_id, valid_email
-from directory.errors import InvalidInput, NotFound
+from directory.accounts.models import ROLES, ApiToken, Program, SignInLink, User, WebSession
+from directory.accounts.service import InProgram, program_id, valid_email
+from directory.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -33,30 +41,88 @@ class Person:
     active: bool
     signed_up: bool  # has chosen a password (a sign-in link was opened)
     live_tokens: int
+    id: uuid.UUID
+    last_sign_in: dt.datetime | None  # known while one of their sessions lasts
+
+    @property
+    def status(self) -> str:
+        """active, deactivated, or invited (no password chosen yet)."""
+        if not self.active:
+            return "deactivated"
+        return "active" if self.signed_up else "invited"
 
 
 def people(
-    session: Session, *, program: str | None = None, include_inactive: bool = True
+    session: Session,
+    *,
+    program: str | None = None,
+    program_id: uuid.UUID | None = None,
+    include_inactive: bool = True,
+    by: User | None = None,
 ) -> list[Person]:
-    """Every account (of one program, when named), by email."""
+    """Every account (of one program, when named), by email; a coordinator's own program's
+    only."""
+    query = _people()
+    if by is not None and not _all_programs(by):
+        program_id = by.program_id
+        query = query.where(User.program_id == by.program_id, User.role != "admin")
+    if program is not None:
+        query = query.where(Program.name == " ".join(program.split()))
+    if program_id is not None:
+        query = query.where(User.program_id == program_id)
+    if not include_inactive:
+        query = query.where(User.active)
+    return [_person(row) for row in session.execute(query)]
+
+
+def person(session: Session, user_id: uuid.UUID, *, by: User) -> Person:
+    """One account as ``by`` may see it (their program's, unless an admin)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no account {user_id}")
+    _check(by, user, self_ok=True)
+    return _person(session.execute(_people().where(User.id == user_id)).one())
+
+
+def _people() -> Select[Any]:
     tokens = (
         select(func.count())
         .where(ApiToken.user_id == User.id, ApiToken.revoked_at.is_(None))
         .scalar_subquery()
     )
-    query = (
-        select(User, Program.name, tokens)
+    last = select(func.max(WebSession.created_at)).where(WebSession.user_id == User.id)
+    return (
+        select(User, Program.name, tokens, last.scalar_subquery())
         .outerjoin(Program, Program.id == User.program_id)
         .order_by(User.email)
     )
-    if program is not None:
-        query = query.where(Program.name == " ".join(program.split()))
-    if not include_inactive:
-        query = query.where(User.active)
-    return [
-        Person(u.email, u.role, name, u.active, u.password_hash is not None, count)
-        for u, name, count in session.execute(query)
-    ]
+
+
+def _person(row: Any) -> Person:
+    u, name, count, last = row
+    signed = u.password_hash is not None
+    return Person(u.email, u.role, name, u.active, signed, count, u.id, last)
+
+
+def invite_person(
+    session: Session, *, email: str, role: str, program: str | None = None, by: User | None
+) -> tuple[User, str]:
+    """Invite someone new (a coordinator: to their own program, as a mentor or coordinator);
+    the user and their one-time sign-in link's token."""
+    email = valid_email(email)
+    if by is not None:
+        roles.require(by, "manage-people")
+        if role == "admin":
+            roles.require(by, "manage-all-programs")
+        if not _all_programs(by):
+            program = _own_program(session, by).name
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(
+            f"{email} already has an account: open it to reset their sign-in", field="email"
+        )
+    user, token = invite(session, email=email, role=role, program=program or None)
+    _audit(session, by, "user.invite", user, role=role)
+    return user, token
 
 
 def find(session: Session, email: str) -> User:
@@ -69,7 +135,7 @@ def find(session: Session, email: str) -> User:
 
 def deactivate(session: Session, email: str, *, by: User | None = None) -> User:
     """Take someone's access away at once: sessions ended, tokens revoked, links spent."""
-    user = find(session, email)
+    user = _check(by, find(session, email))
     user.active = False
     ended = sessions.end_all(session, user)
     revoked = _revoke(session, user)
@@ -81,7 +147,7 @@ def deactivate(session: Session, email: str, *, by: User | None = None) -> User:
 
 def reactivate(session: Session, email: str, *, by: User | None = None) -> User:
     """Give access back (they sign in again with their password, or a fresh link)."""
-    user = find(session, email)
+    user = _check(by, find(session, email))
     user.active = True
     _audit(session, by, "user.reactivate", user)
     session.flush()
@@ -93,7 +159,9 @@ def set_role(session: Session, email: str, role: str, *, by: User | None = None)
     sign-in."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-    user = find(session, email)
+    user = _check(by, find(session, email))
+    if by is not None and role == "admin":
+        roles.require(by, "manage-all-programs")
     before, user.role = user.role, role
     sessions.end_all(session, user)
     _audit(session, by, "user.set_role", user, before=before, after=role)
@@ -105,7 +173,9 @@ def set_program(
     session: Session, email: str, program: str | None, *, by: User | None = None
 ) -> User:
     """Move someone to another program (made when new), or out of any (None)."""
-    user = find(session, email)
+    if by is not None:
+        roles.require(by, "manage-all-programs")
+    user = _check(by, find(session, email))
     user.program_id = program_id(session, program) if program else None
     sessions.end_all(session, user)
     _audit(session, by, "user.set_program", user)
@@ -115,7 +185,7 @@ def set_program(
 
 def revoke_tokens(session: Session, email: str, *, by: User | None = None) -> int:
     """Revoke every live bearer token of someone; how many there were."""
-    user = find(session, email)
+    user = _check(by, find(session, email), self_ok=True)
     revoked = _revoke(session, user)
     _audit(session, by, "user.revoke_tokens", user, tokens=revoked)
     return revoked
@@ -124,7 +194,7 @@ def revoke_tokens(session: Session, email: str, *, by: User | None = None) -> in
 def reset_sign_in(session: Session, email: str, *, by: User | None = None) -> tuple[User, str]:
     """A forgotten password, or a lost device: the password goes, sessions end, and a fresh
     one-time sign-in link (its token returned) lets them choose a new one."""
-    user = find(session, email)
+    user = _check(by, find(session, email))
     if not user.active:
         raise InvalidInput(f"{user.email} is deactivated: reactivate them first", field="email")
     user.password_hash = None
@@ -137,16 +207,36 @@ def reset_sign_in(session: Session, email: str, *, by: User | None = None) -> tu
     return user, token
 
 
-@dataclass(frozen=True)
-class _InProgram:
-    """What the audit log files a change to an account under: the account's program."""
+def _check(by: User | None, user: User, *, self_ok: bool = False) -> User:
+    """The user, when ``by`` may act on them (see the module's rules); Forbidden otherwise."""
+    if by is None:
+        return user
+    roles.require(by, "manage-people")
+    if user.id == by.id and not self_ok:
+        raise Forbidden(
+            "you cannot change your own role, program or access: another coordinator or an"
+            " admin does it"
+        )
+    if not _all_programs(by) and (
+        user.role == "admin" or by.program_id is None or user.program_id != by.program_id
+    ):
+        raise Forbidden("coordinators manage the people of their own program only")
+    return user
 
-    program_id: uuid.UUID | None
-    id: None = None  # not a referral
+
+def _all_programs(by: User) -> bool:
+    return roles.can(by, "manage-all-programs")
+
+
+def _own_program(session: Session, by: User) -> Program:
+    found = session.get(Program, by.program_id) if by.program_id else None
+    if found is None:
+        raise Forbidden("you are not a member of a program: ask an admin to add you")
+    return found
 
 
 def _audit(session: Session, by: User | None, action: str, user: User, **detail: Any) -> None:
-    audit.record(session, by, action, _InProgram(user.program_id), user_id=str(user.id), **detail)
+    audit.record(session, by, action, InProgram(user.program_id), user_id=str(user.id), **detail)
 
 
 def _revoke(session: Session, user: User) -> int:

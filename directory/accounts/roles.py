@@ -15,6 +15,9 @@ Action = Literal[
     "read-audit",
     "set-code-pattern",
     "answer-mentee-requests",
+    "manage-people",
+    "manage-all-programs",
+    "manage-keys",
 ]
 STAFF = frozenset({"coordinator", "admin"})
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -25,6 +28,11 @@ ALLOWED: dict[Action, frozenset[str]] = {
     "read-audit": STAFF,
     "set-code-pattern": STAFF,
     "answer-mentee-requests": STAFF,
+    "manage-people": STAFF,
+    "manage-all-programs": frozenset({"admin"}),
+    # Keys read only what is published, from their own origins, within their rate: a program's
+    # coordinator may give one to a partner site (and revoke a leaked one) without an admin.
+    "manage-keys": STAFF,
 }
 WHAT: dict[Action, str] = {
     "refer": "mentors make referrals",
@@ -34,6 +42,10 @@ WHAT: dict[Action, str] = {
     "read-audit": "coordinators read the audit log",
     "set-code-pattern": "coordinators set the program's code pattern",
     "answer-mentee-requests": "a program's coordinator answers access and erasure requests",
+    "manage-people": "coordinators and admins manage people",
+    "manage-all-programs": "only admins manage other programs, make admins or move people"
+    " between programs",
+    "manage-keys": "coordinators and admins manage partner keys",
 }
 
 

@@ -1,17 +1,20 @@
-"""Accounts: create users with a bearer token, and find the user behind a token."""
+"""Accounts: create users with a bearer token, find the user behind a token, and programs (their
+name and what their mentee codes look like)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, literal, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from directory.accounts import audit, roles
 from directory.accounts.models import ROLES, ApiToken, Program, User
-from directory.errors import Conflict, InvalidInput
+from directory.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 TOKEN_PREFIX = "dir_"
 
@@ -97,19 +100,93 @@ def set_code_pattern(session: Session, program: Program | str, pattern: str | No
         found = session.scalars(query).one_or_none()
     if found is None:
         raise InvalidInput(f"no program named {program!r}", field="program")
-    if pattern is not None:
-        pattern = pattern.strip()
-        if not 1 <= len(pattern) <= 200:
-            raise InvalidInput("a code pattern is 1 to 200 characters", field="pattern")
-        try:
-            # PostgreSQL compiles it (its dialect is the one used), alone too: a pattern such as
-            # "A[0-9])|(.*" compiles only inside the wrapper, where it would match anything.
-            with session.begin_nested():
-                for whole in (pattern, f"^(?:{pattern})$"):
-                    session.execute(select(literal("").regexp_match(whole, flags="i")))
-        except DBAPIError as error:
-            raise InvalidInput(
-                f"not a valid regular expression: {error.orig}", field="pattern"
-            ) from None
-    found.mentee_ref_pattern = pattern
+    found.mentee_ref_pattern = None if pattern is None else valid_pattern(session, pattern)
     return found
+
+
+def valid_pattern(session: Session, pattern: str) -> str:
+    """A code pattern, trimmed, once PostgreSQL compiled it; InvalidInput otherwise."""
+    pattern = pattern.strip()
+    if not 1 <= len(pattern) <= 200:
+        raise InvalidInput("a code pattern is 1 to 200 characters", field="pattern")
+    try:
+        # PostgreSQL compiles it (its dialect is the one used), alone too: a pattern such as
+        # "A[0-9])|(.*" compiles only inside the wrapper, where it would match anything.
+        with session.begin_nested():
+            for whole in (pattern, f"^(?:{pattern})$"):
+                session.execute(select(literal("").regexp_match(whole, flags="i")))
+    except DBAPIError as error:
+        raise InvalidInput(
+            f"not a valid regular expression: {error.orig}", field="pattern"
+        ) from None
+    return pattern
+
+
+@dataclass(frozen=True)
+class InProgram:
+    """What the audit log files a change under: a program (not a referral)."""
+
+    program_id: uuid.UUID | None
+    id: None = None  # not a referral
+
+
+def programs(session: Session) -> list[Program]:
+    """Every program, by name."""
+    return list(session.scalars(select(Program).order_by(Program.name)))
+
+
+def program_of(session: Session, by: User, wanted: uuid.UUID | None = None) -> Program:
+    """The program ``by`` runs: their own (a coordinator asking for another is refused); an
+    admin's choice (``wanted``; else their own, else the first by name)."""
+    roles.require(by, "set-code-pattern")
+    if wanted is not None and wanted != by.program_id:
+        roles.require(by, "manage-all-programs")
+    chosen = wanted or by.program_id
+    found = session.get(Program, chosen) if chosen is not None else None
+    if found is None and chosen is None and roles.can(by, "manage-all-programs"):
+        found = session.scalars(select(Program).order_by(Program.name).limit(1)).first()
+    if found is None:
+        raise NotFound("you are not a member of a program: ask an admin to add you")
+    return found
+
+
+def update_program(
+    session: Session, program: Program, *, name: str, pattern: str | None, by: User
+) -> Program:
+    """Rename a program and set (None: clear) its code pattern, audited (its coordinators
+    and admins)."""
+    if program.id != by.program_id and not roles.can(by, "manage-all-programs"):
+        raise Forbidden(roles.WHAT["manage-all-programs"])
+    roles.require(by, "set-code-pattern")
+    text = " ".join(name.split())
+    if not text or len(text) > 200:
+        raise InvalidInput("a program name is 1 to 200 characters", field="name")
+    if text != program.name:
+        taken = session.scalar(select(Program.id).where(Program.name == text))
+        if taken is not None:
+            raise Conflict(f"another program is named {text}", field="name")
+        audit.record(session, by, "program.rename", InProgram(program.id))
+        program.name = text
+    before = program.mentee_ref_pattern
+    set_code_pattern(session, program, pattern)
+    if program.mentee_ref_pattern != before:
+        audit.record(session, by, "program.code-pattern", InProgram(program.id))
+    session.flush()
+    return program
+
+
+def code_refusal(session: Session, pattern: str | None, code: str) -> str | None:
+    """Why a referral would refuse this mentee code under the pattern (None: accepted): the
+    general rules of a code first, then the pattern, as PostgreSQL matches it. InvalidInput
+    when the pattern itself is not valid."""
+    from directory.referrals.schemas import mentee_ref  # referrals build on accounts
+
+    checked = valid_pattern(session, pattern) if pattern else None
+    try:
+        text = mentee_ref(code)
+    except ValueError as error:
+        return str(error)
+    whole = f"^(?:{checked})$"
+    if checked and not session.scalar(select(literal(text).regexp_match(whole, flags="i"))):
+        return f"mentee_ref does not look like your program's codes (the pattern {checked})"
+    return None
