@@ -174,6 +174,10 @@ DOMAIN_MESSAGES = (
     N_("consent.expires_at must come after obtained_at"),
     N_("say what is wrong"),
     N_("at most 1000 characters"),
+    N_("choose the capacity"),
+    N_("a fix goes with resolving the report"),
+    N_("edits go with an approval"),
+    N_("suggest at least one change"),
 )
 ROLES = {
     "mentor": N_("Mentor"),
