@@ -130,6 +130,7 @@ def loaded_document(read: ServiceRead) -> Document:
 def form_values(doc: Mapping[str, Any]) -> dict[str, str]:
     """The form's fields showing a document."""
     values = {name: _text(doc.get(name)) for name in SCALARS}
+    values["status"] = values["status"] or "active"
     values["curation_status"] = doc.get("curation_status") or "draft"
     organization = doc.get("organization") or {}
     values.update({f"org-{name}": _text(organization.get(name)) for name in ORG_FIELDS})

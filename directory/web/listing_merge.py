@@ -72,7 +72,7 @@ def settle(
 
 def seal(doc: Mapping[str, Any]) -> str:
     """A document as a form field's value."""
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
