@@ -12,9 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from directory.db import Base, IdMixin
 
-# checked: the dry run is done and waits for a decision; refused: nothing in the file loads;
-# running: confirmed, importing in the background; done / failed: the import's end.
-RunStatus = Literal["checked", "refused", "discarded", "running", "done", "failed"]
+# checking: the dry run reads the file (in the background); checked: it is done and waits for
+# a decision; refused: nothing in the file loads; running: confirmed, importing in the
+# background; done / failed: the import's end.
+RunStatus = Literal["checking", "checked", "refused", "discarded", "running", "done", "failed"]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 
 
@@ -43,7 +44,7 @@ class ImportRun(IdMixin, Base):
     check_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     import_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     records: Mapped[int] = mapped_column(Integer, default=0)  # read by the dry run
-    progress: Mapped[int] = mapped_column(Integer, default=0)  # read by the import so far
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # read so far (dry run, import)
     confirmed_by: Mapped[uuid.UUID | None] = mapped_column()
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from directory.accounts import audit
 from directory.accounts.models import User
@@ -23,7 +23,7 @@ from directory.ingest.cli import default_source
 from directory.ingest.formats import formats, resolve
 from directory.ingest.models import ImportRun
 from directory.ingest.records import FormatError
-from directory.ingest.runs_work import alive, dry_run, interrupted, run_folder
+from directory.ingest.runs_work import alive, interrupted, run_folder
 
 CHUNK = 1 << 20  # bytes copied at a time from the upload to its file
 MAX_NAME = 120
@@ -53,7 +53,6 @@ def format_names() -> list[str]:
 
 def submit(
     session: Session,
-    factory: sessionmaker[Session],
     user: User,
     upload: BinaryIO,
     *,
@@ -64,30 +63,27 @@ def submit(
     folder: Path,
     max_bytes: int,
 ) -> ImportRun:
-    """Keep an uploaded file and check it with a dry run (nothing written); the run, to confirm."""
+    """Keep an uploaded file, refused as the CLI refuses it; the run, for ``runs_work.check``."""
     require(user, "curate")
     if format_name != "auto" and format_name not in formats():
         raise InvalidInput(f"unknown format {format_name!r}", field="format")
     run = ImportRun(
         id=new_id(), created_by=user.id, program_id=user.program_id, full=full, progress=0,
         file_name=safe_name(file_name), file_bytes=0, format=format_name, source="",
+        status="checking", records=0,
     )  # fmt: skip
     home = run_folder(folder, run.id)
     try:
         run.file_bytes = _store(upload, home / run.file_name, max_bytes)
         _resolve(run, home / run.file_name, (source or "").strip())
-        dry_run(factory, run, home / run.file_name)
     except BaseException:
         shutil.rmtree(home, ignore_errors=True)
         raise
-    if run.status == "refused":
-        shutil.rmtree(home, ignore_errors=True)  # nothing more can be done with it
     session.add(run)
     session.flush()
-    figures = {k: (run.check_report or {}).get(k, 0) for k in ("read", "rejected")}
     audit.record(
         session, user, "import.upload", None,
-        run_id=str(run.id), format=run.format, status=run.status, **figures,
+        run_id=str(run.id), format=run.format, bytes=run.file_bytes,
     )  # fmt: skip
     return run
 
@@ -194,7 +190,8 @@ def _views(session: Session, *, run_id: uuid.UUID | None = None, limit: int = 1)
     if run_id is not None:
         query = query.where(ImportRun.id == run_id)
     rows = session.execute(query).all()
-    running = alive(session) if any(run.status == "running" for run, _ in rows) else set()
+    live = ("checking", "running")
+    running = alive(session) if any(run.status in live for run, _ in rows) else set()
     now = dt.datetime.now(dt.UTC)
     return [
         RunView(run, email, "interrupted" if interrupted(run, running, now) else run.status)

@@ -1,9 +1,10 @@
 """Running an uploaded file through the import, as ``directory ingest`` does: one transaction
 (rolled back for the dry run), its report kept on the run, progress written as it goes.
 
-A confirmed import runs in a thread of the server. While its transaction is open it holds an
-advisory lock named after the run: a run still "running" whose lock nobody holds was cut short
-(the server stopped), and since the import is one transaction, it wrote nothing.
+The dry run and the confirmed import run in a thread of the server, each holding an advisory
+lock named after the run until its outcome is stored: a run still "checking" or "running" whose
+lock nobody holds was cut short (the server stopped), and since an import is one transaction,
+it wrote nothing.
 """
 
 from __future__ import annotations
@@ -48,24 +49,31 @@ def run_folder(folder: Path, run_id: uuid.UUID) -> Path:
     return folder / str(run_id)
 
 
-def dry_run(factory: sessionmaker[Session], run: ImportRun, path: Path) -> None:
-    """Check the file as ``directory ingest --dry-run`` does and keep the report on ``run``
-    (``refused``, with the reason, when no record would load)."""
-    try:
-        report, data = _import_file(factory, run, path, dry_run=True)
-    except FormatError as error:  # the file breaks while it is read
-        run.status, run.error = "refused", error.detail
+def check(factory: sessionmaker[Session], run_id: uuid.UUID, folder: Path) -> None:
+    """Dry-run an uploaded file as ``directory ingest --dry-run`` does (in a thread of its own)
+    and keep the report on the run: ``checked``, or ``refused`` when no record would load."""
+    run = _load(factory, run_id, "checking")
+    if run is None:
         return
-    run.check_report, run.records = data, report.read
-    run.status = "checked" if report.loaded() else "refused"
-    run.error = None if report.loaded() else nothing_loaded(report)
+    path = run_folder(folder, run_id) / run.file_name
+    try:
+        # The lock is held until the report is stored, in the same transaction as the lock.
+        with factory() as holder, holder.begin():
+            holder.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, lock_key(run.id))))
+            values = _checked(factory, run, path)
+            holder.execute(update(ImportRun).where(ImportRun.id == run.id).values(**values))
+    except Exception:
+        log.exception("the dry run of import run %s failed", run_id)
+        _failed(factory, run, UNEXPECTED)
+        values = {"status": "failed"}
+    if values["status"] != "checked":  # nothing more can be done with the file
+        shutil.rmtree(run_folder(folder, run_id), ignore_errors=True)
 
 
 def execute(factory: sessionmaker[Session], run_id: uuid.UUID, folder: Path) -> None:
     """Import a confirmed run's file (in a thread of its own); the file goes afterwards."""
-    with factory() as session:
-        run = session.get(ImportRun, run_id)
-    if run is None or run.status != "running":
+    run = _load(factory, run_id, "running")
+    if run is None:
         return
     path = run_folder(folder, run_id) / run.file_name
     try:
@@ -83,6 +91,29 @@ def execute(factory: sessionmaker[Session], run_id: uuid.UUID, folder: Path) -> 
         shutil.rmtree(run_folder(folder, run_id), ignore_errors=True)
 
 
+def _load(factory: sessionmaker[Session], run_id: uuid.UUID, status: str) -> ImportRun | None:
+    with factory() as session:
+        run = session.get(ImportRun, run_id)
+    return run if run is not None and run.status == status else None
+
+
+def _checked(factory: sessionmaker[Session], run: ImportRun, path: Path) -> dict[str, Any]:
+    """The dry run's outcome, as the run's new values."""
+    try:
+        report, data = _import_file(factory, run, path, dry_run=True)
+    except FormatError as error:  # the file breaks while it is read
+        return {"status": "refused", "error": error.detail, "finished_at": func.now()}
+    loaded = report.loaded()
+    return {
+        "status": "checked" if loaded else "refused",
+        "error": None if loaded else nothing_loaded(report),
+        "check_report": data,
+        "records": report.read,
+        "progress": report.read,
+        "finished_at": None if loaded else func.now(),
+    }
+
+
 def alive(session: Session) -> set[int]:
     """The lock keys of the runs whose import transaction is open now (in any process)."""
     query = text(
@@ -97,10 +128,10 @@ def lock_key(run_id: uuid.UUID) -> int:
 
 
 def interrupted(run: ImportRun, alive_keys: set[int], now: dt.datetime) -> bool:
-    """Whether a run shown as running was cut short: its transaction is gone."""
-    if run.status != "running" or lock_key(run.id) in alive_keys:
+    """Whether a run shown as checking or running was cut short: its transaction is gone."""
+    if run.status not in ("checking", "running") or lock_key(run.id) in alive_keys:
         return False
-    return run.started_at is None or now - run.started_at > STARTING
+    return now - (run.started_at or run.created_at) > STARTING
 
 
 def _import_file(
@@ -114,7 +145,7 @@ def _import_file(
     """The file read into one transaction; rolled back for a dry run or when nothing loads,
     else ``finish`` writes in it before it commits."""
     fmt = formats()[run.format]
-    progress = None if dry_run else _Progress(factory, run.id)
+    progress = _Progress(factory, run.id)
     with factory() as session, session.begin() as transaction:
         if not dry_run:
             session.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, lock_key(run.id))))
@@ -175,8 +206,9 @@ def _failed(
 
 
 def _audit(session: Session, run: ImportRun, action: str, data: dict[str, Any] | None) -> None:
-    """An audit row in the name of who confirmed the import."""
-    actor = session.get(User, run.confirmed_by) if run.confirmed_by else None
+    """An audit row in the name of who confirmed the import (else of who uploaded the file)."""
+    by = run.confirmed_by or run.created_by
+    actor = session.get(User, by) if by else None
     counts = {k: data[k] for k in ("read", "created", "updated", "rejected")} if data else {}
     audit.record(session, actor, action, None, run_id=str(run.id), **counts)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory.accounts.models import AuditEntry, User
@@ -16,7 +17,7 @@ from directory.accounts.service import create_user
 from directory.errors import Forbidden, InvalidInput
 from directory.ingest import runs
 from directory.ingest.models import ImportRun
-from directory.ingest.runs_work import execute
+from directory.ingest.runs_work import LOCK_SPACE, check, execute, lock_key
 from directory.listings.models import Provenance, Service
 from directory.listings.schemas import ServiceUpdate
 from directory.listings.service import update_service
@@ -56,11 +57,16 @@ def submit(
     max_bytes: int = 1 << 20,
     **options: object,
 ) -> ImportRun:
-    return runs.submit(
-        session, factory, user or staff(session), io.BytesIO(data),
+    """Upload a file and run its dry run (a background task in the app)."""
+    run = runs.submit(
+        session, user or staff(session), io.BytesIO(data),
         file_name=name, folder=folder, max_bytes=max_bytes,
         **{"format_name": "auto", "source": None, "full": False, **options},  # type: ignore[arg-type]
     )  # fmt: skip
+    assert run.status == "checking"
+    check(factory, run.id, folder)
+    session.refresh(run)
+    return run
 
 
 def listings_named(session: Session, *names: str) -> int:
@@ -187,13 +193,16 @@ def test_a_file_of_which_nothing_loads_is_refused_with_the_clis_reason(
     assert not (tmp_path / str(run.id)).exists()
 
 
-def test_a_run_left_running_by_a_stopped_server_is_interrupted(
-    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
-) -> None:
+def test_a_run_left_running_by_a_stopped_server_is_interrupted(session: Session) -> None:
+    """A run whose lock nobody holds (here: made by hand; no transaction of it ever ran)."""
     user = staff(session)
-    run = submit(session, session_factory, tmp_path, locator_csv("Harbor Stopped"), user=user)
-    assert runs.confirm(session, user, run.id)
-    session.refresh(run)
+    run = ImportRun(
+        created_by=user.id, file_name="harbor.csv", file_bytes=10, format="samhsa-locator",
+        source="samhsa-locator:harbor", full=False, status="running", records=2, progress=1,
+        started_at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    session.add(run)
+    session.flush()
     assert runs.read_run(session, user, run.id).state == "running"  # just confirmed: starting
     run.started_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     session.flush()
@@ -201,6 +210,23 @@ def test_a_run_left_running_by_a_stopped_server_is_interrupted(
     assert [v.state for v in runs.recent_runs(session, user) if v.run.id == run.id] == [
         "interrupted"
     ]
+
+
+def test_a_run_whose_transaction_is_open_is_not_interrupted(
+    session: Session, engine: Engine
+) -> None:
+    user = staff(session)
+    run = ImportRun(
+        created_by=user.id, file_name="harbor.csv", file_bytes=10, format="samhsa-locator",
+        source="samhsa-locator:harbor", full=False, status="checking", records=0, progress=0,
+        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+    )  # fmt: skip
+    session.add(run)
+    session.flush()
+    with engine.connect() as other:  # another server's import, still at work
+        other.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, lock_key(run.id))))
+        assert runs.read_run(session, user, run.id).state == "checking"
+    assert runs.read_run(session, user, run.id).state == "interrupted"
 
 
 def test_only_staff_import(

@@ -22,7 +22,7 @@ from directory.config import Settings
 from directory.errors import DirectoryError, InvalidInput
 from directory.ingest import runs
 from directory.ingest.models import ImportRun
-from directory.ingest.runs_work import execute
+from directory.ingest.runs_work import check, execute
 from directory.web.deps import PageContext, Staff, checked_form
 from directory.web.templating import gettext, render
 from directory.web.vocab import N_
@@ -44,7 +44,9 @@ def imports_page(request: Request, session: SessionDep, user: Staff) -> Response
 
 
 @router.post("/console/imports")
-async def upload(request: Request, session: SessionDep, user: Staff) -> Response:
+async def upload(
+    request: Request, session: SessionDep, user: Staff, tasks: BackgroundTasks
+) -> Response:
     settings: Settings = request.app.state.settings
     if not await _declared_within(request, settings.import_max_bytes + FORM_SLACK):
         refusal = runs.TooLarge("the file is over the limit", field="file")
@@ -58,6 +60,8 @@ async def upload(request: Request, session: SessionDep, user: Staff) -> Response
         return await run_in_threadpool(page, request, session, user, error=error, form=form)
     finally:
         await parts.close()
+    # after the response, so after this request's transaction commits
+    tasks.add_task(check, request.app.state.sessionmaker, run.id, settings.imports_dir)
     return RedirectResponse(f"/console/imports/{run.id}", 303)
 
 
@@ -72,7 +76,7 @@ def run_page(request: Request, session: SessionDep, user: Staff, run_id: uuid.UU
         "shown": SHOWN,
     }
     response = render(request, "console/import.html", context)
-    if view.state == "running":  # the page follows the import without a script
+    if view.state in ("checking", "running"):  # the page follows the run without a script
         response.headers["Refresh"] = "2"
     return response
 
@@ -91,7 +95,7 @@ async def confirm(
 ) -> Response:
     await checked_form(request)
     started = await run_in_threadpool(runs.confirm, session, user, run_id)
-    if started:  # after the response, so after this request's transaction commits
+    if started:
         folder = request.app.state.settings.imports_dir
         tasks.add_task(execute, request.app.state.sessionmaker, run_id, folder)
     notice = "started" if started else "already"
@@ -120,7 +124,7 @@ def _submit(
         raise InvalidInput("choose a file to import", field="file")
     settings: Settings = request.app.state.settings
     return runs.submit(
-        session, request.app.state.sessionmaker, user, file.file,
+        session, user, file.file,
         file_name=file.filename, format_name=form.get("format") or "auto",
         source=form.get("source"), full=form.get("full") == "1",
         folder=settings.imports_dir, max_bytes=settings.import_max_bytes,
