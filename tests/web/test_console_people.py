@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -371,21 +372,34 @@ def test_the_program_pages_pass_axe(
         with live_server.sessions() as session:
             person = session.scalars(select(User.id).where(User.email == email)).one()
         problems: list[str] = []
-        for path in ("/console/people", f"/console/people/{person}", "/console/program"):
+        pages = {"people": "/console/people", "person": f"/console/people/{person}"}
+        for name, path in {**pages, "program": "/console/program"}.items():
             page.goto(path)
             problems += axe_problems(page, f"{path} {view}")
+            shoot(page, name, view)
         page.goto("/console/people")
-        page.locator("#email").fill("not an address")
+        page.locator("#email").fill(email)  # already has an account
         page.locator("form[action='/console/people'] button[type=submit]").click()
         expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
         problems += axe_problems(page, f"invite refused {view}")
+        shoot(page, "people-refused", view)
         page.goto("/console/keys")
         page.locator("#name").fill(f"Axe {uuid.uuid4().hex[:6]}")
         page.locator("#origins").fill("https://axe.example")
         page.locator("form[action='/console/keys'] button[type=submit]").click()
         expect(page.locator("pre.copy-box")).to_have_count(2)
         problems += axe_problems(page, f"/console/keys (new key) {view}")
+        shoot(page, "keys", view)
         assert problems == []
+
+
+def shoot(page: Page, name: str, view: dict[str, str]) -> None:
+    """With DIRECTORY_SCREENSHOTS set, a full-page PNG of the page there."""
+    folder = os.environ.get("DIRECTORY_SCREENSHOTS")
+    if folder:
+        target = Path(folder) / f"console-{name}-{view['lang']}-{view['viewport']}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target), full_page=True)
 
 
 def other(viewport: str) -> str:
