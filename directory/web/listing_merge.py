@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,11 @@ def unseal(value: str | None) -> Document | None:
     return found if isinstance(found, dict) else None
 
 
+# Parts of a value that say little to a reader of the comparison (kinds, defaults, codes).
+UNSAID = frozenset({"freq", "timezone", "location_type", "address_type", "coordinates_approximate"})
+SECONDS = re.compile(r"^(\d{2}:\d{2}):00$")
+
+
 def describe(value: Any) -> str:
     """A value as one line to read: lists item by item, each item's filled fields."""
     if value is None or value == [] or value == {}:
@@ -94,7 +100,8 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return "; ".join(filter(None, (describe(item) for item in value)))
     if isinstance(value, dict):
-        return ", ".join(filter(None, (describe(item) for item in value.values())))
+        parts = (describe(item) for key, item in value.items() if key not in UNSAID)
+        return ", ".join(filter(None, parts))
     if isinstance(value, bool):
         return "\u2713" if value else ""
-    return str(value)
+    return SECONDS.sub(r"\1", str(value))

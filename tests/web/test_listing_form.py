@@ -301,3 +301,8 @@ def test_values_read_as_one_line() -> None:
         "(813) 555-0100; 2"
     )
     assert describe(None) == "" and describe(18) == "18"
+
+
+def test_hours_read_without_their_codes() -> None:
+    hours = {"freq": "WEEKLY", "byday": "MO", "opens_at": "09:00:00", "closes_at": "17:00:00"}
+    assert describe([{**hours, "timezone": "America/New_York"}]) == "MO, 09:00, 17:00"
