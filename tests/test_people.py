@@ -203,6 +203,9 @@ def test_a_program_is_renamed_and_its_codes_checked(session: Session) -> None:
         code_refusal(session, "HP-[0-9", "HP-1042")
     update_program(session, program, name="Harbor  Peers North", pattern="HP-[0-9]{4}", by=me)
     assert (program.name, program.mentee_ref_pattern) == ("Harbor Peers North", "HP-[0-9]{4}")
+    with pytest.raises(InvalidInput):  # nothing changes when a part is refused
+        update_program(session, program, name="Renamed", pattern="HP-[", by=me)
+    assert (program.name, program.mentee_ref_pattern) == ("Harbor Peers North", "HP-[0-9]{4}")
     create_user(session, email="o@example.org", role="mentor", program="Other")
     with pytest.raises(Conflict):
         update_program(session, program, name="Other", pattern=None, by=me)

@@ -154,23 +154,23 @@ def update_program(
     session: Session, program: Program, *, name: str, pattern: str | None, by: User
 ) -> Program:
     """Rename a program and set (None: clear) its code pattern, audited (its coordinators
-    and admins)."""
+    and admins). Both are checked before either changes (a page answers a refusal with a 422,
+    whose transaction commits)."""
     if program.id != by.program_id and not roles.can(by, "manage-all-programs"):
         raise Forbidden(roles.WHAT["manage-all-programs"])
     roles.require(by, "set-code-pattern")
     text = " ".join(name.split())
     if not text or len(text) > 200:
         raise InvalidInput("a program name is 1 to 200 characters", field="name")
+    if text != program.name and session.scalar(select(Program.id).where(Program.name == text)):
+        raise Conflict(f"another program is named {text}", field="name")
+    checked = valid_pattern(session, pattern) if pattern is not None else None
     if text != program.name:
-        taken = session.scalar(select(Program.id).where(Program.name == text))
-        if taken is not None:
-            raise Conflict(f"another program is named {text}", field="name")
         audit.record(session, by, "program.rename", InProgram(program.id))
         program.name = text
-    before = program.mentee_ref_pattern
-    set_code_pattern(session, program, pattern)
-    if program.mentee_ref_pattern != before:
+    if checked != program.mentee_ref_pattern:
         audit.record(session, by, "program.code-pattern", InProgram(program.id))
+        program.mentee_ref_pattern = checked
     session.flush()
     return program
 

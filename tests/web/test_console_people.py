@@ -197,9 +197,12 @@ def test_the_program_name_and_code_pattern(client: TestClient, session: Session)
     assert session.get(Program, me.program_id).mentee_ref_pattern == "HP-[0-9]{4}"  # type: ignore[union-attr]
     assert len(audited(session, "program.code-pattern", me)) == 1
 
-    bad = post_form(client, "/console/program", {**form, "pattern": "HP-[0-9", "intent": "save"})
-    assert bad.status_code == 422 and "This is not a valid pattern" in bad.text
-    assert 'aria-describedby="pattern-hint pattern-error"' in bad.text
+    bad = {**form, "name": "Renamed", "pattern": "HP-[0-9", "intent": "save"}
+    refused = post_form(client, "/console/program", bad)
+    assert refused.status_code == 422 and "This is not a valid pattern" in refused.text
+    assert 'aria-describedby="pattern-hint pattern-error"' in refused.text
+    session.expire_all()
+    assert session.get(Program, me.program_id).name == program.name  # type: ignore[union-attr]
 
 
 def test_a_coordinator_opens_only_their_own_program(client: TestClient, session: Session) -> None:
