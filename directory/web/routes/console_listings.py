@@ -214,7 +214,7 @@ def _listing_page(
     return render(request, "console/listing.html", context, status=status)
 
 
-@router.get("/console/listings/{service_id}")
+@router.get("/console/listings/{service_id:uuid}")
 def listing_page(
     request: Request, session: SessionDep, user: Staff, service_id: uuid.UUID
 ) -> Response:
