@@ -56,20 +56,19 @@ def people(
     session: Session,
     *,
     program: str | None = None,
-    program_id: uuid.UUID | None = None,
+    in_program: uuid.UUID | None = None,
     include_inactive: bool = True,
     by: User | None = None,
 ) -> list[Person]:
-    """Every account (of one program, when named), by email; a coordinator's own program's
-    only."""
+    """Every account (of one program, when named or given by id), by email; ``by`` a
+    coordinator: their own program's mentors and coordinators only."""
     query = _people()
     if by is not None and not _all_programs(by):
-        program_id = by.program_id
         query = query.where(User.program_id == by.program_id, User.role != "admin")
     if program is not None:
         query = query.where(Program.name == " ".join(program.split()))
-    if program_id is not None:
-        query = query.where(User.program_id == program_id)
+    if in_program is not None:
+        query = query.where(User.program_id == in_program)
     if not include_inactive:
         query = query.where(User.active)
     return [_person(row) for row in session.execute(query)]

@@ -71,7 +71,7 @@ def _people(
     status: int = 200,
 ) -> Response:
     context = {
-        "people": people.people(session, program_id=program, by=user),
+        "people": people.people(session, in_program=program, by=user),
         "programs": programs(session) if roles.can(user, "manage-all-programs") else [],
         "chosen": program,
         "form": form or {"role": "mentor"},
