@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from directory.accounts import people, sessions
 from directory.accounts.invites import pending
-from directory.accounts.keys import all_keys, create_key, revoke_key_id
+from directory.accounts.keys import (
+    all_keys,
+    create_key,
+    origin,
+    program_named,
+    revoke_key,
+    revoke_key_id,
+)
 from directory.accounts.models import AuditEntry, Program, User
 from directory.accounts.service import (
     code_refusal,
@@ -230,6 +237,113 @@ def test_keys_are_managed_by_staff_and_audited(session: Session) -> None:
     with pytest.raises(Forbidden, match="partner keys"):
         create_key(session, name="Site", origins=["https://site.example"], by=mentor)
     rows = session.scalars(select(AuditEntry).where(AuditEntry.actor_id == me.id))
-    assert [(r.action, r.detail["prefix"]) for r in rows] == [
-        ("key.create", raw[:10]), ("key.revoke", raw[:10]),
+    assert [(r.action, r.detail["prefix"], r.program_id) for r in rows] == [
+        ("key.create", raw[:10], me.program_id), ("key.revoke", raw[:10], me.program_id),
     ]  # fmt: skip
+    assert key.program_id == me.program_id
+
+
+def test_a_coordinator_sees_and_revokes_only_their_programs_keys(session: Session) -> None:
+    me = staff(session, "coordinator")
+    them = staff(session, "coordinator", program="Elsewhere")
+    mine, _ = create_key(session, name="Mine", origins=["https://mine.example"], by=me)
+    theirs, raw = create_key(session, name="Theirs", origins=["https://their.example"], by=them)
+    assert all_keys(session, by=me) == [mine] and all_keys(session, by=them) == [theirs]
+    with pytest.raises(NotFound):
+        revoke_key_id(session, theirs.id, by=me)
+    with pytest.raises(NotFound):
+        revoke_key(session, raw, by=me)
+    assert theirs.revoked_at is None
+    with pytest.raises(Forbidden, match="their own program"):
+        create_key(
+            session, name="X", origins=["https://x.example"], program_id=them.program_id, by=me
+        )
+    homeless = staff(session, "coordinator", program=None)
+    assert all_keys(session, by=homeless) == []
+    with pytest.raises(Forbidden, match="not a member of a program"):
+        create_key(session, name="X", origins=["https://x.example"], by=homeless)
+
+
+def test_an_admin_manages_every_key_audited_under_the_keys_program(session: Session) -> None:
+    admin = staff(session, "admin", program="Admin home")
+    coordinator = staff(session, "coordinator")
+    theirs, _ = create_key(session, name="T", origins=["https://t.example"], by=coordinator)
+    loose, _ = create_key(session, name="L", origins=["https://l.example"], by=admin)
+    placed, _ = create_key(
+        session,
+        name="P",
+        origins=["https://p.example"],
+        program_id=coordinator.program_id,
+        by=admin,
+    )
+    assert (loose.program_id, placed.program_id) == (None, coordinator.program_id)
+    shown = {k.name: k.program.name if k.program else None for k in all_keys(session, by=admin)}
+    assert {"T": "Harbor Peers", "L": None, "P": "Harbor Peers"}.items() <= shown.items()
+    assert {k.name for k in all_keys(session, by=coordinator)} == {"T", "P"}
+    revoke_key_id(session, theirs.id, by=admin)
+    revoke_key_id(session, loose.id, by=admin)
+    rows = session.scalars(
+        select(AuditEntry).where(AuditEntry.actor_id == admin.id).order_by(AuditEntry.id)
+    )
+    assert [(r.action, r.detail["key_id"], r.program_id) for r in rows] == [
+        ("key.create", str(loose.id), None),  # not the admin's program
+        ("key.create", str(placed.id), coordinator.program_id),
+        ("key.revoke", str(theirs.id), coordinator.program_id),
+        ("key.revoke", str(loose.id), None),
+    ]
+
+
+def test_the_command_makes_keys_of_a_named_program_or_none(session: Session) -> None:
+    coordinator = staff(session, "coordinator")
+    program = program_named(session, " Harbor  Peers ")
+    placed, _ = create_key(session, name="P", origins=["https://p.example"], program_id=program)
+    loose, raw = create_key(session, name="L", origins=["https://l.example"])
+    assert (placed.program_id, loose.program_id) == (coordinator.program_id, None)
+    assert all_keys(session, by=coordinator) == [placed]
+    with pytest.raises(NotFound, match="no program named"):
+        program_named(session, "Nowhere")
+    assert revoke_key(session, raw[:10]).revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://a.example:99999",
+        "https://a.example:0",
+        "https://a.example:port",
+        "https://[x",
+        "https://[::1]",
+        "https://x--><img src=x onerror=alert(1)>",
+        "https://a..example",
+        "https://-a.example",
+        "https://a_b.example",
+        "https://" + "a" * 64 + ".example",
+        "ftp://a.example",
+        "https://a.example/path",
+        "https://user@a.example",
+        "https://a.example?q=1",
+    ],
+)
+def test_an_origin_is_refused_as_invalid_input(value: str) -> None:
+    with pytest.raises(InvalidInput, match="an origin") as refused:
+        origin(value)
+    assert refused.value.field == "origin"
+
+
+def test_an_origin_is_written_as_browsers_send_it() -> None:
+    assert [
+        origin(v)
+        for v in (
+            " HTTPS://Partner.Example/ ",
+            "https://bücher.example",
+            "https://a.example:443",
+            "http://localhost:8000",
+            "http://127.0.0.1:5173",
+        )
+    ] == [
+        "https://partner.example",
+        "https://xn--bcher-kva.example",
+        "https://a.example",
+        "http://localhost:8000",
+        "http://127.0.0.1:5173",
+    ]

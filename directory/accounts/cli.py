@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from directory.accounts import people
-from directory.accounts.keys import DEFAULT_RATE, create_key, revoke_key
+from directory.accounts.keys import DEFAULT_RATE, create_key, program_named, revoke_key
 from directory.accounts.models import ROLES
 from directory.accounts.service import create_user, set_code_pattern
 from directory.cli_support import engine, fail
@@ -98,15 +98,25 @@ def keys_create(
     rate: Annotated[str, typer.Option(help="Requests allowed: N/second|minute|hour")] = (
         DEFAULT_RATE
     ),
+    program: Annotated[
+        str | None,
+        typer.Option(help="The program whose coordinators manage it (else admins only)"),
+    ] = None,
 ) -> None:
     """Create a publishable partner key; prints it alone on the last line, once."""
     factory = make_sessionmaker(engine())
     try:
         with unit_of_work(factory) as session:
-            key, raw = create_key(session, name=name, origins=origin, rate_text=rate)
+            owner = program_named(session, program) if program is not None else None
+            key, raw = create_key(
+                session, name=name, origins=origin, rate_text=rate, program_id=owner
+            )
     except DirectoryError as error:
         raise fail(error.detail) from None
-    typer.echo(f"created key {key.prefix}... for {key.name}: {', '.join(key.origins)}, {key.rate}")
+    of = f" of {' '.join(program.split())}" if program else ""
+    typer.echo(
+        f"created key {key.prefix}...{of} for {key.name}: {', '.join(key.origins)}, {key.rate}"
+    )
     typer.echo(raw)
 
 

@@ -1,5 +1,9 @@
 """Partner keys: create, revoke, and find the live key behind a request's key. Creating and
-revoking are audited; ``by`` None is the `directory` command."""
+revoking are audited under the key's program.
+
+A key belongs to a program (or, made by an admin or the command, to none). ``by`` a coordinator
+sees, makes and revokes their own program's keys only (another's is not found); an admin, every
+key; ``by`` None is the `directory` command, which may do everything."""
 
 from __future__ import annotations
 
@@ -10,29 +14,59 @@ import uuid
 from urllib.parse import urlsplit
 
 from limits import parse
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, insert, or_, select, true
+from sqlalchemy.orm import Session, joinedload
 
-from directory.accounts import audit, roles
-from directory.accounts.models import PartnerKey, User
+from directory.accounts import roles
+from directory.accounts.models import AuditEntry, PartnerKey, Program, User
 from directory.accounts.service import hash_token
-from directory.errors import InvalidInput, NotFound
+from directory.errors import Forbidden, InvalidInput, NotFound
 
 KEY_PREFIX = "pk_"
 DEFAULT_RATE = "120/minute"
 
 
+# A host as browsers send it in Origin: DNS labels (IDNA-encoded), which also covers
+# localhost and IPv4 addresses for development. Nothing else (no IPv6, no <, >, quotes or
+# spaces), so an origin is safe wherever it is shown, the embed snippet included.
+LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+HOST = re.compile(rf"^{LABEL}(?:\.{LABEL})*$")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin(value: str) -> str:
     """A web origin as browsers send it (``https://site.example[:port]``), or InvalidInput."""
-    parts = urlsplit(value.strip())
+    shown = value.strip()[:300]
+    bad_port = f"an origin is scheme://host[:port] (a port from 1 to 65535), not {shown!r}"
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:  # "https://[x", a port past 65535 or not a number
+        raise InvalidInput(bad_port, field="origin") from None
+    if port == 0:
+        raise InvalidInput(bad_port, field="origin")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         raise InvalidInput(
-            f"an origin is scheme://host[:port] with no path, not {value!r}", field="origin"
+            f"an origin is scheme://host[:port] with no path, not {shown!r}", field="origin"
         )
-    if parts.query or parts.fragment or parts.username:
-        raise InvalidInput(f"an origin has no query, fragment or user: {value!r}", field="origin")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidInput(f"an origin has no query, fragment or user: {shown!r}", field="origin")
+    host = _host(parts.hostname, shown)
+    port_text = f":{port}" if port and port != DEFAULT_PORTS[parts.scheme] else ""
+    return f"{parts.scheme}://{host}{port_text}"
+
+
+def _host(hostname: str, shown: str) -> str:
+    try:
+        host = hostname.encode("idna").decode("ascii").lower()
+    except UnicodeError:  # an empty or overlong label
+        host = ""
+    if len(host) > 253 or not HOST.fullmatch(host):
+        raise InvalidInput(
+            f"an origin's host is a domain name, localhost or an IPv4 address, not {shown!r}",
+            field="origin",
+        )
+    return host
 
 
 RATE = re.compile(r"^(\d{1,6})\s*/\s*(s|sec|second|m|min|minute|h|hr|hour|d|day)s?$")
@@ -56,11 +90,16 @@ def create_key(
     name: str,
     origins: list[str],
     rate_text: str = DEFAULT_RATE,
+    program_id: uuid.UUID | None = None,
     by: User | None = None,
 ) -> tuple[PartnerKey, str]:
-    """Create a partner key; the key is returned once and stored hashed."""
+    """Create a partner key of a program (a coordinator's: always their own; an admin's or the
+    command's: ``program_id``, None for none); the key is returned once and stored hashed."""
     if by is not None:
         roles.require(by, "manage-keys")
+        program_id = _program_for(by, program_id)
+    if program_id is not None and session.get(Program, program_id) is None:
+        raise InvalidInput(f"no program {program_id}", field="program")
     if not name.strip() or len(name.strip()) > 200:
         raise InvalidInput(
             "a key needs a name (the partner site), 1 to 200 characters", field="name"
@@ -75,11 +114,31 @@ def create_key(
         prefix=raw[:10],
         origins=sorted({origin(o) for o in origins}),
         rate=rate(rate_text),
+        program_id=program_id,
     )
     session.add(key)
     session.flush()
-    audit.record(session, by, "key.create", key_id=str(key.id), prefix=key.prefix)
+    _audit(session, by, "key.create", key)
     return key, raw
+
+
+def _program_for(by: User, wanted: uuid.UUID | None) -> uuid.UUID | None:
+    """The program a key made by ``by`` belongs to: a coordinator's own, an admin's choice."""
+    if roles.can(by, "manage-all-programs"):
+        return wanted
+    if by.program_id is None:
+        raise Forbidden("you are not a member of a program: ask an admin to add you")
+    if wanted is not None and wanted != by.program_id:
+        raise Forbidden("coordinators manage the partner keys of their own program only")
+    return by.program_id
+
+
+def program_named(session: Session, name: str) -> uuid.UUID:
+    """The id of an existing program (a key is never the reason a program is made)."""
+    found = session.scalar(select(Program.id).where(Program.name == " ".join(name.split())))
+    if found is None:
+        raise NotFound(f"no program named {name.strip()[:200]!r}", field="program")
+    return found
 
 
 def revoke_key(session: Session, key_or_prefix: str, *, by: User | None = None) -> PartnerKey:
@@ -88,6 +147,7 @@ def revoke_key(session: Session, key_or_prefix: str, *, by: User | None = None) 
     matches = list(
         session.scalars(
             select(PartnerKey).where(
+                _visible(by),
                 PartnerKey.revoked_at.is_(None),
                 or_(PartnerKey.key_hash == hash_token(text), PartnerKey.prefix == text[:10]),
             )
@@ -100,26 +160,45 @@ def revoke_key(session: Session, key_or_prefix: str, *, by: User | None = None) 
 
 def revoke_key_id(session: Session, key_id: uuid.UUID, *, by: User | None = None) -> PartnerKey:
     """Revoke a key by its id (revoking a revoked key again changes nothing)."""
-    key = session.get(PartnerKey, key_id)
+    key = session.scalars(select(PartnerKey).where(PartnerKey.id == key_id, _visible(by))).first()
     if key is None:
         raise NotFound(f"no partner key {key_id}")
     return _revoke(session, key, by) if key.revoked_at is None else key
 
 
 def _revoke(session: Session, key: PartnerKey, by: User | None) -> PartnerKey:
-    if by is not None:
-        roles.require(by, "manage-keys")
     key.revoked_at = dt.datetime.now(dt.UTC)
-    audit.record(session, by, "key.revoke", key_id=str(key.id), prefix=key.prefix)
+    _audit(session, by, "key.revoke", key)
     session.flush()
     return key
 
 
 def all_keys(session: Session, *, by: User) -> list[PartnerKey]:
-    """Every partner key, live ones first, newest first."""
-    roles.require(by, "manage-keys")
+    """The keys ``by`` may see (a coordinator: their program's), with their program, live
+    ones first, newest first."""
     order = (PartnerKey.revoked_at.is_not(None), PartnerKey.created_at.desc())
-    return list(session.scalars(select(PartnerKey).order_by(*order)))
+    query = select(PartnerKey).options(joinedload(PartnerKey.program)).where(_visible(by))
+    return list(session.scalars(query.order_by(*order)))
+
+
+def _visible(by: User | None) -> ColumnElement[bool]:
+    """The keys ``by`` may see and revoke; Forbidden for those who manage no keys."""
+    if by is None:
+        return true()
+    roles.require(by, "manage-keys")
+    if roles.can(by, "manage-all-programs"):
+        return true()
+    if by.program_id is None:
+        return PartnerKey.id.is_(None)  # none: a coordinator of no program
+    return PartnerKey.program_id == by.program_id
+
+
+def _audit(session: Session, by: User | None, action: str, key: PartnerKey) -> None:
+    """An audit row under the key's program. Not ``audit.record``: it files a row with no
+    program under the actor's, and a key of no program is an admin's business only."""
+    row = {"actor_id": by.id if by else None, "program_id": key.program_id, "action": action}
+    detail = {"key_id": str(key.id), "prefix": key.prefix}
+    session.execute(insert(AuditEntry), [{**row, "detail": detail}])
 
 
 def key_for(session: Session, raw: str) -> PartnerKey | None:

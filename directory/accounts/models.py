@@ -70,6 +70,13 @@ class PartnerKey(IdMixin, Base):
         DateTime(timezone=True), server_default=func.now()
     )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The program whose coordinators see and revoke it; None (an admin's or the command's
+    # key, or its program deleted): admins only.
+    program_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("program.id", ondelete="SET NULL"), index=True
+    )
+
+    program: Mapped[Program | None] = relationship(lazy="raise")
 
 
 class AuditEntry(Base):

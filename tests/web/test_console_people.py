@@ -20,9 +20,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from directory.accounts import invites
+from directory.accounts import invites, keys
 from directory.accounts.models import AuditEntry, PartnerKey, Program, User
 from directory.accounts.service import create_user
+from directory.web.templating import environment
 from tests.web.browserutil import axe_problems, sign_in_staff
 from tests.web.conftest import PASSWORD, PROGRAM, ContextFactory, LiveServer
 from tests.web.webutil import post_form, sign_up
@@ -254,6 +255,90 @@ def test_a_bad_key_form_is_said_on_its_fields(client: TestClient, session: Sessi
     assert bad.status_code == 422 and 'aria-describedby="origins-hint origin-error"' in bad.text
     rate = post_form(client, "/console/keys", {**form, "origins": "https://a.example", "rate": "9"})
     assert rate.status_code == 422 and "A rate is a number per second" in rate.text
+
+
+def other_programs_key(session: Session, program: str = "Elsewhere") -> PartnerKey:
+    """A live key of another program, made by its coordinator, committed."""
+    key, _ = keys.create_key(
+        session,
+        name="Their site",
+        origins=["https://their.example"],
+        by=member(session, program, "coordinator"),
+    )
+    session.commit()
+    return key
+
+
+def test_a_coordinator_neither_sees_nor_revokes_another_programs_key(
+    client: TestClient, session: Session
+) -> None:
+    me = user(session, sign_up(client, session, role="coordinator"))
+    theirs = other_programs_key(session)
+    page = client.get("/console/keys")
+    assert theirs.prefix not in page.text and "Their site" not in page.text
+    assert 'id="program"' not in page.text  # a coordinator's key is their program's
+    gone = post_form(client, f"/console/keys/{theirs.id}/revoke", {}, form_page="/console/keys")
+    assert gone.status_code == 404
+    session.expire_all()
+    assert session.get(PartnerKey, theirs.id).revoked_at is None  # type: ignore[union-attr]
+    assert audited(session, "key.revoke", me) == []
+    made = post_form(client, "/console/keys", {"name": "Mine", "origins": "https://mine.example"})
+    assert made.status_code == 303
+    mine = session.scalars(select(PartnerKey).where(PartnerKey.name == "Mine")).one()
+    assert mine.program_id == me.program_id
+
+
+def test_an_admin_sees_every_key_with_its_program_and_picks_one(
+    client: TestClient, session: Session
+) -> None:
+    me = user(session, sign_up(client, session, role="admin"))
+    theirs = other_programs_key(session, "Admin keys elsewhere")
+    page = client.get("/console/keys")
+    row = re.search(r"<tr>\s*<th scope=\"row\">Their site</th>\s*<td>([^<]*)</td>", page.text)
+    assert row and row.group(1) == "Admin keys elsewhere", page.text
+    form = {
+        "name": "Placed",
+        "origins": "https://placed.example",
+        "program": str(theirs.program_id),
+    }
+    assert post_form(client, "/console/keys", form).status_code == 303
+    loose = {"name": "Loose", "origins": "https://loose.example", "program": ""}
+    assert post_form(client, "/console/keys", loose).status_code == 303
+    made = {k.name: k.program_id for k in session.scalars(select(PartnerKey))}
+    assert made["Placed"] == theirs.program_id and made["Loose"] is None
+    revoked = post_form(client, f"/console/keys/{theirs.id}/revoke", {}, form_page="/console/keys")
+    assert revoked.status_code == 303
+    rows = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "key.revoke", AuditEntry.actor_id == me.id)
+    )
+    assert [row.program_id for row in rows] == [theirs.program_id]
+
+
+@pytest.mark.parametrize(
+    "origins",
+    ["https://a.example:99999", "https://[x", "https://x--><img src=x onerror=alert(1)>"],
+)
+def test_a_bad_origin_is_said_on_its_field_and_makes_no_key(
+    client: TestClient, session: Session, origins: str
+) -> None:
+    sign_up(client, session, role="coordinator")
+    bad = post_form(client, "/console/keys", {"name": "Bad", "origins": origins})
+    assert bad.status_code == 422 and 'aria-describedby="origins-hint origin-error"' in bad.text
+    assert "<img" not in bad.text and "--><" not in bad.text
+    assert ("An origin&#39;s host is a domain name" in bad.text) == ("img" in origins)
+    assert session.scalars(select(PartnerKey).where(PartnerKey.name == "Bad")).first() is None
+
+
+def test_the_snippet_keeps_every_value_where_it_stands() -> None:
+    """Were a hostile origin stored, what the partner pastes still holds it inside the comment
+    and the script's strings inside their quotes."""
+    template = environment("en").get_template("console/_people_snippet.html")
+    hostile = 'https://x--><img src=x onerror=alert(1)>"</script>'
+    snippet = str(template.module.embed_snippet('https://d.example"</script>', "pk_x", [hostile]))  # type: ignore[attr-defined]
+    comment, _, rest = snippet.partition("-->")
+    assert comment.startswith("<!--") and "<img" not in snippet and '</script>"' not in rest
+    assert rest.count("</script>") == 1 and "-->" not in rest
+    assert 'const API = "https://d.example\\"\\u003c/script\\u003e/v1/search";' in rest
 
 
 # -- In a browser --------------------------------------------------------------------------

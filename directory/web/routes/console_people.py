@@ -225,13 +225,14 @@ def keys_page(request: Request, session: SessionDep, user: Staff) -> Response:
 
 @router.post(KEYS)
 def create_key(request: Request, session: SessionDep, user: Staff, form: Form) -> Response:
-    fields = {name: form.get(name, "") for name in ("name", "origins", "rate")}
+    fields = {name: form.get(name, "") for name in ("name", "origins", "rate", "program")}
     try:
         _, raw = keys.create_key(
             session,
             name=fields["name"],
             origins=fields["origins"].splitlines(),
             rate_text=fields["rate"] or keys.DEFAULT_RATE,
+            program_id=_uuid(fields["program"]),  # an admin's choice; a coordinator's: theirs
             by=user,
         )
     except (InvalidInput, Conflict) as error:
@@ -257,11 +258,13 @@ def _keys(
     status: int = 200,
 ) -> Response:
     revoked = request.query_params.get("revoked")
+    own = str(user.program_id) if user.program_id else ""
     context = {
         "keys": keys.all_keys(session, by=user),
+        "programs": programs(session) if roles.can(user, "manage-all-programs") else [],
         "new": new,
         "base_url": request.app.state.settings.base_url.rstrip("/"),
-        "form": form or {"rate": keys.DEFAULT_RATE},
+        "form": form or {"rate": keys.DEFAULT_RATE, "program": own},
         "errors": errors or {},
         "notice": gettext(request, "The key is revoked.") if revoked and not errors else None,
     }
@@ -307,6 +310,11 @@ def _message(request: Request, detail: str) -> str:
             request, "This person already has an account: open it to reset their sign-in."
         ),
         "already a": gettext(request, "This email belongs to someone else's account."),
+        "origin's host": gettext(
+            request,
+            "An origin's host is a domain name (such as partner.example.org), localhost or an"
+            " IPv4 address.",
+        ),
         "an origin": gettext(
             request, "Each origin is scheme://host[:port], such as https://partner.example.org."
         ),
