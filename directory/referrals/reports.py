@@ -462,7 +462,7 @@ def to_csv(report: ReferralReport) -> str:
         cells = (
             report.group_by,
             group.key,
-            _cell(group.label),
+            spreadsheet_cell(group.label),
             group.referrals,
             group.entered_in_error,
             *(group.by_status[s] for s in SHOWN_STATUSES),
@@ -474,8 +474,9 @@ def to_csv(report: ReferralReport) -> str:
     return out.getvalue()
 
 
-def _cell(text: str | None) -> str | None:
-    """A name a spreadsheet will not run as a formula (listing names come from outside)."""
+def spreadsheet_cell(text: str | None) -> str | None:
+    """A CSV cell a spreadsheet will not run as a formula (listing names, emails and anything
+    else that comes from outside)."""
     if text and text[0] in "=+-@\t\r":
         return "'" + text
     return text

@@ -133,3 +133,13 @@ def refusal(error: DirectoryError, translate: Callable[[str], str]) -> str:
     if error.field in vocab.REFUSED:
         return translate(vocab.REFUSED[error.field])
     return translate(error.detail)
+
+
+def whole_number(text: str | None, *, most: int) -> int | None:
+    """A whole number typed or sent in a form or address (ASCII digits, at most ``most``); None
+    for anything else (``"²".isdigit()`` is true, and a long string of digits is past what
+    ``int`` reads: neither may become a server error)."""
+    if not text or len(text) > len(str(most)) or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= most else None

@@ -52,9 +52,9 @@ BY_FIELD = (
 # A row's field that takes the row's own problems (a phone that is not a number).
 ROW_FIELD = {"site": "latitude", "phone": "number", "lang": "code", "area": "name"}
 ROW_PART = {"address": None, "accessibility": "access", "schedules": "hours", "regions": "regions"}
-ROWS = r"site|phone|lang|area|hours-exc|site-\d+-(?:phone|hours-exc)"
+ROWS = r"site|phone|lang|area|hours-exc|site-[0-9]{1,3}-(?:phone|hours-exc)"
 ADDABLE = re.compile(rf"^(?:{ROWS})$")
-REMOVABLE = re.compile(rf"^(?P<prefix>{ROWS})-(?P<index>\d+)$")
+REMOVABLE = re.compile(rf"^(?P<prefix>{ROWS})-(?P<index>[0-9]{{1,3}})$")
 
 
 class FormInvalid(Exception):
@@ -126,7 +126,7 @@ def add_row(form: Mapping[str, str], prefix: str, blank: Mapping[str, str]) -> d
 
 def remove_row(form: Mapping[str, str], prefix: str, index: int) -> dict[str, str]:
     """The form without one row of a repeated group; the rows after it move up."""
-    row = re.compile(rf"^{re.escape(prefix)}-(\d+)(-.*)$")
+    row = re.compile(rf"^{re.escape(prefix)}-([0-9]{{1,4}})(-.*)$")
     kept: dict[str, Any] = {}
     for key, value in form.items():
         found = row.match(key)

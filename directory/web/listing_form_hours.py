@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from directory.listings.vocabularies import DAYS
+from directory.web.forms import whole_number
 
 PERIODS = (1, 2)
 TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
@@ -206,4 +207,4 @@ def _value(form: Mapping[str, str], name: str) -> str | None:
 def count(form: Mapping[str, str], prefix: str) -> int:
     """How many rows of a repeated group the form holds (its ``{prefix}-count`` field)."""
     text = form.get(f"{prefix}-count", "0")
-    return min(int(text), 200) if text.isdigit() else 0
+    return min(whole_number(text, most=10_000) or 0, 200)

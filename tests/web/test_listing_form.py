@@ -306,3 +306,17 @@ def test_values_read_as_one_line() -> None:
 def test_hours_read_without_their_codes() -> None:
     hours = {"freq": "WEEKLY", "byday": "MO", "opens_at": "09:00:00", "closes_at": "17:00:00"}
     assert describe([{**hours, "timezone": "America/New_York"}]) == "MO, 09:00, 17:00"
+
+
+def test_numbers_in_form_fields_never_become_server_errors() -> None:
+    """ "²" passes ``str.isdigit`` and 5,000 digits pass it too; neither reaches ``int``."""
+    from directory.web.forms import whole_number
+    from directory.web.listing_form_errors import rows_changed
+
+    assert whole_number("12", most=100) == 12
+    assert [whole_number(t, most=100) for t in ("²", "٣", "101", "-1", "", None, "9" * 5000)] == [
+        None
+    ] * 7
+    assert rows_changed({"remove": "phone-" + "9" * 5000}) is None
+    assert rows_changed({"remove": "phone-٣"}) is None
+    assert rows_changed({"remove": "phone-1", "phone-count": "²"}) is not None

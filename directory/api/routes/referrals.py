@@ -17,6 +17,7 @@ from directory.api.deps import CurrentUser, IfMatch, SessionDep
 from directory.referrals import privacy, queries, service
 from directory.referrals.lifecycle import STATUSES
 from directory.referrals.notes import NoteCipher, cipher_for
+from directory.referrals.reports import spreadsheet_cell
 from directory.referrals.schemas import EventIn, ReferralCreate, ReferralPage, ReferralRead
 
 
@@ -160,7 +161,7 @@ def audit_log(
     found: list[dict[str, object]] = [
         {
             "at": r.at.isoformat(),
-            "actor": email,
+            "actor": spreadsheet_cell(email) if format == "csv" else email,
             "actor_id": str(r.actor_id) if r.actor_id else None,
             "action": r.action,
             "referral_id": str(r.referral_id) if r.referral_id else None,

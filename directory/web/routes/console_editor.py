@@ -95,10 +95,13 @@ def _save(
     queries.load_service(session, service_id, for_update=True)  # other writers wait for us
     listing = queries.read_service(session, service_id, published_only=False)
     current = loaded_document(listing)
-    seen = unseal(form.get("base")) or current
+    stale = form.get("version") != str(listing.version)
+    seen = unseal(form.get("base"))
+    if seen is None:  # a damaged form: when stale, every field it changes is compared
+        seen = {} if stale else current
     choices = {k[7:]: v for k, v in form.items() if k.startswith("choice-")}
     mine = settle(seen, mine, choices)
-    if form.get("version") != str(listing.version):
+    if stale:
         merged = merge(seen, current, mine)
         if merged.clashes:
             shown = {**form_values(merged.document), "version": str(listing.version)}

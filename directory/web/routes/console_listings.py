@@ -22,6 +22,7 @@ from directory.listings.catalogue import ListingFilters
 from directory.listings.schemas import CAPACITY_STATUSES, ServiceUpdate
 from directory.web import i18n, vocab
 from directory.web.deps import Form, PageContext, Staff, form_list
+from directory.web.forms import whole_number
 from directory.web.templating import gettext, render
 from directory.web.vocab import N_
 
@@ -125,12 +126,12 @@ def _table_page(
 def listings_table(request: Request, session: SessionDep, user: Staff) -> Response:
     """The listings that match the filters in the address, a page at a time."""
     notice = None
-    verified = request.query_params.get("verified", "")
-    if verified.isdigit():
+    verified = whole_number(request.query_params.get("verified"), most=100_000)
+    if verified is not None:
         words = i18n.translations(request.state.lang).ngettext(
-            "%(count)s listing verified", "%(count)s listings verified", int(verified)
+            "%(count)s listing verified", "%(count)s listings verified", verified
         )
-        notice = words % {"count": int(verified)}
+        notice = words % {"count": verified}
     return _table_page(request, session, user, request.query_params, notice=notice)
 
 
@@ -190,7 +191,7 @@ def _listing_page(
 ) -> Response:
     listing = catalogue.listing_row(session, user, service_id)
     page = request.query_params.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+    page_number = whole_number(page, most=100_000) or 1
     changes = history.listing_history(
         session, service_id, page=page_number, per_page=HISTORY_PER_PAGE
     )
@@ -225,10 +226,10 @@ def listing_page(
 
 
 def _version(form: Mapping[str, str]) -> int:
-    version = form.get("version", "")
-    if not version.isdigit():
+    version = whole_number(form.get("version"), most=2**31 - 1)
+    if version is None:
         raise PreconditionFailed("the form carries no version")
-    return int(version)
+    return version
 
 
 def _act(

@@ -3,6 +3,7 @@ a plain form (303 back with a notice; a refusal re-renders the queue saying why)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections import Counter
@@ -20,6 +21,7 @@ from directory.listings.history import as_text
 from directory.listings.schemas import CAPACITY_STATUSES, LIST_FIELDS
 from directory.web import vocab
 from directory.web.deps import Form, PageContext, Staff
+from directory.web.forms import whole_number
 from directory.web.templating import gettext, render
 from directory.web.vocab import N_
 
@@ -89,7 +91,7 @@ def decide_suggestion(
         queue.decide_suggestion(
             session, user, suggestion_id, approve=approve, note=form.get("note"),
             edits=_edits(form) if decision == "edit" else None,
-            expected_version=_int(form.get("version")),
+            expected_version=_version(form) if approve else None,
         )  # fmt: skip
         return "approved" if approve else "rejected"
 
@@ -103,6 +105,8 @@ def decide_problem(
     def decide() -> str:
         resolved = _choice(form, "decision", ("resolve", "dismiss")) == "resolve"
         fix = _fix(form)
+        if resolved and fix:  # a change to the listing checks the version the coordinator saw
+            fix = dataclasses.replace(fix, version=_version(form))
         queue.decide_problem(
             session, user, report_id, resolved=resolved, note=form.get("note"), fix=fix
         )
@@ -216,7 +220,6 @@ def _fix(form: dict[str, str]) -> queue.Fix:
         phone=form.get("phone", "").strip() or None,
         phone_id=_uuid(form.get("phone_id")),
         archive=form.get("archive") == "1",
-        version=_int(form.get("version")),
     )
 
 
@@ -252,8 +255,13 @@ def _choice(form: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+def _version(form: dict[str, str]) -> int:
+    """The listing's version the form was shown with (a change without one could overwrite
+    another's edit unseen)."""
+    version = whole_number(form.get("version"), most=2**31 - 1)
+    if version is None:
+        raise PreconditionFailed("the form carries no version")
+    return version
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

@@ -23,11 +23,12 @@ from directory.accounts.roles import require
 from directory.api.deps import SessionDep
 from directory.errors import InvalidInput
 from directory.referrals import reports
-from directory.referrals.reports import GROUP_BY, ReferralReport, ReportGroup
+from directory.referrals.reports import GROUP_BY, ReferralReport, ReportGroup, spreadsheet_cell
 from directory.search import unmet
 from directory.web import vocab
 from directory.web.charts import Chart, Value, Words, bar_chart, cell_text, number_formats
 from directory.web.deps import PageContext, Staff
+from directory.web.forms import whole_number
 from directory.web.templating import gettext, render
 
 router = APIRouter(dependencies=[PageContext], include_in_schema=False)
@@ -316,7 +317,7 @@ def _audit_query(request: Request) -> tuple[dict[str, Any], dict[str, str]]:
             except (ValueError, OverflowError):
                 errors[name] = gettext(request, "Give a date as year-month-day, like 2025-03-31.")
     page = params.get("page", "1")
-    asked["page"] = int(page) if page.isdigit() and 0 < int(page) <= 10_000 else 1
+    asked["page"] = whole_number(page, most=10_000) or 1
     if page != str(asked["page"]):
         errors["page"] = gettext(request, "There is no such page.")
     return asked, errors
@@ -349,11 +350,11 @@ def _audit_csv(rows: list[tuple[AuditEntry, str | None]], names: dict[str, str])
         table.append(
             (
                 entry.at.isoformat(),
-                email or "",
+                spreadsheet_cell(email) or "",
                 entry.action,
                 str(entry.referral_id or ""),
-                _safe(_named(row["listing"])),
-                _safe(_named(row["person"])),
+                spreadsheet_cell(_named(row["listing"])) or "",
+                spreadsheet_cell(_named(row["person"])) or "",
                 json.dumps(dict(row["detail"]), sort_keys=True) if row["detail"] else "",
             )
         )
@@ -372,11 +373,6 @@ def _csv(table: Iterable[Iterable[str]]) -> str:
     out = io.StringIO()
     csv.writer(out).writerows(table)
     return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (names come from outside)."""
-    return "'" + text if text and text[0] in "=+-@\t\r" else text
 
 
 def _csv_response(text: str, filename: str) -> Response:
