@@ -13,9 +13,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from directory.db import Base, IdMixin
 
 # checking: the dry run reads the file (in the background); checked: it is done and waits for
-# a decision; refused: nothing in the file loads; running: confirmed, importing in the
-# background; done / failed: the import's end.
-RunStatus = Literal["checking", "checked", "refused", "discarded", "running", "done", "failed"]
+# a decision; refused: nothing in the file loads; discarded: dropped by a coordinator; expired:
+# left checked over a day, its file deleted; running: confirmed, importing in the background;
+# done / failed: the import's end.
+RunStatus = Literal[
+    "checking", "checked", "refused", "discarded", "expired", "running", "done", "failed"
+]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 
 

@@ -1,5 +1,9 @@
 """Imports from the console: an uploaded file is stored, checked by a dry run, then imported
-once a coordinator confirms it. The same code path as ``directory ingest`` (``runs_work``)."""
+once a coordinator confirms it. The same code path as ``directory ingest`` (``runs_work``).
+
+Listings are the deployment's, but runs are their program's: a coordinator sees and acts on
+their own program's runs only (another's is an unknown run), an admin on every program's.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, false, func, select, true, update
 from sqlalchemy.orm import Session
 
 from directory.accounts import audit
-from directory.accounts.models import User
-from directory.accounts.roles import require
+from directory.accounts.models import Program, User
+from directory.accounts.roles import can, require
 from directory.db import new_id
 from directory.errors import DirectoryError, InvalidInput, NotFound
 from directory.ingest.cli import default_source
@@ -28,6 +32,10 @@ from directory.ingest.runs_work import alive, interrupted, run_folder
 CHUNK = 1 << 20  # bytes copied at a time from the upload to its file
 MAX_NAME = 120
 RECENT = 100  # runs on the list
+LIVE = ("checking", "running")
+# A checked file waits this long for a decision; then it is deleted (the report stays).
+UNCONFIRMED = dt.timedelta(days=1)
+EXPIRED = "not confirmed within a day: the file is deleted; upload it again to import it"
 
 
 class TooLarge(DirectoryError):
@@ -38,11 +46,12 @@ class TooLarge(DirectoryError):
 
 @dataclass(frozen=True)
 class RunView:
-    """A run as the pages show it: who uploaded it, and its state (``interrupted`` for a run
-    whose server stopped while it imported)."""
+    """A run as the pages show it: who uploaded it, for which program, and its state
+    (``interrupted`` for a run whose server stopped while it imported)."""
 
     run: ImportRun
     by: str | None
+    program: str | None
     state: str
 
 
@@ -65,6 +74,7 @@ def submit(
 ) -> ImportRun:
     """Keep an uploaded file, refused as the CLI refuses it; the run, for ``runs_work.check``."""
     require(user, "curate")
+    expire(session, folder=folder)
     if format_name != "auto" and format_name not in formats():
         raise InvalidInput(f"unknown format {format_name!r}", field="format")
     run = ImportRun(
@@ -93,12 +103,12 @@ def confirm(session: Session, user: User, run_id: uuid.UUID) -> bool:
     require(user, "curate")
     started = session.scalar(
         update(ImportRun)
-        .where(ImportRun.id == run_id, ImportRun.status == "checked")
+        .where(ImportRun.id == run_id, ImportRun.status == "checked", _visible(user))
         .values(status="running", confirmed_by=user.id, started_at=func.now(), progress=0)
         .returning(ImportRun.id)
     )
     if started is None:
-        _existing(session, run_id)
+        _existing(session, user, run_id)
         return False
     audit.record(session, user, "import.confirm", None, run_id=str(run_id))
     return True
@@ -109,31 +119,48 @@ def discard(session: Session, user: User, run_id: uuid.UUID, *, folder: Path) ->
     require(user, "curate")
     dropped = session.scalar(
         update(ImportRun)
-        .where(ImportRun.id == run_id, ImportRun.status == "checked")
+        .where(ImportRun.id == run_id, ImportRun.status == "checked", _visible(user))
         .values(status="discarded", finished_at=func.now())
         .returning(ImportRun.id)
     )
     if dropped is None:
-        _existing(session, run_id)
+        _existing(session, user, run_id)
         return False
     shutil.rmtree(run_folder(folder, run_id), ignore_errors=True)
     audit.record(session, user, "import.discard", None, run_id=str(run_id))
     return True
 
 
-def read_run(session: Session, user: User, run_id: uuid.UUID) -> RunView:
-    """One run with its reports."""
+def read_run(session: Session, user: User, run_id: uuid.UUID, *, folder: Path) -> RunView:
+    """One run of the user's program (of any, for an admin) with its reports."""
     require(user, "curate")
-    views = _views(session, run_id=run_id)
+    views = _views(session, user, folder, run_id=run_id)
     if not views:
         raise NotFound(f"no import {run_id}")
     return views[0]
 
 
-def recent_runs(session: Session, user: User, *, limit: int = RECENT) -> list[RunView]:
-    """The latest runs, newest first."""
+def recent_runs(
+    session: Session, user: User, *, folder: Path, limit: int = RECENT
+) -> list[RunView]:
+    """The latest runs of the user's program (of every program, for an admin), newest first,
+    after the files of runs left unconfirmed are deleted (``expire``)."""
     require(user, "curate")
-    return _views(session, limit=limit)
+    expire(session, folder=folder)
+    return _views(session, user, folder, limit=limit)
+
+
+def expire(session: Session, *, folder: Path) -> None:
+    """Delete the file of every run checked over a day ago and never confirmed: the run
+    becomes ``expired``, its report kept."""
+    expired = session.scalars(
+        update(ImportRun)
+        .where(ImportRun.status == "checked", ImportRun.created_at < func.now() - UNCONFIRMED)
+        .values(status="expired", error=EXPIRED, finished_at=func.now())
+        .returning(ImportRun.id)
+    )
+    for run_id in expired:
+        shutil.rmtree(run_folder(folder, run_id), ignore_errors=True)
 
 
 def safe_name(name: str) -> str:
@@ -175,25 +202,47 @@ def _resolve(run: ImportRun, path: Path, source: str) -> None:
         raise FormatError(f"{path.name}: {ask}", field="source")
 
 
-def _existing(session: Session, run_id: uuid.UUID) -> None:
-    if session.get(ImportRun, run_id) is None:
+def _visible(user: User) -> ColumnElement[bool]:
+    """The runs the user may see and act on: their program's; an admin's, every program's."""
+    if can(user, "manage-all-programs"):
+        return true()
+    if user.program_id is None:  # never ``IS NULL``: the runs of no program are an admin's
+        return false()
+    return ImportRun.program_id == user.program_id
+
+
+def _existing(session: Session, user: User, run_id: uuid.UUID) -> None:
+    """NotFound unless the run exists and the user may see it."""
+    found = session.scalar(select(ImportRun.id).where(ImportRun.id == run_id, _visible(user)))
+    if found is None:
         raise NotFound(f"no import {run_id}")
 
 
-def _views(session: Session, *, run_id: uuid.UUID | None = None, limit: int = 1) -> list[RunView]:
+def _views(
+    session: Session, user: User, folder: Path, *, run_id: uuid.UUID | None = None, limit: int = 1
+) -> list[RunView]:
+    """The runs as shown; an interrupted run's file is deleted once it is shown so. (Its status
+    stays: a late thread may yet store an outcome, then saying that the file is gone.)"""
     query = (
-        select(ImportRun, User.email)
+        select(ImportRun, User.email, Program.name)
         .outerjoin(User, User.id == ImportRun.created_by)
+        .outerjoin(Program, Program.id == ImportRun.program_id)
+        .where(_visible(user))
         .order_by(ImportRun.created_at.desc())
         .limit(limit)
     )
     if run_id is not None:
         query = query.where(ImportRun.id == run_id)
     rows = session.execute(query).all()
-    live = ("checking", "running")
-    running = alive(session) if any(run.status in live for run, _ in rows) else set()
+    running = alive(session) if any(run.status in LIVE for run, _, _ in rows) else set()
     now = dt.datetime.now(dt.UTC)
-    return [
-        RunView(run, email, "interrupted" if interrupted(run, running, now) else run.status)
-        for run, email in rows
+    views = [
+        RunView(
+            run, email, program, "interrupted" if interrupted(run, running, now) else run.status
+        )
+        for run, email, program in rows
     ]
+    for view in views:
+        if view.state == "interrupted":
+            shutil.rmtree(run_folder(folder, view.run.id), ignore_errors=True)
+    return views

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from directory.accounts import audit
 from directory.accounts.models import User
 from directory.curation.models import ChangeSuggestion
-from directory.errors import DirectoryError
+from directory.errors import Conflict, DirectoryError
 from directory.ingest.cli import nothing_loaded
 from directory.ingest.formats import formats
 from directory.ingest.load import run_import
@@ -62,9 +62,8 @@ def check(factory: sessionmaker[Session], run_id: uuid.UUID, folder: Path) -> No
             holder.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, lock_key(run.id))))
             values = _checked(factory, run, path)
             holder.execute(update(ImportRun).where(ImportRun.id == run.id).values(**values))
-    except Exception:
-        log.exception("the dry run of import run %s failed", run_id)
-        _failed(factory, run, UNEXPECTED)
+    except Exception as error:  # the file's own faults are FormatErrors: "refused" above
+        _failed(factory, run, _reason(error, run_id))
         values = {"status": "failed"}
     if values["status"] != "checked":  # nothing more can be done with the file
         shutil.rmtree(run_folder(folder, run_id), ignore_errors=True)
@@ -82,13 +81,19 @@ def execute(factory: sessionmaker[Session], run_id: uuid.UUID, folder: Path) -> 
         )
         if not report.loaded():
             _failed(factory, run, nothing_loaded(report), data)
-    except DirectoryError as error:
-        _failed(factory, run, error.detail)
-    except Exception:
-        log.exception("import run %s failed", run_id)
-        _failed(factory, run, UNEXPECTED)
+    except Exception as error:
+        _failed(factory, run, _reason(error, run_id))
     finally:
         shutil.rmtree(run_folder(folder, run_id), ignore_errors=True)
+
+
+def _reason(error: Exception, run_id: uuid.UUID) -> str:
+    """What a failed run says: a DirectoryError's own detail (written for people), else a
+    generic message, the traceback going to the log (call it in an ``except`` block)."""
+    if isinstance(error, DirectoryError):
+        return error.detail
+    log.exception("import run %s failed", run_id)
+    return UNEXPECTED
 
 
 def _load(factory: sessionmaker[Session], run_id: uuid.UUID, status: str) -> ImportRun | None:
@@ -144,6 +149,8 @@ def _import_file(
 ) -> tuple[ImportReport, dict[str, Any]]:
     """The file read into one transaction; rolled back for a dry run or when nothing loads,
     else ``finish`` writes in it before it commits."""
+    if not path.exists():  # deleted once the run showed as interrupted: this thread is late
+        raise Conflict(f"{run.file_name} is no longer kept on the server: upload it again")
     fmt = formats()[run.format]
     progress = _Progress(factory, run.id)
     with factory() as session, session.begin() as transaction:

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory.accounts.models import AuditEntry, User
 from directory.accounts.service import create_user
-from directory.errors import Forbidden, InvalidInput
+from directory.errors import Forbidden, InvalidInput, NotFound
 from directory.ingest import runs
 from directory.ingest.models import ImportRun
-from directory.ingest.runs_work import LOCK_SPACE, check, execute, lock_key
+from directory.ingest.runs_work import LOCK_SPACE, check, execute, lock_key, run_folder
 from directory.listings.models import Provenance, Service
 from directory.listings.schemas import ServiceUpdate
 from directory.listings.service import update_service
@@ -39,9 +39,9 @@ def locator_csv(*names: str, website: str = "http://example.org") -> bytes:
     return (HEADER + "".join(rows)).encode()
 
 
-def staff(session: Session, role: str = "coordinator") -> User:
+def staff(session: Session, role: str = "coordinator", program: str | None = "Runs") -> User:
     user, _ = create_user(
-        session, email=f"{role}-{uuid.uuid4().hex[:8]}@example.org", role=role, program="Runs"
+        session, email=f"{role}-{uuid.uuid4().hex[:8]}@example.org", role=role, program=program
     )
     return user
 
@@ -115,7 +115,7 @@ def test_a_confirmed_run_imports_once_and_keeps_its_report(
     session.commit()
     execute(session_factory, run.id, tmp_path)
 
-    view = runs.read_run(session, user, run.id)
+    view = runs.read_run(session, user, run.id, folder=tmp_path)
     session.refresh(view.run)
     assert (view.run.status, view.run.progress, view.run.error) == ("done", 2, None)
     assert view.run.import_report is not None
@@ -193,40 +193,141 @@ def test_a_file_of_which_nothing_loads_is_refused_with_the_clis_reason(
     assert not (tmp_path / str(run.id)).exists()
 
 
-def test_a_run_left_running_by_a_stopped_server_is_interrupted(session: Session) -> None:
-    """A run whose lock nobody holds (here: made by hand; no transaction of it ever ran)."""
-    user = staff(session)
+def hand_made(
+    session: Session, user: User, folder: Path, status: str, **values: object
+) -> ImportRun:
+    """A run made by hand (no transaction of it ever ran), with its file in ``folder``."""
     run = ImportRun(
-        created_by=user.id, file_name="harbor.csv", file_bytes=10, format="samhsa-locator",
-        source="samhsa-locator:harbor", full=False, status="running", records=2, progress=1,
-        started_at=dt.datetime.now(dt.UTC),
+        created_by=user.id, program_id=user.program_id, file_name="harbor.csv", file_bytes=10,
+        format="samhsa-locator", source="samhsa-locator:harbor", full=False, status=status,
+        records=2, progress=1, **values,
     )  # fmt: skip
     session.add(run)
     session.flush()
-    assert runs.read_run(session, user, run.id).state == "running"  # just confirmed: starting
+    home = run_folder(folder, run.id)
+    home.mkdir(parents=True)
+    (home / run.file_name).write_bytes(locator_csv("Harbor Hand Made"))
+    return run
+
+
+def test_a_run_left_running_by_a_stopped_server_is_interrupted_and_its_file_goes(
+    session: Session, tmp_path: Path
+) -> None:
+    """A run whose lock nobody holds: its file is deleted once it shows as interrupted."""
+    user = staff(session)
+    run = hand_made(session, user, tmp_path, "running", started_at=dt.datetime.now(dt.UTC))
+    view = runs.read_run(session, user, run.id, folder=tmp_path)
+    assert view.state == "running"  # just confirmed: starting
+    assert (tmp_path / str(run.id) / "harbor.csv").exists()
     run.started_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     session.flush()
-    assert runs.read_run(session, user, run.id).state == "interrupted"
-    assert [v.state for v in runs.recent_runs(session, user) if v.run.id == run.id] == [
+    assert [v.state for v in runs.recent_runs(session, user, folder=tmp_path) if v.run == run] == [
         "interrupted"
     ]
+    assert not (tmp_path / str(run.id)).exists()
+    assert runs.read_run(session, user, run.id, folder=tmp_path).state == "interrupted"
+    session.refresh(run)
+    assert run.status == "running"  # shown as interrupted; a late thread may still end it
 
 
 def test_a_run_whose_transaction_is_open_is_not_interrupted(
-    session: Session, engine: Engine
+    session: Session, engine: Engine, tmp_path: Path
 ) -> None:
     user = staff(session)
-    run = ImportRun(
-        created_by=user.id, file_name="harbor.csv", file_bytes=10, format="samhsa-locator",
-        source="samhsa-locator:harbor", full=False, status="checking", records=0, progress=0,
-        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
-    )  # fmt: skip
-    session.add(run)
-    session.flush()
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    run = hand_made(session, user, tmp_path, "checking", created_at=an_hour_ago)
     with engine.connect() as other:  # another server's import, still at work
         other.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, lock_key(run.id))))
-        assert runs.read_run(session, user, run.id).state == "checking"
-    assert runs.read_run(session, user, run.id).state == "interrupted"
+        assert runs.read_run(session, user, run.id, folder=tmp_path).state == "checking"
+        assert (tmp_path / str(run.id) / "harbor.csv").exists()
+    assert runs.read_run(session, user, run.id, folder=tmp_path).state == "interrupted"
+
+
+def test_a_check_whose_file_is_gone_fails_saying_why(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A DirectoryError that is not the file's format (here: the thread started after the file
+    was deleted) is stored with its own words, not as an unexpected error."""
+    user = staff(session)
+    run = hand_made(session, user, tmp_path, "checking")
+    session.commit()
+    (tmp_path / str(run.id) / "harbor.csv").unlink()
+    check(session_factory, run.id, tmp_path)
+    session.refresh(run)
+    assert (run.status, run.error) == (
+        "failed",
+        "harbor.csv is no longer kept on the server: upload it again",
+    )
+
+
+def test_a_checked_run_left_a_day_expires_and_its_file_goes(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    user = staff(session)
+    old = submit(session, session_factory, tmp_path, locator_csv("Harbor Old"), user=user)
+    fresh = submit(session, session_factory, tmp_path, locator_csv("Harbor Fresh"), user=user)
+    old.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)
+    session.flush()
+
+    shown = {v.run.id: v.state for v in runs.recent_runs(session, user, folder=tmp_path)}
+    assert (shown[old.id], shown[fresh.id]) == ("expired", "checked")
+    session.refresh(old)
+    assert (
+        old.error == "not confirmed within a day: the file is deleted; upload it again to import it"
+    )
+    assert old.finished_at is not None
+    assert old.check_report is not None and old.check_report["read"] == 1  # the report stays
+    assert not (tmp_path / str(old.id)).exists()
+    assert (tmp_path / str(fresh.id) / "harbor-peers.csv").exists()
+    assert not runs.confirm(session, user, old.id)  # too late
+    assert runs.read_run(session, user, old.id, folder=tmp_path).run.status == "expired"
+
+
+def test_an_upload_expires_the_checked_runs_left_a_day(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    old = submit(session, session_factory, tmp_path, locator_csv("Harbor Old"))
+    old.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    session.flush()
+    submit(
+        session,
+        session_factory,
+        tmp_path,
+        locator_csv("Harbor New"),
+        user=staff(session, program="Elsewhere"),
+    )
+    session.refresh(old)
+    assert old.status == "expired"  # files are the deployment's to tidy, whoever uploads
+    assert not (tmp_path / str(old.id)).exists()
+
+
+def test_another_programs_runs_are_unknown_to_a_coordinator(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    run = submit(session, session_factory, tmp_path, locator_csv("Harbor Ours"))
+    session.commit()
+    other = staff(session, program="Other Runs")
+    with pytest.raises(NotFound):
+        runs.read_run(session, other, run.id, folder=tmp_path)
+    with pytest.raises(NotFound):
+        runs.confirm(session, other, run.id)
+    with pytest.raises(NotFound):
+        runs.discard(session, other, run.id, folder=tmp_path)
+    assert run.id not in {v.run.id for v in runs.recent_runs(session, other, folder=tmp_path)}
+    session.refresh(run)
+    assert (run.status, run.confirmed_by, run.finished_at) == ("checked", None, None)
+    assert (tmp_path / str(run.id) / "harbor-peers.csv").exists()
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.detail["run_id"].astext == str(run.id))
+    )
+    assert list(actions) == ["import.upload"]
+
+    admin = staff(session, "admin", program=None)
+    view = runs.read_run(session, admin, run.id, folder=tmp_path)
+    assert (view.program, view.state) == ("Runs", "checked")
+    listed = {v.run.id: v.program for v in runs.recent_runs(session, admin, folder=tmp_path)}
+    assert listed[run.id] == "Runs"
+    assert runs.discard(session, admin, run.id, folder=tmp_path)
 
 
 def test_only_staff_import(
@@ -267,7 +368,7 @@ def test_a_failed_import_says_why_and_writes_nothing(
         "name1, street1, city, state, zip, latitude, longitude)"
     )
     assert listings_named(session, good) == 0
-    assert runs.read_run(session, user, run.id).state == "failed"
+    assert runs.read_run(session, user, run.id, folder=tmp_path).state == "failed"
     assert (
         session.scalar(
             select(AuditEntry.action)

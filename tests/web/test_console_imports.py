@@ -17,14 +17,16 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from directory.accounts.models import AuditEntry, User
 from directory.api.app import create_app
 from directory.config import Settings
 from directory.ingest.models import ImportRun
+from directory.ingest.runs_work import check
 from directory.listings.models import Service
 from tests.ingest.test_runs import locator_csv
 from tests.web.browserutil import axe_problems, sign_in_staff
 from tests.web.conftest import ContextFactory, LiveServer
-from tests.web.webutil import csrf, sign_up
+from tests.web.webutil import PASSWORD, csrf, invite, sign_up
 
 LIMIT = 4096
 
@@ -55,6 +57,21 @@ def upload(
 def post(client: TestClient, path: str) -> Response:
     token = csrf(client.get("/console/imports"))
     return client.post(path, data={"csrf": token}, follow_redirects=False)
+
+
+def sign_up_in(client: TestClient, session: Session, program: str | None, role: str) -> User:
+    """A new person of ``program`` signed in on ``client`` (as ``sign_up``, another program)."""
+    email, token = invite(session, role, program=program)
+    answer = client.post(
+        "/welcome",
+        data={"csrf": csrf(client.get(f"/welcome/{token}")), "password": PASSWORD,
+              "confirm": PASSWORD},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    user = session.scalar(select(User).where(User.email == email))
+    assert user is not None
+    return user
 
 
 def names() -> tuple[str, str]:
@@ -156,10 +173,11 @@ def test_refusals_are_shown_on_the_form(
 def test_a_running_import_refreshes_itself_and_an_orphan_is_interrupted(
     client: TestClient, session: Session
 ) -> None:
-    sign_up(client, session, role="coordinator")
+    user = sign_up_in(client, session, "Page tests", "coordinator")
     run = ImportRun(
         file_name="harbor.csv", file_bytes=10, format="samhsa-locator", source="s:harbor",
         full=False, status="running", records=2, progress=1, started_at=dt.datetime.now(dt.UTC),
+        program_id=user.program_id,
     )  # fmt: skip
     session.add(run)
     session.commit()
@@ -171,6 +189,7 @@ def test_a_running_import_refreshes_itself_and_an_orphan_is_interrupted(
     page = client.get(f"/console/imports/{run.id}")
     assert "Refresh" not in page.headers
     assert "The server stopped while this import ran" in page.text
+    assert "The server no longer keeps the file." in page.text
     run.status, run.started_at, run.created_at = "checking", None, dt.datetime.now(dt.UTC)
     session.commit()
     page = client.get(f"/console/imports/{run.id}")
@@ -199,6 +218,77 @@ def test_the_report_downloads_as_json(client: TestClient, session: Session) -> N
     body: dict[str, Any] = report.json()
     assert body["import"] is None
     assert body["dry_run"]["rejections"][0]["reason"] == "missing name"
+
+
+def test_another_programs_import_is_not_found_and_an_admin_sees_it(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    uploader = sign_up(client, session, role="coordinator")
+    run_path = upload(client, locator_csv(*names())).headers["location"]
+    run_id = uuid.UUID(run_path.rsplit("/", 1)[1])
+
+    sign_up_in(client, session, "Other page tests", "coordinator")
+    assert client.get(run_path).status_code == 404
+    assert client.get(f"{run_path}/report.json").status_code == 404
+    assert post(client, f"{run_path}/confirm").status_code == 404
+    assert post(client, f"{run_path}/discard").status_code == 404
+    listing = client.get("/console/imports").text
+    assert run_path not in listing and uploader not in listing
+    run = session.get(ImportRun, run_id)
+    assert run is not None
+    session.refresh(run)
+    assert (run.status, run.confirmed_by, run.finished_at) == ("checked", None, None)
+    assert (tmp_path / "imports" / str(run_id) / "harbor-peers.csv").exists()
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.detail["run_id"].astext == str(run_id))
+    )
+    assert list(actions) == ["import.upload"]
+
+    sign_up_in(client, session, None, "admin")
+    listing = client.get("/console/imports").text
+    assert '<th scope="col">Program</th>' in listing
+    row = listing[listing.index(f'href="{run_path}"') :].split("</tr>")[0]
+    assert f"<td>{uploader}</td>" in row and "<td>Page tests</td>" in row
+    page = client.get(run_path)
+    assert "<dt>Program</dt><dd>Page tests</dd>" in page.text
+    assert "Import it" in page.text
+
+
+def test_the_reason_of_a_directory_error_shows_on_the_run_page(
+    client: TestClient, session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    user = sign_up_in(client, session, "Page tests", "coordinator")
+    run = ImportRun(
+        created_by=user.id, program_id=user.program_id, file_name="harbor.csv", file_bytes=10,
+        format="samhsa-locator", source="s:harbor", full=False, status="checking", records=0,
+        progress=0,
+    )  # fmt: skip
+    session.add(run)
+    session.commit()
+    check(session_factory, run.id, tmp_path / "imports")  # its file is not there
+    page = client.get(f"/console/imports/{run.id}")
+    assert "harbor.csv is no longer kept on the server: upload it again" in page.text
+    assert "unexpected error" not in page.text
+
+
+def test_a_checked_import_left_a_day_expires_and_its_file_goes(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    sign_up(client, session, role="coordinator")
+    run_path = upload(client, locator_csv(*names())).headers["location"]
+    run = session.get(ImportRun, uuid.UUID(run_path.rsplit("/", 1)[1]))
+    assert run is not None
+    run.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    session.commit()
+    listing = client.get("/console/imports").text
+    row = listing[listing.index(f'href="{run_path}"') :].split("</tr>")[0]
+    assert '<span class="badge">Expired</span>' in row
+    assert not (tmp_path / "imports" / str(run.id)).exists()
+    page = client.get(run_path)
+    assert "Expired: nobody imported or discarded this file within a day" in page.text
+    assert "What the dry run found" in page.text  # the report stays
+    assert "Import it" not in page.text
+    assert post(client, f"{run_path}/confirm").headers["location"].endswith("?notice=already")
 
 
 def test_mentors_cannot_import(client: TestClient, session: Session) -> None:

@@ -17,7 +17,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 NOW = sa.text("now()")
-STATUSES = "'checking', 'checked', 'refused', 'discarded', 'running', 'done', 'failed'"
+STATUSES = "'checking', 'checked', 'refused', 'discarded', 'expired', 'running', 'done', 'failed'"
 
 
 def upgrade() -> None:

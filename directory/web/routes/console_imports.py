@@ -67,7 +67,7 @@ async def upload(
 
 @router.get("/console/imports/{run_id}")
 def run_page(request: Request, session: SessionDep, user: Staff, run_id: uuid.UUID) -> Response:
-    view = runs.read_run(session, user, run_id)
+    view = runs.read_run(session, user, run_id, folder=request.app.state.settings.imports_dir)
     notice = NOTICES.get(request.query_params.get("notice") or "")
     context = {
         "view": view,
@@ -82,8 +82,9 @@ def run_page(request: Request, session: SessionDep, user: Staff, run_id: uuid.UU
 
 
 @router.get("/console/imports/{run_id}/report.json")
-def run_report(session: SessionDep, user: Staff, run_id: uuid.UUID) -> Response:
-    run = runs.read_run(session, user, run_id).run
+def run_report(request: Request, session: SessionDep, user: Staff, run_id: uuid.UUID) -> Response:
+    folder = request.app.state.settings.imports_dir
+    run = runs.read_run(session, user, run_id, folder=folder).run
     body = {"dry_run": run.check_report, "import": run.import_report, "error": run.error}
     disposition = f'attachment; filename="import-{run.id}.json"'
     return JSONResponse(body, headers={"Content-Disposition": disposition})
@@ -141,7 +142,7 @@ def _imports_page(
 ) -> Response:
     settings: Settings = request.app.state.settings
     context = {
-        "views": runs.recent_runs(session, user),
+        "views": runs.recent_runs(session, user, folder=settings.imports_dir),
         "formats": runs.format_names(),
         "limit_mb": round(settings.import_max_bytes / 1024**2, 1),
         "error": error,
