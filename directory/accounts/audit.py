@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select, text, true
+from sqlalchemy import ColumnElement, Connection, false, func, insert, select, text, true
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -90,6 +90,8 @@ def _readable(reader: User) -> ColumnElement[bool]:
     """The rows the reader may see: their program's; an admin, every program's."""
     if reader.role == "admin":
         return true()
+    if reader.program_id is None:  # not "IS NULL": the rows of no program are the admins'
+        return false()
     return AuditEntry.program_id == reader.program_id
 
 

@@ -64,6 +64,8 @@ def people(
     coordinator: their own program's mentors and coordinators only."""
     query = _people()
     if by is not None and not _all_programs(by):
+        if by.program_id is None:  # a coordinator of no program has nobody to manage
+            return []
         query = query.where(User.program_id == by.program_id, User.role != "admin")
     if program is not None:
         query = query.where(Program.name == " ".join(program.split()))

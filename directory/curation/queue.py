@@ -234,7 +234,7 @@ def check_referrals(
 def review_queue(session: Session, reader: User, *, limit: int = 200) -> list[QueueItem]:
     """Every open item the reader may decide, urgent first, then newest."""
     require(reader, "curate")
-    items = _problems(session, reader, limit) + _suggestions(session, limit)
+    items = _problems(session, reader, limit) + _suggestions(session, reader, limit)
     if reader.program_id is not None:
         items += _referrals(session, reader.program_id)
     now = dt.datetime.now(dt.UTC)
@@ -249,8 +249,10 @@ def _problems(session: Session, reader: User, limit: int) -> list[QueueItem]:
         .outerjoin(User, User.id == ProblemReport.reporter_id)
         .where(ProblemReport.status == "open")
     )
-    if reader.role != "admin":
+    if reader.role != "admin":  # a coordinator of no program has no reports to decide
         query = query.where(ProblemReport.program_id == reader.program_id)
+        if reader.program_id is None:
+            return []
     rows = session.execute(query.order_by(ProblemReport.created_at.desc()).limit(limit))
     return [
         QueueItem(
@@ -267,7 +269,9 @@ def _problems(session: Session, reader: User, limit: int) -> list[QueueItem]:
     ]
 
 
-def _suggestions(session: Session, limit: int) -> list[QueueItem]:
+def _suggestions(session: Session, reader: User, limit: int) -> list[QueueItem]:
+    """Open suggestions: listings are the deployment's, so every coordinator decides them, but
+    who suggested one is named only to their own program's staff (and admins)."""
     found = session.execute(
         select(ChangeSuggestion, User.email)
         .outerjoin(User, User.id == ChangeSuggestion.suggested_by)
@@ -294,11 +298,17 @@ def _suggestions(session: Session, limit: int) -> list[QueueItem]:
                     "changed_since": now["version"] != suggestion.base_version,
                 },
                 changes=[Change(k, now.get(k), v) for k, v in suggestion.changes.items()],
-                who=email,
+                who=email if _same_program(reader, suggestion.program_id) else None,
                 listing=listing,
             )
         )
     return items
+
+
+def _same_program(reader: User, program_id: uuid.UUID | None) -> bool:
+    return reader.role == "admin" or (
+        reader.program_id is not None and program_id == reader.program_id
+    )
 
 
 def _referrals(session: Session, program_id: uuid.UUID) -> list[QueueItem]:

@@ -54,7 +54,7 @@ def zip5(value: Any) -> str | None:
     if text is None:
         return None
     digits = text.split("-")[0].split(".")[0].strip()
-    if not digits.isdigit() or len(digits) > 5:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 5:
         return None
     return digits.zfill(5)
 

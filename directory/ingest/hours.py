@@ -245,7 +245,8 @@ def _recurrence(row: dict[str, Any], result: Normalised, field: str) -> dict[str
     if (wkst := (_text(row.get("wkst")) or "").upper()) in DAYS:
         schedule["wkst"] = wkst
     for key in ("interval", "count"):
-        if (number := _text(row.get(key))) and number.isdigit() and int(number) >= 1:
+        number = _text(row.get(key)) or ""
+        if number.isascii() and number.isdigit() and 1 <= len(number) <= 6 and int(number) >= 1:
             schedule[key] = int(number)
     schedule |= {k: v for k in _RULE_TEXT if (v := _text(row.get(k)))}
     for key in _DATES:

@@ -24,6 +24,7 @@ from directory.ingest import runs
 from directory.ingest.models import ImportRun
 from directory.ingest.runs_work import check, execute
 from directory.web.deps import PageContext, Staff, checked_form
+from directory.web.forms import whole_number
 from directory.web.templating import gettext, render
 from directory.web.vocab import N_
 
@@ -155,10 +156,10 @@ def _imports_page(
 async def _declared_within(request: Request, limit: int) -> bool:
     """Whether the body's declared length is within ``limit``; when it is not (or not given),
     the body is read and dropped."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) <= limit:
+    declared = whole_number(request.headers.get("content-length"), most=2**62)
+    if declared is not None and declared <= limit:
         return True
-    if declared.isdigit() and int(declared) <= DRAIN_MAX:
+    if declared is not None and declared <= DRAIN_MAX:
         async for _ in request.stream():
             pass
     return False

@@ -150,10 +150,11 @@ def add_event(
     problem: str | None = None
     try:
         event = EVENT.validate_python(forms.event_document(form, _zone(request)))
-        if not version.isdigit():
+        expected = forms.whole_number(version, most=2**31 - 1)
+        if expected is None:
             raise InvalidInput(vocab.RELOAD)
         service.add_event(
-            session, user, referral_id, event, expected_version=int(version), cipher=cipher
+            session, user, referral_id, event, expected_version=expected, cipher=cipher
         )
     except PreconditionFailed:
         current = queries.read_referral(session, user, referral_id, cipher=cipher)
@@ -171,7 +172,7 @@ def add_event(
 @router.get("/referrals")
 def my_referrals(request: Request, session: SessionDep, user: SignedIn) -> Response:
     number = request.query_params.get("page", "1")
-    page = int(number) if number.isdigit() and 0 < int(number) < 10_000 else 1
+    page = forms.whole_number(number, most=9_999) or 1
     found = queries.list_referrals(session, user, cipher=_cipher(request), page=page)
     names = queries.service_names(session, [r.service_id for r in found.items])
     return render(request, "referrals.html", {"page": found, "names": names})
