@@ -69,7 +69,9 @@ class QueueItem:
     urgent: bool
     detail: dict[str, Any] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
-    who: str | None = None  # the email of who made it (None: an import, or an account erased)
+    # the email of who made it (None: an import, or an account erased; "": someone of another
+    # program, not named)
+    who: str | None = None
     listing: ServiceRead | None = None  # the listing as it is now (where a decision starts)
 
 
@@ -298,7 +300,7 @@ def _suggestions(session: Session, reader: User, limit: int) -> list[QueueItem]:
                     "changed_since": now["version"] != suggestion.base_version,
                 },
                 changes=[Change(k, now.get(k), v) for k, v in suggestion.changes.items()],
-                who=email if _same_program(reader, suggestion.program_id) else None,
+                who=email if _same_program(reader, suggestion.program_id) or not email else "",
                 listing=listing,
             )
         )

@@ -149,3 +149,29 @@ def test_problem_reports_are_decided_within_their_program(
     stored = session.get(ProblemReport, report.id)
     assert stored is not None and (stored.status, stored.decision_note) == ("resolved", "fixed")
     assert client.post(url, json={"resolved": False}, headers=coordinator).status_code == 409
+
+
+def test_who_suggested_is_named_to_their_own_program_only(session: Session) -> None:
+    """Listings are shared, so every coordinator decides a suggestion; the mentor's email is
+    shown only to their own program's staff and to admins. A coordinator of no program sees
+    no problem reports (not the reports of no program)."""
+    from directory.curation import queue
+
+    service_id = listing(session)
+    mentor, _ = create_user(session, email="mm@example.org", role="mentor", program="Harbor Peers")
+    here, _ = create_user(
+        session, email="ch@example.org", role="coordinator", program="Harbor Peers"
+    )
+    there, _ = create_user(session, email="ct@example.org", role="coordinator", program="Bay Peers")
+    admin, _ = create_user(session, email="ad@example.org", role="admin", program=None)
+    nowhere, _ = create_user(session, email="cn@example.org", role="coordinator", program=None)
+    queue.suggest(session, mentor, service_id, {"description": "Peers, any hour."})
+    report_problem(session, admin, service_id, kind="other", detail="No program's report")
+
+    def who(reader: object) -> list[str | None]:
+        items = queue.review_queue(session, reader)  # type: ignore[arg-type]
+        return [i.who for i in items if i.kind == "suggestion" and i.service_id == service_id]
+
+    assert who(here) == ["mm@example.org"] and who(admin) == ["mm@example.org"]
+    assert who(there) == [""]  # decided there too, but not named
+    assert [i.kind for i in queue.review_queue(session, nowhere) if i.kind == "problem"] == []
