@@ -36,7 +36,7 @@ from directory.accounts.roles import can, require
 from directory.curation.models import ChangeSuggestion, ProblemReport
 from directory.curation.service import phone_fix
 from directory.errors import Conflict, InvalidInput, NotFound
-from directory.listings import queries, service
+from directory.listings import curating, queries, service
 from directory.listings.models import Service
 from directory.listings.read_schemas import ServiceRead
 from directory.listings.schemas import ServiceUpdate
@@ -200,7 +200,7 @@ def _apply_fix(session: Session, user: User, service_id: uuid.UUID, fix: Fix) ->
         service.update_service(session, service_id, patch, expected_version=version, by=user.email)
         version = None  # the update checked it, and moved it on
     if fix.archive:
-        service.archive_service(session, service_id, expected_version=version, by=user.email)
+        curating.archive_service(session, service_id, expected_version=version, by=user.email)
     return sorted(changes) + (["archived"] if fix.archive else [])
 
 
@@ -225,7 +225,7 @@ def check_referrals(
     """Record that a coordinator checked a listing referrals failed at (a verification): its
     warning leaves the queue until a referral fails there again."""
     require(user, "curate")
-    checked = service.verify_service(
+    checked = curating.verify_service(
         session, service_id, by=user.email, expected_version=None, method=method or None,
         note=_note(note),
     )  # fmt: skip

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.models import User
 from directory.errors import Conflict, Forbidden, InvalidInput
-from directory.listings import service
+from directory.listings import curating, service
 from directory.listings.catalogue import ListingFilters, listing_row, listing_table
 from directory.listings.models import ListingChange, Service
 from directory.listings.schemas import ServiceCreate
@@ -174,8 +174,8 @@ def verify_rows(session: Session, service_id: uuid.UUID) -> dict[str, ListingCha
 
 def test_bulk_verify_records_each_listing(session: Session, listings: dict[str, uuid.UUID]) -> None:
     chosen = [listings["Birch"], listings["Elm"]]
-    day = service.checked_on(NOW.date() - dt.timedelta(days=2), UTC)
-    count = service.verify_many(
+    day = curating.checked_on(NOW.date() - dt.timedelta(days=2), UTC)
+    count = curating.verify_many(
         session,
         [*chosen, chosen[0]],
         by="bo@example.org",
@@ -208,12 +208,12 @@ def test_a_check_is_dated_the_day_it_was_made(
 ) -> None:
     zone = ZoneInfo("America/New_York")
     day = dt.date(2026, 3, 14)
-    at = service.checked_on(day, zone)
+    at = curating.checked_on(day, zone)
     assert at.astimezone(zone).date() == day
-    assert abs(service.checked_on(dt.datetime.now(zone).date(), zone) - NOW) < dt.timedelta(
+    assert abs(curating.checked_on(dt.datetime.now(zone).date(), zone) - NOW) < dt.timedelta(
         minutes=5
     )
-    verified = service.verify_service(
+    verified = curating.verify_service(
         session, listings["Birch"], by="bo", expected_version=None, method="visit", checked_at=at
     )
     assert verified.last_verified_at == at
@@ -228,10 +228,10 @@ def test_a_check_cannot_be_dated_in_the_future(
 ) -> None:
     tomorrow = dt.datetime.now(UTC).date() + dt.timedelta(days=1)
     with pytest.raises(InvalidInput) as refused:
-        service.checked_on(tomorrow, UTC)
+        curating.checked_on(tomorrow, UTC)
     assert refused.value.field == "checked_on"
     with pytest.raises(InvalidInput):
-        service.verify_many(
+        curating.verify_many(
             session, [listings["Alder"]], by="bo", checked_at=NOW + dt.timedelta(days=1)
         )
 
@@ -240,11 +240,11 @@ def test_curation_moves_start_where_they_may(
     session: Session, listings: dict[str, uuid.UUID]
 ) -> None:
     archived = listings["Dogwood"]
-    restored = service.move_service(session, archived, "restore", expected_version=None, by="cy")
+    restored = curating.move_service(session, archived, "restore", expected_version=None, by="cy")
     assert restored.curation_status == "draft"
     with pytest.raises(Conflict):
-        service.move_service(session, archived, "unpublish", expected_version=None)
-    service.move_service(session, archived, "publish", expected_version=None, by="cy")
+        curating.move_service(session, archived, "unpublish", expected_version=None)
+    curating.move_service(session, archived, "publish", expected_version=None, by="cy")
     query = (
         select(ListingChange.previous_value, ListingChange.replacement_value)
         .where(ListingChange.service_id == archived, ListingChange.field_name == "curation_status")

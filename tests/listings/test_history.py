@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from directory.errors import InvalidInput
 from directory.ingest.formats import resolve
 from directory.ingest.load import run_import
-from directory.listings import service
+from directory.listings import curating, service
 from directory.listings.history import listing_history
 from directory.listings.models import ListingChange, Provenance
 from directory.listings.schemas import ServiceCreate, ServiceUpdate
@@ -134,7 +134,7 @@ def test_curation_changes_are_publish_unpublish_archive(session: Session) -> Non
     service.update_service(session, service_id, draft, expected_version=1, by="bo")
     published = ServiceUpdate(curation_status="published")
     service.update_service(session, service_id, published, expected_version=2, by="bo")
-    service.archive_service(session, service_id, expected_version=3, by="cy")
+    curating.archive_service(session, service_id, expected_version=3, by="cy")
     assert rows(changes(session, service_id)[1:]) == [
         ("unpublish", "curation_status", "published", "draft", "bo"),
         ("publish", "curation_status", "draft", "published", "bo"),
@@ -144,7 +144,7 @@ def test_curation_changes_are_publish_unpublish_archive(session: Session) -> Non
 
 def test_verify_records_how_and_the_note(session: Session) -> None:
     service_id = new_listing(session)
-    verified = service.verify_service(
+    verified = curating.verify_service(
         session,
         service_id,
         by="bo@example.org",
@@ -183,7 +183,7 @@ def test_verify_refuses_other_methods_and_long_notes(
 ) -> None:
     service_id = new_listing(session)
     with pytest.raises(InvalidInput) as refused:
-        service.verify_service(
+        curating.verify_service(
             session, service_id, by="bo", method=method, note=note, expected_version=1
         )
     assert refused.value.field == field

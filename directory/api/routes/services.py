@@ -12,14 +12,14 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from directory.accounts.roles import can
 from directory.api.callers import Reader
 from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
-from directory.listings import history, queries, service
+from directory.listings import curating, history, queries, service
 from directory.listings.history import ListingChangePage
 from directory.listings.read_schemas import ServicePage, ServiceRead
 from directory.listings.schemas import CurationStatus, ServiceCreate, ServiceStatus, ServiceUpdate
 
 router = APIRouter(prefix="/v1/services", tags=["listings"])
 NeedQuery = Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9-]+$")]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=service.NOTE_MAX)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=curating.NOTE_MAX)]
 
 
 class VerificationIn(BaseModel):
@@ -27,7 +27,7 @@ class VerificationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: service.VerifyMethod | None = None
+    method: curating.VerifyMethod | None = None
     note: Note | None = None
 
 
@@ -110,7 +110,7 @@ def verify_service(
     """Record that you checked this version of the listing (``If-Match``) just now; the body,
     optional, says how (phone, website, email, visit) with a note."""
     how = how or VerificationIn()
-    service.verify_service(
+    curating.verify_service(
         session, service_id, by=user.email, expected_version=version, **how.model_dump()
     )
     return _readable(session, user, service_id, response)
@@ -133,5 +133,5 @@ def archive_service(
     session: SessionDep, user: Writer, service_id: uuid.UUID, version: IfMatch, response: Response
 ) -> ServiceRead:
     """Archive the listing (hidden from mentors, kept for the record); needs ``If-Match``."""
-    service.archive_service(session, service_id, expected_version=version, by=user.email)
+    curating.archive_service(session, service_id, expected_version=version, by=user.email)
     return _readable(session, user, service_id, response)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from directory.accounts.models import User
 from directory.api.deps import SessionDep
 from directory.errors import Conflict, InvalidInput, PreconditionFailed
-from directory.listings import catalogue, history, service
+from directory.listings import catalogue, curating, history, service
 from directory.listings.catalogue import ListingFilters
 from directory.listings.schemas import CAPACITY_STATUSES, ServiceUpdate
 from directory.web import i18n, vocab
@@ -28,7 +28,7 @@ from directory.web.vocab import N_
 
 router = APIRouter(dependencies=[PageContext], include_in_schema=False)
 HISTORY_PER_PAGE = 100
-MOVES: dict[str, service.Move] = {name: name for name in service.MOVES}
+MOVES: dict[str, curating.Move] = {name: name for name in curating.MOVES}
 # What a refused filter or form field says, by its name.
 MESSAGES = {
     "status": vocab.CHOOSE_ONE,
@@ -148,13 +148,13 @@ def _checked_at(request: Request, form: Mapping[str, str]) -> dt.datetime:
         day = dt.date.fromisoformat(form.get("checked_on") or _today(request).isoformat())
     except ValueError:
         raise InvalidInput("not a date", field="checked_on") from None
-    return service.checked_on(day, _zone(request))
+    return curating.checked_on(day, _zone(request))
 
 
 def _verification(request: Request, form: Mapping[str, str]) -> dict[str, Any]:
     """How, when and with what note a verify form says the listing was checked."""
     method = form.get("method", "")
-    if method not in service.VERIFY_METHODS:
+    if method not in curating.VERIFY_METHODS:
         raise InvalidInput("choose how", field="method")
     note = form.get("note", "").strip() or None
     return {"method": method, "note": note, "checked_at": _checked_at(request, form)}
@@ -169,7 +169,7 @@ def bulk_verify(request: Request, session: SessionDep, user: Staff, form: Form) 
         how = _verification(request, form)
         if not ids:
             raise InvalidInput("choose listings", field="ids")
-        count = service.verify_many(session, ids, by=user.email, **how)
+        count = curating.verify_many(session, ids, by=user.email, **how)
     except InvalidInput as error:
         errors = {error.field or "ids": _message(request, error.field)}
         return _table_page(request, session, user, back, bulk=form, bulk_errors=errors)
@@ -197,7 +197,7 @@ def _listing_page(
     )
     moves = [
         move
-        for move, (starts, to) in service.MOVES.items()
+        for move, (starts, to) in curating.MOVES.items()
         if listing.curation_status in starts and to != listing.curation_status
     ]
     context = {
@@ -266,7 +266,7 @@ def verify(
 
     def act(version: int) -> object:
         how = _verification(request, form)
-        return service.verify_service(
+        return curating.verify_service(
             session, service_id, by=user.email, expected_version=version, **how
         )
 
@@ -302,7 +302,7 @@ def move(
         return _listing_page(request, session, user, service_id, errors=errors, status=422)
 
     def act(version: int) -> object:
-        return service.move_service(
+        return curating.move_service(
             session, service_id, chosen, expected_version=version, by=user.email
         )
 
