@@ -133,7 +133,7 @@ def test_reseeding_keeps_curation_and_updates_the_organization(
     import shutil
     from pathlib import Path
 
-    from directory.listings.service import archive_service
+    from directory.listings.curating import archive_service
 
     lifeline = session.scalars(
         select(Service).where(Service.name == "988 Suicide & Crisis Lifeline")
