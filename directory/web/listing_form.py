@@ -20,26 +20,12 @@ from pydantic_core import to_jsonable_python
 
 from directory.listings import vocabularies
 from directory.listings.read_schemas import ServiceRead
-from directory.listings.schemas import ServiceCreate, ServiceUpdate
+from directory.listings.schemas import SCALAR_FIELDS, ServiceCreate, ServiceUpdate
 from directory.web import vocab
 from directory.web.listing_form_hours import count, hours_schedules, hours_values
 
-SCALARS = (
-    "name",
-    "alternate_name",
-    "description",
-    "url",
-    "email",
-    "status",
-    "interpretation_services",
-    "application_process",
-    "fees_description",
-    "eligibility_description",
-    "minimum_age",
-    "maximum_age",
-    "alert",
-    "capacity_status",
-)
+# A listing's own fields the editor shows (publishing is the listing page's act).
+SCALARS = tuple(name for name in SCALAR_FIELDS if name != "curation_status")
 ORG_FIELDS = ("name", "alternate_name", "description", "email", "url")
 PHONE_FIELDS = ("number", "country", "extension", "type", "description")
 SITE_FIELDS = ("name", "location_type", "description", "transportation", "latitude", "longitude")

@@ -20,11 +20,7 @@ from directory.web.listing_form import (
     site_values,
 )
 from directory.web.listing_form_hours import count
-
-
-def N_(message: str) -> str:
-    return message
-
+from directory.web.vocab import N_
 
 MESSAGES = {
     **forms.BY_TYPE,
@@ -158,29 +154,3 @@ def _blank(prefix: str, form: Mapping[str, str]) -> dict[str, str]:
     if prefix.endswith("phone"):
         return {f"{prefix}-0-country": "US", f"{prefix}-0-type": "voice"}
     return {}
-
-
-# The document's fields as a coordinator reads them (the table of what changed meanwhile).
-LABELS = {
-    "name": N_("Name"),
-    "alternate_name": N_("Other name"),
-    "description": N_("Description"),
-    "url": N_("Website"),
-    "email": N_("Email"),
-    "status": N_("Status"),
-    "interpretation_services": N_("Interpretation"),
-    "application_process": N_("How to apply"),
-    "fees_description": N_("Fees"),
-    "eligibility_description": N_("Who is eligible"),
-    "minimum_age": N_("Minimum age"),
-    "maximum_age": N_("Maximum age"),
-    "alert": N_("Alert"),
-    "capacity_status": N_("Capacity"),
-    "needs": N_("Needs"),
-    "languages": N_("Languages"),
-    "phones": N_("Phones"),
-    "service_areas": N_("Service areas"),
-    "cost_options": N_("Costs"),
-    "schedules": N_("Hours"),
-    "locations": N_("Sites"),
-}

@@ -141,6 +141,30 @@ CAPACITY = {
     "waitlist": N_("Waitlist"),
     "full": N_("Not accepting new clients right now"),
 }
+# A listing's fields as a coordinator reads them (a diff, a conflict, a queued suggestion).
+LISTING_FIELDS = {
+    "name": N_("Name"),
+    "alternate_name": N_("Other name"),
+    "description": N_("Description"),
+    "url": N_("Website"),
+    "email": N_("Email"),
+    "status": N_("Status"),
+    "interpretation_services": N_("Interpretation"),
+    "application_process": N_("How to apply"),
+    "fees_description": N_("Fees"),
+    "eligibility_description": N_("Who is eligible"),
+    "minimum_age": N_("Minimum age"),
+    "maximum_age": N_("Maximum age"),
+    "alert": N_("Alert"),
+    "capacity_status": N_("Capacity"),
+    "needs": N_("Needs"),
+    "languages": N_("Languages"),
+    "phones": N_("Phones"),
+    "service_areas": N_("Service areas"),
+    "cost_options": N_("Costs"),
+    "schedules": N_("Hours"),
+    "locations": N_("Sites"),
+}
 # How a listing was last checked: the choices (console), and the words after "Verified ...".
 VERIFY_METHODS = {
     "phone": N_("Phone call"),

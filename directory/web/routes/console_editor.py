@@ -17,10 +17,10 @@ from directory.listings.read_schemas import ServiceRead
 from directory.listings.schemas import ServiceCreate, ServiceUpdate
 from directory.listings.service import create_service, update_service
 from directory.listings.vocabularies import DAYS
+from directory.web import vocab
 from directory.web.deps import Form, PageContext, Staff
 from directory.web.listing_form import form_values, loaded_document
 from directory.web.listing_form_errors import (
-    LABELS,
     FormInvalid,
     input_name,
     parse,
@@ -138,7 +138,7 @@ def _page(
     clashes = [
         {
             "field": clash.field,
-            "label": translate(LABELS.get(clash.field, clash.field)),
+            "label": translate(vocab.LISTING_FIELDS.get(clash.field, clash.field)),
             "seen": describe(clash.seen),
             "theirs": describe(clash.theirs),
             "mine": describe(clash.mine),
@@ -151,7 +151,10 @@ def _page(
         "listing": listing,
         "errors": {name: translate(text) for name, text in (errors or {}).items()},
         "clashes": clashes,
-        "theirs": [translate(LABELS.get(name, name)) for name in (merged.theirs if merged else [])],
+        "theirs": [
+            translate(vocab.LISTING_FIELDS.get(name, name))
+            for name in (merged.theirs if merged else [])
+        ],
         "need_tree": taxonomy.need_tree(session),
         "zones": zones(),
         "days": DAYS,

@@ -51,25 +51,6 @@ LONG_TEXT = (
     "eligibility_description",
     "alert",
 )
-# How the queue names a listing's fields (others show by their name).
-FIELD_LABELS = {
-    "name": N_("Name"),
-    "alternate_name": N_("Other name"),
-    "description": N_("Description"),
-    "url": N_("Website"),
-    "email": N_("Email"),
-    "status": N_("Status"),
-    "alert": N_("Alert"),
-    "capacity_status": N_("Capacity"),
-    "phones": N_("Phones"),
-    "schedules": N_("Hours"),
-    "locations": N_("Sites"),
-    "needs": N_("Needs"),
-    "languages": N_("Languages"),
-    "fees_description": N_("Fees"),
-    "eligibility_description": N_("Eligibility"),
-    "application_process": N_("How to apply"),
-}
 Decision = Callable[[], str]
 
 
@@ -156,7 +137,7 @@ def _page(
         "as_field": as_field,
         "long_text": LONG_TEXT,
         "list_fields": LIST_FIELDS,
-        "field_label": lambda name: gettext(request, FIELD_LABELS.get(name) or name),
+        "field_label": lambda name: gettext(request, vocab.LISTING_FIELDS.get(name) or name),
         "capacities": CAPACITY_STATUSES,
     }
     return render(request, "console/queue.html", context, status=status)
