@@ -26,6 +26,7 @@ from directory.search.documents import Document, documents
 from directory.search.meilisearch import MeiliBackend, SearchBackendError
 
 BATCH = 500
+DRAIN_LOCK = 0x5EA2  # the advisory lock (with the index's number) that serialises batches
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +59,13 @@ def _sync(
     limit: int,
 ) -> int:
     """One batch of the outbox rows whose ``done`` column is empty: their listings' documents
-    sent, then the rows marked (locked meanwhile, so two syncs never take the same rows)."""
+    sent, then the rows marked (locked meanwhile, so two syncs never take the same rows).
+
+    Batches of one index run one at a time, whoever drains (each ``serve`` worker has a
+    drainer): otherwise a batch that read a listing before an edit could write its old document
+    after another batch wrote the new one, and the index would keep the old version with
+    nothing pending."""
+    session.execute(select(func.pg_advisory_xact_lock(DRAIN_LOCK, _lock_id(done))))
     pending = session.execute(
         select(SearchOutbox.id, SearchOutbox.entity_id)
         .where(done.is_(None), SearchOutbox.entity == "service")
@@ -76,6 +83,10 @@ def _sync(
         .values({done: func.now()})
     )
     return len(pending)
+
+
+def _lock_id(done: Any) -> int:
+    return 1 if done is SearchOutbox.processed_at else 2
 
 
 def rebuild(factory: sessionmaker[Session], *, backends: Backends | None = None) -> int:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from directory.db import unit_of_work
 from directory.listings.models import SearchOutbox, Service
+from directory.listings.schemas import ServiceCreate
+from directory.listings.service import create_service
+from directory.search import postgres, sync
 from directory.search.backends import Backends
 from directory.search.documents import Document
 from directory.search.meilisearch import MeiliBackend
+from directory.search.models import SearchDocument
 from directory.search.sync import rebuild, sync_external
 
 
@@ -66,3 +73,55 @@ def test_a_rebuild_refills_the_index_and_settles_the_outbox(
         select(func.count()).select_from(SearchOutbox).where(SearchOutbox.processed_at.is_(None))
     )
     assert pending == 0
+
+
+def test_two_drainers_never_leave_an_old_version_in_the_index(engine: Engine) -> None:
+    """A batch that read a listing before an edit must not write its old document after another
+    batch (another ``serve`` worker's drainer) wrote the new one: batches run one at a time."""
+    factory = sessionmaker(engine)
+    doc = {
+        "name": "Racefinch one",
+        "curation_status": "published",
+        "organization": {"name": "Racefinch org"},
+        "needs": ["peer-support"],
+    }
+    with unit_of_work(factory) as s:
+        service_id = create_service(s, ServiceCreate.model_validate(doc))
+    read, release = threading.Event(), threading.Event()
+
+    def slow(service_ids: list[uuid.UUID], docs: list[Document]) -> None:
+        read.set()  # the old version is read; wait before writing it
+        release.wait(10)
+        postgres.replace(first, service_ids, docs)
+
+    def first_drainer() -> None:
+        with unit_of_work(factory) as session:
+            nonlocal first
+            first = session
+            sync._sync(session, SearchOutbox.processed_at, slow, sync.BATCH)
+
+    first: Session | None = None
+    a = threading.Thread(target=first_drainer)
+    a.start()
+    try:
+        assert read.wait(10)
+        with unit_of_work(factory) as s:
+            s.execute(update(Service).where(Service.id == service_id).values(name="Racefinch two"))
+            s.add(SearchOutbox(entity="service", entity_id=service_id, operation="upsert"))
+        b = threading.Thread(target=sync.drain, args=(factory,))
+        b.start()
+        b.join(1.0)  # without the lock, the second drainer writes "two" now
+    finally:
+        release.set()
+        a.join(10)
+    b.join(10)
+    try:
+        sync.drain(factory)
+        with factory() as s:
+            found = select(SearchDocument.name).where(SearchDocument.service_id == service_id)
+            assert list(s.scalars(found)) == ["Racefinch two"]
+    finally:
+        with unit_of_work(factory) as s:  # this test committed: leave nothing behind
+            gone = {"id": service_id}
+            s.execute(text("DELETE FROM search_document WHERE service_id = :id"), gone)
+            s.execute(text("DELETE FROM service WHERE id = :id"), gone)
