@@ -3,17 +3,14 @@ move needs."""
 
 from __future__ import annotations
 
-STATUSES = (
-    "requested",
-    "accepted",
-    "rejected",
-    "cancelled",
-    "in-progress",
-    "on-hold",
-    "completed",
-    "failed",
-    "entered-in-error",
-)
+import datetime as dt
+from typing import Any
+
+from directory.types import REFERRAL_STATUSES as STATUSES
+from directory.types import SUB_STATUSES
+
+__all__ = ["STATUSES", "SUB_STATUSES", "closing", "next_statuses"]
+
 TERMINAL = frozenset({"completed", "failed", "rejected", "cancelled", "entered-in-error"})
 MOVES: dict[str, frozenset[str]] = {
     "requested": frozenset({"accepted", "rejected", "cancelled"}),
@@ -33,7 +30,6 @@ NOT_CONNECTED = (
 )
 OUTCOMES = {"completed": CONNECTED, "failed": NOT_CONNECTED}
 ATTEMPTS_BEFORE_COULD_NOT_CONTACT = 3
-SUB_STATUSES = ("appointment-scheduled", "waitlisted", "appointment-missed", "needs-mentee-action")
 
 
 def next_statuses(status: str) -> frozenset[str]:
@@ -41,3 +37,11 @@ def next_statuses(status: str) -> frozenset[str]:
     if status == "entered-in-error":
         return frozenset()
     return MOVES.get(status, frozenset()) | {"entered-in-error"}
+
+
+def closing(now: dt.datetime) -> dict[str, Any]:
+    """What a referral's end changes besides its status: it is closed now, its sub-status
+    (a waitlist, an appointment) is over, and no follow-up is pending. ``follow_up_at`` is a
+    required column, so it becomes the closing time rather than nothing: never overdue, and
+    the due time the mentor had is kept in the events."""
+    return {"closed_at": now, "sub_status": None, "follow_up_at": now}

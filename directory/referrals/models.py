@@ -23,19 +23,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from directory.db import Base, IdMixin, TimestampMixin
 from directory.referrals.lifecycle import STATUSES
+from directory.types import CONTACT_PREFERENCES, PRIORITIES
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-PRIORITIES = ("routine", "urgent")
-CONTACT_PREFERENCES = (
-    "mentee-will-contact",
-    "mentor-will-contact",
-    "service-may-contact",
-    "do-not-contact",
-)
 
 
 class Referral(IdMixin, TimestampMixin, Base):

@@ -84,7 +84,7 @@ MAX_PERIOD = dt.timedelta(days=3 * 365 + 1)  # three years, one of them a leap y
 RECENT = dt.timedelta(days=30)
 CHECK_OUTCOMES = ("no-capacity", "could-not-contact")
 ERROR = "entered-in-error"
-SHOWN_STATUSES = tuple(s for s in STATUSES if s != ERROR)
+SHOWN_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s != ERROR)
 COUNTED_TERMINAL = TERMINAL - {ERROR}  # completed, failed, rejected, cancelled
 TOP_REASONS = 5
 

@@ -16,16 +16,23 @@ from pydantic import (
     model_validator,
 )
 
-from directory.referrals.lifecycle import STATUSES, SUB_STATUSES
-from directory.referrals.models import CONTACT_PREFERENCES, PRIORITIES
+from directory.types import (
+    APPOINTMENT_AHEAD,
+    CONSENT_AHEAD,
+    FOLLOW_UP_AHEAD,
+    ContactPreference,
+    NeedCode,
+    Priority,
+    ReferralStatus,
+    SubStatus,
+    within,
+)
 
 NO_NUL = r"^[^\x00]*$"
 ShortText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
 ]
-NeedCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
 MENTEE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")
-Status = Literal[STATUSES]  # type: ignore[valid-type]
 
 
 LETTER_RUN = re.compile(r"[A-Za-z]{5,}")
@@ -72,15 +79,24 @@ class ConsentIn(Strict):
     method: Literal["verbal", "written"]
     expires_at: dt.datetime | None = None
 
-    @field_validator("obtained_at", "expires_at")
+    @field_validator("obtained_at")
     @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        return aware(value)
+    def _obtained(cls, value: dt.datetime) -> dt.datetime:
+        value = aware(value) or value
+        return within(value, ahead=dt.timedelta(minutes=5), what="consent.obtained_at")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expires(cls, value: dt.datetime | None) -> dt.datetime | None:
+        value = aware(value)
+        if value is None:
+            return None
+        if value <= dt.datetime.now(dt.UTC):
+            raise ValueError("the consent has expired: a referral needs consent still in force")
+        return within(value, ahead=CONSENT_AHEAD, what="consent.expires_at")
 
     @model_validator(mode="after")
     def _in_order(self) -> ConsentIn:
-        if self.obtained_at > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
-            raise ValueError("consent.obtained_at cannot be in the future")
         if self.expires_at is not None and self.expires_at <= self.obtained_at:
             raise ValueError("consent.expires_at must come after obtained_at")
         return self
@@ -91,8 +107,8 @@ class ReferralCreate(Strict):
     service_id: uuid.UUID
     location_id: uuid.UUID | None = None
     needs: list[NeedCode] = Field(default_factory=list, max_length=20)
-    priority: Literal[PRIORITIES] = "routine"  # type: ignore[valid-type]
-    contact_preference: Literal[CONTACT_PREFERENCES]  # type: ignore[valid-type]
+    priority: Priority = "routine"
+    contact_preference: ContactPreference
     consent: ConsentIn
     note: ShortText | None = None
     follow_up_at: dt.datetime | None = None
@@ -108,12 +124,12 @@ class ReferralCreate(Strict):
         value = aware(value)
         if value is not None and value <= dt.datetime.now(dt.UTC):
             raise ValueError("follow_up_at must be in the future")
-        return value
+        return value and within(value, ahead=FOLLOW_UP_AHEAD, what="follow_up_at")
 
 
 class StatusEvent(Strict):
     type: Literal["status"]
-    to: Status
+    to: ReferralStatus
     reason: ShortText | None = None
     outcome: str | None = None
 
@@ -126,16 +142,24 @@ class ContactAttempt(Strict):
 
 class SubStatusEvent(Strict):
     type: Literal["sub-status"]
-    value: Literal[SUB_STATUSES]  # type: ignore[valid-type]
+    value: SubStatus
     date: dt.date | None = None  # the appointment's date (appointment-scheduled only)
+
+    @field_validator("date")
+    @classmethod
+    def _near(cls, value: dt.date | None) -> dt.date | None:
+        today = dt.date.today()
+        if value is not None and value < today - dt.timedelta(days=365):
+            raise ValueError("the appointment date is more than a year ago")
+        if value is not None and value > today + APPOINTMENT_AHEAD:
+            raise ValueError("the appointment date is more than a year ahead: check the year")
+        return value
 
     @model_validator(mode="after")
     def _date(self) -> SubStatusEvent:
         if self.value == "appointment-scheduled":
             if self.date is None:
                 raise ValueError("an appointment-scheduled sub-status needs its date")
-            if self.date < dt.date.today() - dt.timedelta(days=365):
-                raise ValueError("the appointment date is more than a year ago")
         elif self.date is not None:
             raise ValueError(f"{self.value} takes no date")
         return self
@@ -148,7 +172,7 @@ class FollowUpEvent(Strict):
     @field_validator("next_at")
     @classmethod
     def _aware(cls, value: dt.datetime) -> dt.datetime:
-        return aware(value) or value
+        return within(aware(value) or value, ahead=FOLLOW_UP_AHEAD, what="next_at")
 
 
 class NoteEvent(Strict):

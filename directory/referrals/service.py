@@ -138,11 +138,13 @@ def _check_target(session: Session, mentor: User, doc: ReferralCreate) -> None:
             f"mentee_ref does not look like your program's codes (the pattern {pattern})",
             field="mentee_ref",
         )
-    published = session.scalar(
-        select(Service.id).where(Service.id == doc.service_id, Service.curation_status != "draft")
-    )
-    if published is None:
+    state = session.scalar(select(Service.curation_status).where(Service.id == doc.service_id))
+    if state is None:
         raise InvalidInput(f"no listing {doc.service_id}", field="service_id")
+    if state != "published":
+        raise Conflict(
+            f"the listing is {state}: only published listings take referrals", field="service_id"
+        )
     if doc.location_id is not None:
         site = select(ServiceAtLocation.id).where(
             ServiceAtLocation.service_id == doc.service_id,
@@ -288,7 +290,7 @@ def _move(
     if event.to == "accepted":
         changes["accepted_at"] = now
     if event.to in lifecycle.TERMINAL:
-        changes["closed_at"] = now
+        changes.update(lifecycle.closing(now))
     return {"to": event.to, "outcome": event.outcome}
 
 

@@ -87,7 +87,7 @@ def create(*, with_site: bool, with_needs: bool) -> Select[Any]:
     service_id = _param("service_id", REFERRAL, "service_id")
     mentee_ref = _param("mentee_ref", REFERRAL, "mentee_ref")
     checks: list[ColumnElement[bool]] = [
-        exists().where(Service.id == service_id, Service.curation_status != "draft")
+        exists().where(Service.id == service_id, Service.curation_status == "published")
     ]
     if with_site:
         checks.append(

@@ -1,0 +1,73 @@
+"""Constrained types shared by listings, referrals and search, defined once: a listing and a
+referral agree on what a need code, a status or a date is. ``Literal`` first; the tuple of its
+values comes from it (``STATUSES = get_args(Status)``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, get_args
+
+from pydantic import StringConstraints
+
+# A need code (taxonomy term): lower-case letters, digits and hyphens. Any case is read and
+# stored lower-case ("Anxiety" is "anxiety"), by a listing, a referral and a search alike.
+NEED_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+NeedCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=NEED_CODE_PATTERN)
+]
+# A cost option as a code (``sliding-scale``): the shape a search filter takes.
+CostCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=NEED_CODE_PATTERN)
+]
+
+# Listings (HSDS service.status, and our own curation state)
+ServiceStatus = Literal["active", "inactive", "defunct", "temporarily closed"]
+SERVICE_STATUSES: tuple[ServiceStatus, ...] = get_args(ServiceStatus)
+CurationStatus = Literal["draft", "published", "archived"]
+CURATION_STATUSES: tuple[CurationStatus, ...] = get_args(CurationStatus)
+# HSDS 3.1 service_capacity / FHIR SDOH: whether the service takes new clients, as last heard
+CapacityStatus = Literal["accepting", "waitlist", "full", "unknown"]
+CAPACITY_STATUSES: tuple[CapacityStatus, ...] = get_args(CapacityStatus)
+
+# Referrals (FHIR Task, HL7 SDOH Clinical Care)
+ReferralStatus = Literal[
+    "requested",
+    "accepted",
+    "rejected",
+    "cancelled",
+    "in-progress",
+    "on-hold",
+    "completed",
+    "failed",
+    "entered-in-error",
+]
+REFERRAL_STATUSES: tuple[ReferralStatus, ...] = get_args(ReferralStatus)
+SubStatus = Literal[
+    "appointment-scheduled", "waitlisted", "appointment-missed", "needs-mentee-action"
+]
+SUB_STATUSES: tuple[SubStatus, ...] = get_args(SubStatus)
+Priority = Literal["routine", "urgent"]
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
+ContactPreference = Literal[
+    "mentee-will-contact", "mentor-will-contact", "service-may-contact", "do-not-contact"
+]
+CONTACT_PREFERENCES: tuple[ContactPreference, ...] = get_args(ContactPreference)
+
+# The window a date given by a person may fall in: nothing before 2000 (a typo, or a date
+# meant as a placeholder), nothing in the year 9999.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+FOLLOW_UP_AHEAD = dt.timedelta(days=366)  # a follow-up within a year
+CONSENT_AHEAD = dt.timedelta(days=2 * 366)  # consent lasts at most two years
+APPOINTMENT_AHEAD = dt.timedelta(days=366)
+
+
+def within(
+    value: dt.datetime, *, ahead: dt.timedelta, what: str, now: dt.datetime | None = None
+) -> dt.datetime:
+    """``value`` when it lies between 2000 and ``ahead`` from now; else a ValueError naming it."""
+    now = now or dt.datetime.now(dt.UTC)
+    if value < EARLIEST:
+        raise ValueError(f"{what} is before {EARLIEST.year}: check the year")
+    if value > now + ahead:
+        raise ValueError(f"{what} is more than {ahead.days} days ahead: check the year")
+    return value
