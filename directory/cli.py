@@ -283,6 +283,41 @@ def referrals_purge(
     typer.echo(f"purged the free text of {count} closed referral(s) older than {text}")
 
 
+@app.command("backup")
+def backup_command(
+    file: Annotated[Path, typer.Argument(help="Where to write it (pg_dump's custom format)")],
+) -> None:
+    """Write the whole database to FILE (listings, accounts, referrals, history, the index)."""
+    from directory.backup import BackupError, backup
+
+    settings = get_settings()
+    engine().dispose()  # fail clearly when the private database is not running
+    try:
+        size = backup(database_url(settings), file, bindir=settings.pg_bindir)
+    except BackupError as error:
+        raise fail(error.detail) from None
+    typer.echo(f"backed up to {file} ({size:,} bytes)")
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A file `directory backup` wrote")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False,
+) -> None:
+    """Replace the database's content with FILE's, in one transaction (all or nothing)."""
+    from directory.backup import BackupError, restore
+
+    settings = get_settings()
+    engine().dispose()
+    if not yes:
+        typer.confirm("Replace everything in the database with the backup?", abort=True)
+    try:
+        restore(database_url(settings), file, bindir=settings.pg_bindir)
+    except BackupError as error:
+        raise fail(error.detail) from None
+    typer.echo(f"restored from {file}; run `directory db migrate` if the backup is older")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
