@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +26,17 @@ def default_data_dir() -> Path:
         return PROJECT_ROOT / ".directory"
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "directory"
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long a connection may take to open, and the server's limits on each session, in
+    seconds (0: none)."""
+
+    connect: float
+    statement: float
+    lock: float
+    idle_in_transaction: float
 
 
 class Settings(BaseSettings):
@@ -99,11 +111,56 @@ class Settings(BaseSettings):
         le=3650,
         description="a listing not verified for longer than this is marked stale on its pages",
     )
+    max_body_bytes: int = Field(
+        default=1024**2,
+        ge=1024,
+        description="the largest request body the API and pages accept (413 beyond; the"
+        " console's import upload has import_max_bytes)",
+    )
+    db_connect_timeout: float = Field(default=5, ge=1, le=600, description="seconds")
+    db_pool_timeout: float = Field(
+        default=5,
+        gt=0,
+        le=600,
+        description="seconds an API request waits for a pooled connection before a 503",
+    )
+    api_statement_timeout: float = Field(default=30, ge=0, le=24 * 3600, description="seconds")
+    api_lock_timeout: float = Field(default=5, ge=0, le=24 * 3600, description="seconds")
+    api_idle_in_transaction_timeout: float = Field(
+        default=60, ge=0, le=24 * 3600, description="seconds"
+    )
+    cli_statement_timeout: float = Field(
+        default=0, ge=0, le=24 * 3600, description="seconds; 0 = none (imports run long)"
+    )
+    cli_lock_timeout: float = Field(default=60, ge=0, le=24 * 3600, description="seconds")
+    cli_idle_in_transaction_timeout: float = Field(
+        default=1800, ge=0, le=24 * 3600, description="seconds"
+    )
     import_max_bytes: int = Field(
         default=50 * 1024**2,
         ge=1,
         description="the largest file the console accepts for an import (the CLI has no limit)",
     )
+
+    @property
+    def api_timeouts(self) -> DatabaseTimeouts:
+        """The database timeouts of the API's connections."""
+        return DatabaseTimeouts(
+            self.db_connect_timeout,
+            self.api_statement_timeout,
+            self.api_lock_timeout,
+            self.api_idle_in_transaction_timeout,
+        )
+
+    @property
+    def cli_timeouts(self) -> DatabaseTimeouts:
+        """The database timeouts of the command line's connections (imports, migrations)."""
+        return DatabaseTimeouts(
+            self.db_connect_timeout,
+            self.cli_statement_timeout,
+            self.cli_lock_timeout,
+            self.cli_idle_in_transaction_timeout,
+        )
 
     @property
     def imports_dir(self) -> Path:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import DateTime, MetaData, create_engine, func
+from sqlalchemy import DateTime, Executable, MetaData, create_engine, event, func
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from directory.config import Settings
+from directory.config import DatabaseTimeouts, Settings, get_settings
+
+log = logging.getLogger(__name__)
+KEPT = "directory.kept"  # the session.info entry of keep_on_failure's statements
 
 # Alembic and the models share one constraint naming convention.
 NAMING_CONVENTION = {
@@ -74,17 +79,40 @@ def database_url(settings: Settings) -> str:
     return PrivateCluster.from_settings(settings).url
 
 
-def make_engine(url: str, *, pre_ping: bool = True, **kwargs: object) -> Engine:
-    """An engine for a plain PostgreSQL URL.
+def make_engine(
+    url: str,
+    *,
+    pre_ping: bool = True,
+    timeouts: DatabaseTimeouts | None = None,
+    **kwargs: object,
+) -> Engine:
+    """An engine for a plain PostgreSQL URL, with the database's timeouts set on every
+    connection (``timeouts``: the command line's from the settings unless given).
 
     ``pre_ping`` tests each pooled connection before use (a round trip). The API turns it off
     (measured: a fifth of its write throughput); after a database restart its first request on
     a dead connection gets a 503 and the pool replaces its connections.
     """
+    timeouts = timeouts or get_settings().cli_timeouts
     # hide_parameters: an error message never carries a mentee code or a consent's wording
     return create_engine(
-        sqlalchemy_url(url), pool_pre_ping=pre_ping, hide_parameters=True, **kwargs
+        sqlalchemy_url(url),
+        pool_pre_ping=pre_ping,
+        hide_parameters=True,
+        connect_args=_connect_args(timeouts),
+        **kwargs,
     )
+
+
+def _connect_args(timeouts: DatabaseTimeouts) -> dict[str, object]:
+    """libpq's connect timeout, and the server's timeouts as options of the session (0: none)."""
+    server = {
+        "statement_timeout": timeouts.statement,
+        "lock_timeout": timeouts.lock,
+        "idle_in_transaction_session_timeout": timeouts.idle_in_transaction,
+    }
+    options = " ".join(f"-c {name}={round(seconds * 1000)}" for name, seconds in server.items())
+    return {"connect_timeout": max(1, round(timeouts.connect)), "options": options}
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -94,6 +122,40 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
+    """One transaction: commit on success, roll back on any error (keeping what the unit
+    asked to keep, see ``keep_on_failure``)."""
+    with factory() as session:
+        try:
+            with session.begin():
+                yield session
+        except BaseException:
+            commit_kept(session)
+            raise
+
+
+def keep_on_failure(session: Session, statement: Executable) -> None:
+    """Run ``statement`` when the session's transaction ends, even when it is rolled back
+    (the audit row of a refused attempt): before its commit, or after its rollback in a
+    transaction of its own, on the same session, so a unit of work never holds one pooled
+    connection while it waits for a second (36 refusals at once froze a pool of 10)."""
+    session.info.setdefault(KEPT, []).append(statement)
+
+
+@event.listens_for(Session, "before_commit")
+def _run_kept(session: Session) -> None:
+    for statement in session.info.pop(KEPT, ()):
+        session.execute(statement)
+
+
+def commit_kept(session: Session) -> None:
+    """After a rollback: commit what the failed unit asked to keep, if anything (logged when
+    that fails: the answer to the caller does not depend on it)."""
+    if not session.info.get(KEPT):
+        return
+    try:
+        session.expunge_all()  # what was loaded stays readable, as after a close
+        session.rollback()
+        session.commit()  # runs the kept statements (_run_kept)
+    except SQLAlchemyError:
+        log.exception("could not keep what a failed unit of work asked to keep")
+        session.rollback()

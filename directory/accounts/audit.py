@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, false, func, insert, select, text, true
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import ColumnElement, false, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from directory.accounts.models import AuditEntry, User
+from directory.db import keep_on_failure
 from directory.listings.models import Service
-
-log = logging.getLogger(__name__)
+from directory.referrals.models import Referral
 
 
 def record(
@@ -120,23 +118,15 @@ def names(session: Session, ids: Iterable[str]) -> dict[str, str]:
 
 
 def record_refused(session: Session, actor: User, action: str, referral_id: uuid.UUID) -> None:
-    """Audit an attempt that is refused (404, 409, 412, 422): in a transaction of its own, since
-    the request's rolls back. The row goes to the referral's program, else the actor's."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    try:
-        program = session.execute(  # the request's view: what the caller asked about
-            text("SELECT program_id FROM referral WHERE id = :id"), {"id": referral_id}
-        ).scalar_one_or_none()
-        with Session(engine) as own, own.begin():
-            own.execute(
-                insert(AuditEntry).values(
-                    actor_id=actor.id,
-                    program_id=program or actor.program_id,
-                    action=action,
-                    referral_id=referral_id,
-                    detail={},
-                )
-            )
-    except SQLAlchemyError:  # the answer to the caller does not depend on the log's health
-        log.exception("could not audit a refused %s on %s", action, referral_id)
+    """Audit an attempt that is refused (404, 409, 412, 422): the row is kept though the
+    request's transaction rolls back (see ``db.keep_on_failure``). The row goes to the
+    referral's program, else the actor's."""
+    program = select(Referral.program_id).where(Referral.id == referral_id).scalar_subquery()
+    row = insert(AuditEntry).values(
+        actor_id=actor.id,
+        program_id=func.coalesce(program, actor.program_id),
+        action=action,
+        referral_id=referral_id,
+        detail={},
+    )
+    keep_on_failure(session, row)

@@ -43,7 +43,13 @@ def create_app(
             app.state.sessionmaker = session_factory
             yield
             return
-        engine = make_engine(database_url(settings), pre_ping=False, pool_size=10)
+        engine = make_engine(
+            database_url(settings),
+            pre_ping=False,
+            timeouts=settings.api_timeouts,
+            pool_size=10,
+            pool_timeout=settings.db_pool_timeout,
+        )
         event.listen(engine, "connect", search_service.prepare_connection)
         search_service.warm_up()
         app.state.sessionmaker = make_sessionmaker(engine)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from directory.accounts.models import User
 from directory.accounts.roles import require
 from directory.accounts.service import user_for_token
+from directory.db import commit_kept
 from directory.errors import BadRequest, PreconditionRequired, Unauthorized
 
 IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
@@ -34,10 +35,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
     except BaseException:
         with CancelScope(shield=True):
-            await to_thread.run_sync(session.close, limiter=own)  # rolls back
+            await to_thread.run_sync(_roll_back, session, limiter=own)
         raise
     with CancelScope(shield=True):
         await to_thread.run_sync(_commit, session, limiter=own)
+
+
+def _roll_back(session: Session) -> None:
+    with session:
+        commit_kept(session)  # a refusal's audit row; rolls back the rest
 
 
 def _commit(session: Session) -> None:

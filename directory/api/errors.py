@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
@@ -37,6 +38,13 @@ def error_response(status: int, code: str, detail: str, **extra: Any) -> JSONRes
     body = {"error": code, "detail": detail, **{k: v for k, v in extra.items() if v is not None}}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def unavailable(detail: str) -> JSONResponse:
+    """503 with ``Retry-After``: the database is away or busy, for a moment."""
+    response = error_response(503, "Unavailable", detail)
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _field(error: dict[str, Any]) -> str:
@@ -111,9 +119,13 @@ def install(
         # The database restarted or is unreachable; the pool drops its dead connections, so
         # a retry gets a fresh one.
         log.warning("database unavailable: %s", error.orig)
-        response = error_response(503, "Unavailable", "the database is unavailable: retry shortly")
-        response.headers["Retry-After"] = "1"
-        return response
+        return unavailable("the database is unavailable: retry shortly")
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(_: Request, error: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed busy for the pool's timeout: a load to wait out.
+        log.warning("no database connection free: %s", error)
+        return unavailable("the service is busy: retry shortly")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
