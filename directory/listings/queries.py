@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from directory.errors import NotFound
+from directory.errors import Forbidden, NotFound
 from directory.listings.models import (
     Attribute,
     Location,
@@ -75,9 +75,12 @@ def load_service(
 
 
 def read_service(session: Session, service_id: uuid.UUID, *, published_only: bool) -> ServiceRead:
-    """The whole listing as the API shows it."""
+    """The whole listing as the API shows it. ``published_only`` is the view of a reader who
+    is not staff (a mentor, a partner key): unpublished listings are hidden, and so is who
+    verified a listing (a staff email)."""
     service = load_service(session, service_id, published_only=published_only)
-    return to_read(service, _needs_of(session, [service.id]).get(service.id, []))
+    needs = _needs_of(session, [service.id]).get(service.id, [])
+    return to_read(service, needs, staff=not published_only)
 
 
 def list_services(
@@ -91,7 +94,13 @@ def list_services(
     page: int = 1,
     per_page: int = 20,
 ) -> ServicePage:
-    """A page of whole listings, newest change first."""
+    """A page of whole listings, newest change first. A reader who sees published listings
+    only and asks for others is told so (Forbidden), not given the published ones."""
+    if published_only and curation_status not in (None, "published"):
+        raise Forbidden(
+            f"only coordinators see {curation_status} listings: leave out curation_status",
+            field="curation_status",
+        )
     query: Select[Any] = select(Service.id)
     if published_only:
         query = query.where(Service.curation_status == "published")
@@ -112,11 +121,15 @@ def list_services(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     ordered = query.order_by(Service.updated_at.desc(), Service.id)
     ids = list(session.scalars(ordered.limit(per_page).offset((page - 1) * per_page)))
-    return ServicePage(items=read_services(session, ids), page=page, per_page=per_page, total=total)
+    items = read_services(session, ids, staff=not published_only)
+    return ServicePage(items=items, page=page, per_page=per_page, total=total)
 
 
-def read_services(session: Session, ids: Sequence[uuid.UUID]) -> list[ServiceRead]:
-    """Whole listings in the order of ``ids``, loaded in a fixed number of queries."""
+def read_services(
+    session: Session, ids: Sequence[uuid.UUID], *, staff: bool = False
+) -> list[ServiceRead]:
+    """Whole listings in the order of ``ids``, loaded in a fixed number of queries; who
+    verified each only for ``staff``."""
     query = (
         select(Service)
         .where(Service.id.in_(ids))
@@ -125,7 +138,7 @@ def read_services(session: Session, ids: Sequence[uuid.UUID]) -> list[ServiceRea
     )
     services = {s.id: s for s in session.scalars(query)}
     needs = _needs_of(session, ids)
-    return [to_read(services[i], needs.get(i, [])) for i in ids]
+    return [to_read(services[i], needs.get(i, []), staff=staff) for i in ids]
 
 
 def _needs_of(session: Session, service_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[NeedRef]]:
@@ -156,8 +169,8 @@ LOCATION_FIELDS = (
 )
 
 
-def to_read(service: Service, needs: list[NeedRef]) -> ServiceRead:
-    """Build the API view of a loaded listing."""
+def to_read(service: Service, needs: list[NeedRef], *, staff: bool = False) -> ServiceRead:
+    """Build the API view of a loaded listing; ``verified_by`` (a staff email) for staff only."""
     sites = sorted(service.service_at_locations, key=lambda s: s.position)
     fields = {
         name: getattr(service, name)
@@ -165,7 +178,8 @@ def to_read(service: Service, needs: list[NeedRef]) -> ServiceRead:
         if name not in ("needs", "locations", "verification")
     }
     verification = VerificationRead(
-        last_verified_at=service.last_verified_at, verified_by=service.verified_by
+        last_verified_at=service.last_verified_at,
+        verified_by=service.verified_by if staff else None,
     )
     return ServiceRead.model_validate(
         {

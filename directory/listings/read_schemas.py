@@ -163,7 +163,9 @@ class ProvenanceRead(Read):
 
 class VerificationRead(BaseModel):
     last_verified_at: dt.datetime | None
-    verified_by: str | None
+    verified_by: str | None = Field(
+        description="Who verified it (a staff email): shown to coordinators and admins only"
+    )
 
 
 class ServiceRead(Read):
