@@ -210,7 +210,10 @@ def key_for(session: Session, raw: str) -> PartnerKey | None:
     ).one_or_none()
 
 
-def live_origins(session: Session) -> set[str]:
-    """Every origin of every live key (what a preflight without a key may be answered for)."""
-    rows = session.scalars(select(PartnerKey.origins).where(PartnerKey.revoked_at.is_(None)))
-    return {o for origins in rows for o in origins}
+def live_origins(session: Session) -> dict[str, frozenset[str]]:
+    """The origins of every live key, by the key's hash (what a preflight may be answered for:
+    ``hash_token`` of the ``key=`` it names, else any of them)."""
+    rows = session.execute(
+        select(PartnerKey.key_hash, PartnerKey.origins).where(PartnerKey.revoked_at.is_(None))
+    )
+    return {key_hash: frozenset(origins) for key_hash, origins in rows}
