@@ -13,6 +13,7 @@ from directory import __version__
 from directory.api import errors
 from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
+from directory.api.limits import BodyLimit
 from directory.api.routes import (
     curation,
     meta,
@@ -29,6 +30,9 @@ from directory.search import service as search_service
 from directory.search.backends import Backends
 from directory.search.sync import Follower
 from directory.web import pages
+
+IMPORT_UPLOAD = "/console/imports"  # the console's upload: the import's own limit
+UPLOAD_SLACK = 1024**2  # a multipart body's fields and boundaries besides the file
 
 
 def create_app(
@@ -78,6 +82,11 @@ def create_app(
     app.state.limiter = make_limiter(settings.rate_limit_storage)
     app.state.backends = Backends.from_settings(settings)
     app.add_middleware(PartnerCors)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        own={IMPORT_UPLOAD: settings.import_max_bytes + UPLOAD_SLACK},
+    )
     if session_factory is not None:
         app.state.sessionmaker = session_factory
     errors.install(app, page=pages.error_page, is_page=pages.is_page)
