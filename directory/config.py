@@ -117,24 +117,37 @@ class Settings(BaseSettings):
         description="the largest request body the API and pages accept (413 beyond; the"
         " console's import upload has import_max_bytes)",
     )
-    db_connect_timeout: float = Field(default=5, ge=1, le=600, description="seconds")
+    db_connect_timeout: float = Field(
+        default=5, ge=1, le=600, description="seconds to open a database connection (2 at least)"
+    )
     db_pool_timeout: float = Field(
         default=5,
         gt=0,
         le=600,
         description="seconds an API request waits for a pooled connection before a 503",
     )
-    api_statement_timeout: float = Field(default=30, ge=0, le=24 * 3600, description="seconds")
-    api_lock_timeout: float = Field(default=5, ge=0, le=24 * 3600, description="seconds")
+    # The console's imports run in the API's threads, on its engine: an import's lock holder
+    # idles in its transaction while the file is checked (minutes for a big file).
+    api_statement_timeout: float = Field(
+        default=60, ge=0, le=24 * 3600, description="seconds an API statement may run; 0 = no limit"
+    )
+    api_lock_timeout: float = Field(
+        default=10, ge=0, le=24 * 3600, description="seconds an API statement waits for a lock"
+    )
     api_idle_in_transaction_timeout: float = Field(
-        default=60, ge=0, le=24 * 3600, description="seconds"
+        default=300, ge=0, le=24 * 3600, description="seconds an API transaction may sit idle"
     )
     cli_statement_timeout: float = Field(
-        default=0, ge=0, le=24 * 3600, description="seconds; 0 = none (imports run long)"
+        default=0,
+        ge=0,
+        le=24 * 3600,
+        description="seconds a command's statement may run; 0 = no limit (imports run long)",
     )
-    cli_lock_timeout: float = Field(default=60, ge=0, le=24 * 3600, description="seconds")
+    cli_lock_timeout: float = Field(
+        default=60, ge=0, le=24 * 3600, description="seconds a command's statement waits for a lock"
+    )
     cli_idle_in_transaction_timeout: float = Field(
-        default=1800, ge=0, le=24 * 3600, description="seconds"
+        default=1800, ge=0, le=24 * 3600, description="seconds a command's transaction may sit idle"
     )
     import_max_bytes: int = Field(
         default=50 * 1024**2,
