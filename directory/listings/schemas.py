@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Literal, Self, get_args
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +21,11 @@ from pydantic import (
 
 from directory.listings import vocabularies
 from directory.listings.phones import DialableNumber, parse_phone
+from directory.types import CAPACITY_STATUSES as CAPACITY_STATUSES
+from directory.types import CapacityStatus as CapacityStatus
+from directory.types import CurationStatus as CurationStatus
+from directory.types import NeedCode as NeedCode
+from directory.types import ServiceStatus as ServiceStatus
 
 # PostgreSQL text cannot hold NUL: text fields refuse it here rather than fail at the write.
 NO_NUL = r"^[^\x00]*$"
@@ -32,18 +37,31 @@ ShortText = Annotated[
 ]
 CountryCode = Annotated[str, AfterValidator(vocabularies.country)]
 RegionCode = Annotated[str, AfterValidator(vocabularies.region)]
-NeedCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"),
-]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
-ServiceStatus = Literal["active", "inactive", "defunct", "temporarily closed"]
-CurationStatus = Literal["draft", "published", "archived"]
 PhoneType = Literal["voice", "text", "fax", "cell", "video", "pager", "textphone"]
-# HSDS 3.1 service_capacity / FHIR SDOH: whether the service takes new clients, as last heard
-CapacityStatus = Literal["accepting", "waitlist", "full", "unknown"]
-CAPACITY_STATUSES: tuple[CapacityStatus, ...] = get_args(CapacityStatus)
+
+# The most items of each list a listing may hold: far above any real listing, so that one
+# document cannot make every read of it megabytes long (200 sites of 50 phones each made a
+# read of 2.3 MB). The largest real listings, over 21,012 records of ../shared/datasets and
+# the seed files: 3 sites, 5 phones, 23 languages, 23 needs, 10 costs, 5 crisis channels,
+# 2 schedules (5 at a site), 4 accessibility codes at a site, 2 service areas, 1 contact.
+MAX_ITEMS = {
+    "needs": 50,  # the taxonomy has 36 codes
+    "languages": 100,
+    "phones": 20,
+    "schedules": 30,  # a row a weekday and holidays
+    "locations": 50,
+    "service_areas": 20,
+    "cost_options": 30,
+    "crisis_channels": 10,
+    "contacts": 20,
+    "locations.phones": 20,
+    "locations.schedules": 30,
+    "locations.accessibility": 20,  # the vocabulary has 13 codes
+    "contacts.phones": 5,
+    "service_areas.regions": 100,  # every US state and territory is 56
+}
 
 
 class Strict(BaseModel):
@@ -97,7 +115,7 @@ class ContactIn(Strict):
     title: ShortText | None = None
     department: ShortText | None = None
     email: ShortText | None = None
-    phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=MAX_ITEMS["contacts.phones"])
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -186,9 +204,13 @@ class LocationIn(Strict):
         default=False, description="True when the point is a ZIP centroid, not the address"
     )
     address: AddressIn | None = None
-    accessibility: list[AccessibilityIn] = Field(default_factory=list, max_length=50)
-    phones: list[PhoneIn] = Field(default_factory=list, max_length=50)
-    schedules: list[ScheduleIn] = Field(default_factory=list, max_length=50)
+    accessibility: list[AccessibilityIn] = Field(
+        default_factory=list, max_length=MAX_ITEMS["locations.accessibility"]
+    )
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=MAX_ITEMS["locations.phones"])
+    schedules: list[ScheduleIn] = Field(
+        default_factory=list, max_length=MAX_ITEMS["locations.schedules"]
+    )
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> Self:
@@ -200,7 +222,9 @@ class LocationIn(Strict):
 class ServiceAreaIn(Strict):
     name: ShortText
     description: Text | None = None
-    regions: list[RegionCode] = Field(default_factory=list, max_length=300)
+    regions: list[RegionCode] = Field(
+        default_factory=list, max_length=MAX_ITEMS["service_areas.regions"]
+    )
 
 
 class CostOptionIn(Strict):
@@ -309,21 +333,27 @@ class ServiceCreate(ServiceFields):
     status: ServiceStatus = "active"
     curation_status: CurationStatus = "published"
     organization: OrganizationIn
-    needs: list[NeedCode] = Field(default_factory=list, max_length=50)
+    needs: list[NeedCode] = Field(default_factory=list, max_length=MAX_ITEMS["needs"])
     inferred_needs: list[NeedCode] = Field(
         default_factory=list,
-        max_length=50,
+        max_length=MAX_ITEMS["needs"],
         description="The needs (of `needs`) that an import inferred from the name and "
         "description, the source giving none",
     )
-    languages: list[LanguageIn] = Field(default_factory=list, max_length=100)
-    phones: list[PhoneIn] = Field(default_factory=list, max_length=50)
-    schedules: list[ScheduleIn] = Field(default_factory=list, max_length=50)
-    locations: list[LocationIn] = Field(default_factory=list, max_length=200)
-    service_areas: list[ServiceAreaIn] = Field(default_factory=list, max_length=50)
-    cost_options: list[CostOptionIn] = Field(default_factory=list, max_length=50)
-    crisis_channels: list[CrisisChannelIn] = Field(default_factory=list, max_length=20)
-    contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
+    languages: list[LanguageIn] = Field(default_factory=list, max_length=MAX_ITEMS["languages"])
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=MAX_ITEMS["phones"])
+    schedules: list[ScheduleIn] = Field(default_factory=list, max_length=MAX_ITEMS["schedules"])
+    locations: list[LocationIn] = Field(default_factory=list, max_length=MAX_ITEMS["locations"])
+    service_areas: list[ServiceAreaIn] = Field(
+        default_factory=list, max_length=MAX_ITEMS["service_areas"]
+    )
+    cost_options: list[CostOptionIn] = Field(
+        default_factory=list, max_length=MAX_ITEMS["cost_options"]
+    )
+    crisis_channels: list[CrisisChannelIn] = Field(
+        default_factory=list, max_length=MAX_ITEMS["crisis_channels"]
+    )
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=MAX_ITEMS["contacts"])
     provenance: ProvenanceIn | None = None
 
     @model_validator(mode="after")
@@ -349,12 +379,18 @@ class ServiceUpdate(ServiceFields):
     name: ShortText | None = None
     status: ServiceStatus | None = None
     curation_status: CurationStatus | None = None
-    needs: list[NeedCode] | None = Field(default=None, max_length=50)
-    languages: list[LanguageIn] | None = Field(default=None, max_length=100)
-    phones: list[PhoneIn] | None = Field(default=None, max_length=50)
-    schedules: list[ScheduleIn] | None = Field(default=None, max_length=50)
-    locations: list[LocationIn] | None = Field(default=None, max_length=200)
-    service_areas: list[ServiceAreaIn] | None = Field(default=None, max_length=50)
-    cost_options: list[CostOptionIn] | None = Field(default=None, max_length=50)
-    crisis_channels: list[CrisisChannelIn] | None = Field(default=None, max_length=20)
-    contacts: list[ContactIn] | None = Field(default=None, max_length=50)
+    needs: list[NeedCode] | None = Field(default=None, max_length=MAX_ITEMS["needs"])
+    languages: list[LanguageIn] | None = Field(default=None, max_length=MAX_ITEMS["languages"])
+    phones: list[PhoneIn] | None = Field(default=None, max_length=MAX_ITEMS["phones"])
+    schedules: list[ScheduleIn] | None = Field(default=None, max_length=MAX_ITEMS["schedules"])
+    locations: list[LocationIn] | None = Field(default=None, max_length=MAX_ITEMS["locations"])
+    service_areas: list[ServiceAreaIn] | None = Field(
+        default=None, max_length=MAX_ITEMS["service_areas"]
+    )
+    cost_options: list[CostOptionIn] | None = Field(
+        default=None, max_length=MAX_ITEMS["cost_options"]
+    )
+    crisis_channels: list[CrisisChannelIn] | None = Field(
+        default=None, max_length=MAX_ITEMS["crisis_channels"]
+    )
+    contacts: list[ContactIn] | None = Field(default=None, max_length=MAX_ITEMS["contacts"])
