@@ -5,20 +5,29 @@ values comes from it (``STATUSES = get_args(Status)``)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import StringConstraints
+from pydantic import BeforeValidator, StringConstraints
+
+
+def _lower(value: Any) -> Any:
+    """Text stripped and lower-cased before its pattern is checked (pydantic checks a
+    ``StringConstraints`` pattern before its ``to_lower``)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
 
 # A need code (taxonomy term): lower-case letters, digits and hyphens. Any case is read and
 # stored lower-case ("Anxiety" is "anxiety"), by a listing, a referral and a search alike.
 NEED_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
-NeedCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=NEED_CODE_PATTERN)
+NeedCode = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=NEED_CODE_PATTERN)]
+# A cost option as a code (``sliding-scale``): the shape a search filter takes. A listing's
+# options are open (an import brings ``cash``, ``veterans-affairs``...): a filter takes the
+# common ones below and any a listing has.
+CostCode = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=NEED_CODE_PATTERN)]
+CostOption = Literal[
+    "free", "sliding-scale", "medicaid", "medicare", "private-insurance", "self-pay"
 ]
-# A cost option as a code (``sliding-scale``): the shape a search filter takes.
-CostCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=NEED_CODE_PATTERN)
-]
+COST_OPTIONS: tuple[CostOption, ...] = get_args(CostOption)
 
 # Listings (HSDS service.status, and our own curation state)
 ServiceStatus = Literal["active", "inactive", "defunct", "temporarily closed"]

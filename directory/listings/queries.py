@@ -11,9 +11,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from directory.errors import Forbidden, NotFound
+from directory.errors import Forbidden, InvalidInput, NotFound
 from directory.listings.models import (
     Attribute,
+    CostOption,
     Location,
     Service,
     ServiceAtLocation,
@@ -28,6 +29,7 @@ from directory.listings.read_schemas import (
 )
 from directory.listings.rows import INFERRED_NEED
 from directory.listings.taxonomy import with_descendants
+from directory.types import COST_OPTIONS
 
 
 def _whole_listing() -> list[LoaderOption]:
@@ -205,3 +207,18 @@ def _location_read(sal: ServiceAtLocation) -> LocationRead:
 
 def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def check_costs(session: Session, codes: Sequence[str], *, field: str = "cost") -> None:
+    """An unknown cost option is a 422 naming the field, as an unknown need is: known are the
+    common options and any a listing has."""
+    wanted = [code for code in dict.fromkeys(codes) if code not in COST_OPTIONS]
+    if not wanted:
+        return
+    held = select(CostOption.option).where(CostOption.option.in_(wanted)).distinct()
+    unknown = [code for code in wanted if code not in set(session.scalars(held))]
+    if unknown:
+        common = ", ".join(COST_OPTIONS)
+        raise InvalidInput(
+            f"unknown cost option(s): {', '.join(unknown)}; common ones: {common}", field=field
+        )

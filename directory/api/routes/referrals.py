@@ -19,6 +19,7 @@ from directory.referrals.lifecycle import STATUSES
 from directory.referrals.notes import NoteCipher, cipher_for
 from directory.referrals.reports import spreadsheet_cell
 from directory.referrals.schemas import EventIn, ReferralCreate, ReferralPage, ReferralRead
+from directory.types import NeedCode
 
 
 async def _no_store(response: Response) -> None:
@@ -103,7 +104,7 @@ def list_referrals(
     status_: Annotated[
         str | None, Query(alias="status", pattern="^(" + "|".join(STATUSES) + ")$")
     ] = None,
-    need: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,64}$")] = None,
+    need: NeedCode | None = None,
     mentee_ref: Annotated[str | None, Query(max_length=40)] = None,
     overdue: bool | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from directory.api.caching import cached_json
 from directory.api.callers import Reader
 from directory.api.deps import SessionDep
+from directory.listings.queries import check_costs
 from directory.search import service
 from directory.search.query import CrisisBlock, SearchQuery, SearchResponse
 
@@ -44,9 +45,11 @@ def _query_from_url(request: Request) -> SearchQuery:
 def search_get(request: Request, session: SessionDep, caller: Reader) -> Response:
     """Search; list fields repeat (``need=anxiety&need=depression``) or take commas."""
     settings = request.app.state.settings
+    query = _query_from_url(request)
+    check_costs(session, query.cost)
     found = service.search(
         session,
-        _query_from_url(request),
+        query,
         backends=request.app.state.backends,
         default_country=settings.default_country,
     )
@@ -59,6 +62,7 @@ def search_post(
 ) -> Response:
     """Search with the fields in a JSON body, so that nothing about a mentee is in a URL."""
     settings = request.app.state.settings
+    check_costs(session, query.cost)
     found = service.search(
         session,
         query,

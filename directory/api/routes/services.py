@@ -15,10 +15,10 @@ from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
 from directory.listings import curating, history, queries, service
 from directory.listings.history import ListingChangePage
 from directory.listings.read_schemas import ServicePage, ServiceRead
-from directory.listings.schemas import CurationStatus, ServiceCreate, ServiceStatus, ServiceUpdate
+from directory.listings.schemas import ServiceCreate, ServiceUpdate
+from directory.types import CurationStatus, NeedCode, ServiceStatus
 
 router = APIRouter(prefix="/v1/services", tags=["listings"])
-NeedQuery = Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9-]+$")]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=curating.NOTE_MAX)]
 
 
@@ -55,7 +55,7 @@ def list_services(
     session: SessionDep,
     user: CurrentUser,
     status: ServiceStatus | None = None,
-    need: NeedQuery | None = None,
+    need: NeedCode | None = None,
     modified_after: dt.datetime | None = None,
     curation_status: CurationStatus | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
