@@ -56,6 +56,7 @@ def create_app(
         )
         event.listen(engine, "connect", search_service.prepare_connection)
         search_service.warm_up()
+        meta.expected_revision()  # so that the first health probe is answered in time
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.backends.prepare()
         follower = Follower(
