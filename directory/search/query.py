@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from directory.listings import vocabularies
+from directory.types import CostCode, NeedCode
 
 NO_NUL = r"^[^\x00]*$"
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -28,7 +29,7 @@ class SearchQuery(BaseModel):
     postcode: Annotated[str, StringConstraints(pattern=r"^\d{5}(-\d{4})?$")] | None = None
     country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None
     radius_km: float = Field(default=25.0, gt=0, le=500)
-    need: list[Code] = Field(default_factory=list, max_length=20)
+    need: list[NeedCode] = Field(default_factory=list, max_length=20)
     language: list[Code] = Field(default_factory=list, max_length=10)
     accessibility: list[Code] = Field(default_factory=list, max_length=10)
     mode: Literal["in_person", "virtual", "any"] = "any"
@@ -37,9 +38,7 @@ class SearchQuery(BaseModel):
         default=False,
         description="true: leave out listings known to have a waitlist or to be full",
     )
-    cost: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]] = Field(
-        default_factory=list, max_length=10
-    )
+    cost: list[CostCode] = Field(default_factory=list, max_length=10)
     age: int | None = Field(default=None, ge=0, le=130)
     sort: Literal["relevance", "distance"] = "relevance"
     page: int = Field(default=1, ge=1, le=MAX_PAGE)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from directory.listings.queries import check_costs
 from directory.listings.taxonomy import need_lineage, resolve_needs
 from directory.search import postgres, unmet
 from directory.search.backends import Backends
@@ -31,6 +32,7 @@ def search(
 ) -> SearchResponse:
     """One page of service-at-location results, with facets and, when risk shows, crisis lines."""
     resolve_needs(session, query.need, field="need")  # unknown codes: 422
+    check_costs(session, query.cost)  # unknown options too (the API's and the pages' searches)
     place = resolve_place(query.near, query.postcode, query.country)
     at = now or dt.datetime.now(dt.UTC)
     meili = backends.meili if backends else None

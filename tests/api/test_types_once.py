@@ -59,3 +59,21 @@ def test_an_unknown_cost_option_is_a_422_like_an_unknown_need(
     assert need.status_code == 422 and need.json()["field"] == "need"
     known = client.get("/v1/search", params={"cost": "free,medicare"}, headers=mentor)
     assert known.status_code == 200, known.text
+
+
+def test_a_search_reads_need_codes_and_costs_as_listings_do(
+    client: TestClient, session: Session, coordinator: dict[str, str]
+) -> None:
+    """A search's ``need=Anxiety`` is ``anxiety`` (it was a 422); an unknown cost on the search
+    page is a message, as in the API (the check is the search service's, not a route's)."""
+    from tests.web.webutil import sign_up
+
+    mentor = member(session, "mentor", "Harbor Peers")
+    found = client.get(
+        "/v1/search", params={"need": "Anxiety", "postcode": "33602"}, headers=mentor
+    )
+    assert found.status_code == 200, found.text
+    assert client.get("/v1/search", params={"cost": "Free"}, headers=mentor).status_code == 200
+    sign_up(client, session)
+    page = client.get("/search", params={"q": "peer", "cost": "barter-only"})
+    assert page.status_code in (200, 422) and "unknown cost option" in page.text

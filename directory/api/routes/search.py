@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from directory.api.caching import cached_json
 from directory.api.callers import Reader
 from directory.api.deps import SessionDep
-from directory.listings.queries import check_costs
 from directory.search import service
 from directory.search.query import CrisisBlock, SearchQuery, SearchResponse
 
@@ -46,7 +45,6 @@ def search_get(request: Request, session: SessionDep, caller: Reader) -> Respons
     """Search; list fields repeat (``need=anxiety&need=depression``) or take commas."""
     settings = request.app.state.settings
     query = _query_from_url(request)
-    check_costs(session, query.cost)
     found = service.search(
         session,
         query,
@@ -62,7 +60,6 @@ def search_post(
 ) -> Response:
     """Search with the fields in a JSON body, so that nothing about a mentee is in a URL."""
     settings = request.app.state.settings
-    check_costs(session, query.cost)
     found = service.search(
         session,
         query,
