@@ -79,7 +79,7 @@ def nothing_loaded(report: ImportReport) -> str:
             f"{report.loaded()} of {report.read} records are services: is this the right"
             f" format? (read as {report.format}{written})"
         )
-    rejected = f" ({len(report.rejected)} rows rejected)" if report.rejected else ""
+    rejected = f" ({report.rejected_count} rows rejected)" if report.rejected_count else ""
     return (
         f"no records read from {Path(report.path).name}{rejected}: is this the right format?"
         f" (read as {report.format}{written})"

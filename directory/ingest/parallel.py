@@ -10,8 +10,14 @@ kept, and at most ``AHEAD`` chunks are in flight, so memory stays bounded.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,6 +35,9 @@ Item = ReadItem
 # thresholds the cyclic collector keeps re-scanning them (measured: a fifth of the run time).
 GC_THRESHOLDS = (100_000, 50, 1_000)
 DEFAULT_GC = gc.get_threshold()
+# <linux/prctl.h>: signal a process when the thread that started it ends; the pool is made, and
+# its worker started (on the first submit), in the loader's own thread, which outlives it.
+PR_SET_PDEATHSIG = 1
 
 
 def prepared(
@@ -53,7 +62,9 @@ def _prepared(
         return
     # "spawn": a forked child would share the parent's open database connection.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_bound_to, initargs=(os.getpid(),)
+    ) as pool:
         pool.submit(int)  # start the worker now; it imports while the loader works
         yield from _inline(fmt, first, source)
         pending: deque[tuple[list[Item], Future[list[Prepared]] | list[Prepared]]] = deque()
@@ -76,6 +87,24 @@ def _prepared(
                 continue
             pending.append((chunk, work))
             chunk = list(islice(iterator, CHUNK))
+
+
+def _bound_to(parent: int) -> None:
+    """In the worker, first: die with the loader. A loader killed outright (``kill -9``, the
+    OOM killer) runs no clean-up, and the worker, blocked on its queue, would live on."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the loader died before the line above took effect
+        os._exit(1)
+
+
+def _watch(parent: int) -> None:
+    """Where there is no parent-death signal: end the worker once its loader is gone."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _inline(fmt: Format, items: list[Item], source: str) -> Iterator[tuple[Item, Prepared | None]]:

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from directory.ingest.limits import REJECTIONS_KEPT
 from directory.ingest.records import Ignored, Rejection
 
 OUTCOMES = ("created", "updated", "unchanged", "merged", "deactivated")
@@ -31,7 +32,9 @@ class ImportReport:
     full: bool = False
     read: int = 0
     counts: Counter[str] = field(default_factory=Counter)
-    rejected: list[Rejection] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)  # the first REJECTIONS_KEPT
+    rejected_count: int = 0
+    by_reason: Counter[str] = field(default_factory=Counter)  # every rejection, by kind
     warnings: Counter[str] = field(default_factory=Counter)
     merges: list[dict[str, Any]] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
@@ -57,13 +60,18 @@ class ImportReport:
         return found
 
     def reject(self, rejection: Rejection) -> None:
-        self.rejected.append(rejection)
+        """Count a rejected row; the first ``REJECTIONS_KEPT`` are kept whole, so that a file
+        of a million bad rows does not hold a million rejections in memory."""
+        self.rejected_count += 1
+        self.by_reason[f"{rejection.field or 'row'}: {_kind(rejection.reason)}"] += 1
+        if len(self.rejected) < REJECTIONS_KEPT:
+            self.rejected.append(rejection)
 
     def warn(self, field_name: str, reason: str) -> None:
         self.warnings[f"{field_name}: {_kind(reason)}"] += 1
 
     def rejected_by_reason(self) -> Counter[str]:
-        return Counter(f"{r.field or 'row'}: {_kind(r.reason)}" for r in self.rejected)
+        return Counter(self.by_reason)
 
     def to_json(self) -> dict[str, Any]:
         """The whole report as JSON-ready data (``--report FILE``)."""
@@ -75,10 +83,11 @@ class ImportReport:
             "full": self.full,
             "read": self.read,
             **{outcome: self.counts[outcome] for outcome in OUTCOMES},
-            "rejected": len(self.rejected),
+            "rejected": self.rejected_count,
             "rejected_by_reason": dict(self.rejected_by_reason().most_common()),
             "warnings_by_reason": dict(self.warnings.most_common()),
             "rejections": [asdict(r) for r in self.rejected],
+            "rejections_not_listed": self.rejected_count - len(self.rejected),
             "merges": self.merges,
             "ignored": [asdict(i) for i in self.ignored],
             "tallies": dict(sorted(self.tallies.items())),
@@ -93,8 +102,10 @@ class ImportReport:
         changed = ("created", "updated", "merged", "deactivated")
         if self.read and not any(self.counts[outcome] for outcome in changed):
             lines.append("nothing changed: every record is already up to date")
-        lines.append(f"{len(self.rejected)} rejected")
+        lines.append(f"{self.rejected_count} rejected")
         lines += [f"  {n} x {reason}" for reason, n in self.rejected_by_reason().most_common(15)]
+        if self.rejected_count > len(self.rejected):
+            lines.append(f"  (--report lists the first {len(self.rejected):,} rows; all counted)")
         if self.warnings:
             lines.append(f"{sum(self.warnings.values())} values dropped or unmapped")
             lines += [f"  {n} x {reason}" for reason, n in self.warnings.most_common(15)]

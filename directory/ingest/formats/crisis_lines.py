@@ -37,6 +37,7 @@ import yaml
 from directory.ingest.common import clean, derived_id
 from directory.ingest.formats import Format
 from directory.ingest.formats.wikipedia_lines import normalise_wikipedia
+from directory.ingest.limits import MAX_JSON_DEPTH, load_json, nesting
 from directory.ingest.records import (
     FormatError,
     Ignored,
@@ -104,7 +105,11 @@ def _load(path: Path) -> Any:
     if not text.strip():
         raise FormatError(f"{path}: the file is empty")
     try:
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        if path.suffix.lower() == ".json":
+            return load_json(text, str(path))
+        document = yaml.safe_load(text)
+    except RecursionError:  # YAML's parser recurses; the JSON one is checked in load_json
+        raise FormatError(f"{path}: nested too deeply; not a directory file") from None
     except json.JSONDecodeError as error:
         raise FormatError(
             f"{path}: not valid JSON, truncated or damaged "
@@ -112,6 +117,9 @@ def _load(path: Path) -> Any:
         ) from None
     except yaml.YAMLError as error:
         raise FormatError(f"{path}: not valid YAML ({error})") from None
+    if nesting(document, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise FormatError(f"{path}: nested more than {MAX_JSON_DEPTH} levels deep")
+    return document
 
 
 def _shape(data: Any) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from directory.ingest.common import clean, derived_id
 from directory.ingest.formats.hsds_usage import unread_keys
+from directory.ingest.limits import load_json
 from directory.ingest.records import FormatError, Ignored, ReadItem, Rejection, SourceRecord
 
 JSON_SUFFIXES = (".json",)
@@ -60,7 +61,7 @@ def detect_json(path: Path) -> bool:
         if suffix in NDJSON_SUFFIXES:
             with path.open(encoding="utf-8-sig") as handle:
                 first = next((line for line in handle if line.strip()), "")
-            return _kind(json.loads(first)) is not None
+            return _kind(load_json(first, path.name)) is not None
         return any(_kind(item) is not None for _, item in _items(_load(path))[:1])
     except (OSError, ValueError, FormatError):
         return False
@@ -129,7 +130,7 @@ def _load(path: Path) -> Any:
             f"{path.name}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})"
         ) from None
     try:
-        return json.loads(text)
+        return load_json(text, path.name)
     except json.JSONDecodeError as error:
         raise FormatError(
             f"{path.name}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
@@ -153,7 +154,7 @@ def _ndjson(path: Path) -> Iterator[tuple[int, Any]]:
             if not raw.strip():
                 continue
             try:
-                item = json.loads(raw.decode("utf-8-sig"))
+                item = load_json(raw.decode("utf-8-sig"), f"{path.name} line {number}")
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 if not good:
                     raise FormatError(f"{path.name}: line {number} is not JSON ({error})") from None

@@ -12,7 +12,6 @@ is removed afterwards.
 from __future__ import annotations
 
 import csv
-import json
 import posixpath
 import re
 import tempfile
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from directory.ingest.limits import load_json
 from directory.ingest.records import FormatError
 
 MAX_UNPACKED = 2 * 1024**3  # bytes a zip may extract to (what we extract: CSV and JSON files)
@@ -92,8 +92,8 @@ class Listing:
         if not found:
             return self
         try:
-            loaded = json.loads(self.read(found[0], MAX_DATAPACKAGE).decode("utf-8-sig"))
-        except (*UNREADABLE, ValueError):
+            loaded = load_json(self.read(found[0], MAX_DATAPACKAGE).decode("utf-8-sig"), "")
+        except (*UNREADABLE, ValueError, FormatError):
             loaded = None
         package = loaded if isinstance(loaded, dict) else {}
         return replace(self, home=posixpath.dirname(found[0]), package=package)

@@ -23,6 +23,7 @@ import openpyxl
 import phonenumbers
 from openpyxl.utils.exceptions import InvalidFileException
 
+from directory.ingest import limits
 from directory.ingest.common import clean, phone_entry, unread_columns, zip5
 from directory.ingest.formats import Format
 from directory.ingest.formats.samhsa_codes import expand, facility, facility_id, split_codes
@@ -116,13 +117,17 @@ def sheet_rows(
     path: Path, sheet: str, required: tuple[str, ...]
 ) -> Iterator[tuple[int, dict[str, str | None]]]:
     """(row number, {column: text}) for each non-empty row of a sheet whose header (row 1) has
-    the ``required`` columns; FormatError when the file or the sheet cannot be read."""
+    the ``required`` columns; FormatError when the file or the sheet cannot be read, or holds
+    more than ``limits.MAX_ROWS`` rows (blank ones too: they cost the parsing all the same)."""
+    cap = limits.MAX_ROWS
     with _workbook(path) as workbook:
         if sheet not in workbook.sheetnames:
             raise FormatError(
                 f"{path.name}: no sheet {sheet!r} in this workbook "
                 f"(sheets: {', '.join(workbook.sheetnames)})"
             )
+        if (workbook[sheet].max_row or 0) > cap:  # as the sheet declares it: refused at once
+            raise limits.too_many_rows(path.name, sheet, cap)
         with closing(_values(path, workbook[sheet].iter_rows(values_only=True))) as rows:
             header = [clean(name) for name in next(rows, ())]
             missing = [column for column in required if column not in header]
@@ -132,6 +137,8 @@ def sheet_rows(
                     f"{', '.join(missing)} in its first row"
                 )
             for number, values in enumerate(rows, start=2):
+                if number > cap:
+                    raise limits.too_many_rows(path.name, sheet, cap)
                 texts = [_text(value) for value in values]
                 if any(text is not None and text.strip() for text in texts):
                     texts += [None] * (len(header) - len(texts))
@@ -140,6 +147,7 @@ def sheet_rows(
 
 @contextmanager
 def _workbook(path: Path) -> Iterator[Any]:
+    limits.check_unpacked(path, limits.MAX_UNPACKED_XLSX)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except BROKEN as error:
