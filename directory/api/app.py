@@ -14,6 +14,7 @@ from directory.api import errors
 from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
 from directory.api.limits import BodyLimit
+from directory.api.redirects import RelativeRedirects
 from directory.api.routes import (
     curation,
     meta,
@@ -83,6 +84,7 @@ def create_app(
     app.state.limiter = make_limiter(settings.rate_limit_storage)
     app.state.backends = Backends.from_settings(settings)
     app.add_middleware(PartnerCors)
+    app.add_middleware(RelativeRedirects)  # never a redirect to the Host a request names
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,

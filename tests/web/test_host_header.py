@@ -15,10 +15,6 @@ HOSTILE = {"Host": "evil.example"}
 PATHS = ["/v1/services/", "/v1/search/", "/search/", "/sign-in/", "/console/", "/static"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs app.add_middleware(RelativeRedirects) in directory/api/app.py (lead)",
-)
 @pytest.mark.parametrize("path", PATHS)
 def test_a_hostile_host_is_not_reflected_into_a_redirect(client: TestClient, path: str) -> None:
     response = client.get(path, headers=HOSTILE, follow_redirects=False)
