@@ -231,6 +231,13 @@ def ingest(
         bool, typer.Option(help="Records of the source missing from the file become inactive")
     ] = False,
     report: Annotated[Path | None, typer.Option(help="Also write the report as JSON")] = None,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            help="With --full, deactivate even more than 20% (and more than 50) of the source's "
+            "listings; refused without it, as a file cut short does that"
+        ),
+    ] = False,
 ) -> None:
     """Import a directory file with provenance, merging and a row-level report. An import where
     no record loads fails (exit 1) and writes nothing."""
@@ -251,6 +258,7 @@ def ingest(
             dry_run=dry_run,
             full=full,
             report_file=report,
+            allow_shrink=allow_shrink,
         )
     except DirectoryError as error:
         raise fail(error.detail) from None
@@ -262,7 +270,12 @@ def referrals_rotate_keys() -> None:
     settings = get_settings()
     try:
         with unit_of_work(make_sessionmaker(engine())) as session:
-            count = rotate_all(session, cipher_for(settings.note_keys, settings.secret_key))
+            count = rotate_all(
+                session,
+                cipher_for(
+                    settings.note_keys, settings.secret_key, legacy=settings.env != "production"
+                ),
+            )
     except DirectoryError as error:
         raise fail(error.detail) from None
     typer.echo(f"re-encrypted {count} text(s) with the newest key; older keys can now be removed")

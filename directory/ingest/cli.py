@@ -29,20 +29,21 @@ def run_ingest(
     dry_run: bool,
     full: bool,
     report_file: Path | None,
+    allow_shrink: bool = False,
 ) -> None:
     """Import one file in one transaction (rolled back for a dry run) and report.
 
     An import where no record loads fails, after the report, and writes nothing (with --full it
     would otherwise deactivate every listing of the source): the file is most likely not in the
-    format it was read as.
+    format it was read as. With --full, one that would deactivate a large share of the source's
+    listings is refused too (a file cut short), unless ``allow_shrink``.
     """
     fmt = resolve(format_name, path)
     source = source or default_source(fmt.name, path)
     with factory() as session, session.begin() as transaction:
+        options = {"dry_run": dry_run, "full": full, "allow_shrink": allow_shrink}
         report = _with_progress(
-            lambda tick: run_import(
-                session, fmt, path, source=source, dry_run=dry_run, full=full, progress=tick
-            )
+            lambda tick: run_import(session, fmt, path, source=source, progress=tick, **options)
         )
         if dry_run or not report.loaded():
             transaction.rollback()

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from directory.errors import InvalidInput
+from directory.errors import Conflict, InvalidInput
+from directory.ingest import limits
 from directory.ingest.compose import composed_documents
 from directory.ingest.formats import Format
 from directory.ingest.merge import Key, Merger, keys
@@ -89,16 +90,61 @@ def run_import(
     source: str,
     dry_run: bool = False,
     full: bool = False,
+    allow_shrink: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import one file into the session's transaction; the caller commits (or not, dry run)."""
+    """Import one file into the session's transaction; the caller commits (or not, dry run).
+
+    With ``full``, Conflict when the file would deactivate a large share of the source's
+    listings (see ``refuse_shrink``), unless ``allow_shrink``.
+    """
     report = ImportReport(fmt.name, source, str(path), dry_run=dry_run, full=full)
     loader = _Import(session, fmt, source, report, progress)
     loader.run(path)
     if full and report.loaded():  # a file of which nothing loads deactivates nothing
         missing = {key: link for key, link in loader.links.items() if key not in loader.seen}
-        _deactivate_missing(session, source, missing, loader.vouched(), report)
+        vouched = loader.vouched()
+        if not allow_shrink:
+            gone = {key for key, link in missing.items() if link.service_id not in vouched}
+            refuse_shrink(session, source, gone)
+        _deactivate_missing(session, source, missing, vouched, report)
     return report
+
+
+def refuse_shrink(session: Session, source: str, missing: set[str]) -> None:
+    """Conflict when deactivating the listings of these external ids would take more than
+    ``SHRINK_SHARE`` of the source's active listings and more than ``SHRINK_LISTINGS``: a file
+    cut short (a failed download, a half-saved export) looks exactly like that."""
+    if len(missing) <= limits.SHRINK_LISTINGS:
+        return
+    active = (Service.status != "inactive",)
+    gone = session.scalar(
+        select(func.count()).where(Service.id.in_(_only_here(source, missing)), *active)
+    )
+    linked = select(Provenance.service_id).where(Provenance.source == source)
+    total = session.scalar(select(func.count()).where(Service.id.in_(linked), *active))
+    gone, total = gone or 0, total or 0
+    if gone > limits.SHRINK_LISTINGS and gone > limits.SHRINK_SHARE * total:
+        raise Conflict(
+            f"--full would deactivate {gone:,} of the {total:,} active listings of {source}"
+            f" ({gone / total:.0%}; more than {limits.SHRINK_SHARE:.0%} and more than"
+            f" {limits.SHRINK_LISTINGS} are refused): is the file complete? If it is, import it"
+            " with `directory ingest --full --allow-shrink`; nothing was written",
+            field="full",
+        )
+
+
+def _only_here(source: str, missing: set[str]) -> Any:
+    """The listings of these external ids of the source that no other source links to."""
+    return (
+        select(Provenance.service_id)
+        .where(Provenance.source == source, Provenance.external_id.in_(missing))
+        .where(
+            ~Provenance.service_id.in_(
+                select(Provenance.service_id).where(Provenance.source != source)
+            )
+        )
+    )
 
 
 class _Import:
@@ -279,19 +325,10 @@ def _deactivate_missing(
     missing = {key for key, link in links.items() if link.service_id not in vouched}
     if not missing:
         return
-    only_here = (
-        select(Provenance.service_id)
-        .where(Provenance.source == source, Provenance.external_id.in_(missing))
-        .where(
-            ~Provenance.service_id.in_(
-                select(Provenance.service_id).where(Provenance.source != source)
-            )
-        )
-    )
     changed = (
         session.execute(
             update(Service)
-            .where(Service.id.in_(only_here), Service.status != "inactive")
+            .where(Service.id.in_(_only_here(source, missing)), Service.status != "inactive")
             .values(status="inactive", version=Service.version + 1, updated_at=func.now())
             .returning(Service.id)
         )
