@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from directory.install_secret import install_secret, weakness
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEVELOPMENT_SECRET = "development-only-secret-change-me"
 # Package data (found the same way in a checkout and in an installed wheel).
 PACKAGE_DIR = Path(str(files("directory")))
 DEFAULT_SEED_DIR = PACKAGE_DIR / "seed_data"
@@ -77,7 +78,11 @@ class Settings(BaseSettings):
     meili_url: str = "http://127.0.0.1:7700"
     meili_key: str | None = None
     meili_index: str = Field(default="services", description="the Meilisearch index name")
-    secret_key: str = DEVELOPMENT_SECRET
+    secret_key: str = Field(
+        default="",
+        description="signs sessions and form tokens, derives the note key when NOTE_KEYS is unset;"
+        " unset outside production: made once for this install (<data_dir>/secret_key)",
+    )
     note_keys: str | None = Field(
         default=None,
         description="Fernet keys for referral notes, newest first, comma-separated;"
@@ -190,12 +195,41 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> Settings:
-        if self.env == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError("DIRECTORY_SECRET_KEY must be set in production")
-        if self.env == "production" and self.database_url is None:
-            raise ValueError("DIRECTORY_DATABASE_URL must be set in production")
+    def _secrets(self) -> Settings:
+        """Production: a strong configured secret and a database URL. Elsewhere an unset secret
+        is this install's own (never a constant from the source)."""
+        if self.env == "production":
+            if not self.secret_key:
+                raise ValueError("DIRECTORY_SECRET_KEY must be set in production")
+            if (weak := weakness(self.secret_key)) is not None:
+                raise ValueError(f"DIRECTORY_SECRET_KEY {weak}: use a long random one")
+            if self.database_url is None:
+                raise ValueError("DIRECTORY_DATABASE_URL must be set in production")
+        elif not self.secret_key:
+            self.secret_key = install_secret(self.data_dir)
         return self
+
+    def dangers(self) -> list[str]:
+        """Settings that are unsafe where they are on (said at start)."""
+        found = []
+        if self.access_log:
+            found.append("DIRECTORY_ACCESS_LOG is on: request lines name mentee codes and searches")
+        if self.forwarded_allow_ips.strip() == "*":
+            found.append("DIRECTORY_FORWARDED_ALLOW_IPS is *: any client can claim any address")
+        if self.env == "production" and self.base_url.startswith("http://"):
+            found.append(
+                "DIRECTORY_BASE_URL is http:// in production: sign-in links travel unencrypted"
+            )
+        if self.env == "production" and not self.note_keys:
+            found.append(
+                "DIRECTORY_NOTE_KEYS is unset: notes are encrypted with a key derived from"
+                " the secret key"
+            )
+        if self.workers > 1 and self.rate_limit_storage.startswith("memory://"):
+            found.append(
+                "DIRECTORY_RATE_LIMIT_STORAGE is memory:// with several workers: each counts apart"
+            )
+        return found
 
 
 @lru_cache

@@ -207,7 +207,8 @@ def test_invitations_and_demo_accounts_from_the_command_line(cli_env: dict[str, 
     assert "demo mentor mentor@demo.example.org" in first
     again = run(cli_env, "demo", "accounts").stdout
     assert [line for line in again.splitlines() if "/welcome/" in line] != links  # fresh links
-    production = cli_env | {"DIRECTORY_ENV": "production", "DIRECTORY_SECRET_KEY": "k" * 40,
+    production = cli_env | {"DIRECTORY_ENV": "production",
+                            "DIRECTORY_SECRET_KEY": "Zq7-pW3x_Lm9Rt2Vb8Nc4Yh6Kd1Sf5Gj0",
                             "DIRECTORY_DATABASE_URL": "postgresql://nobody@/none"}  # fmt: skip
     refused = run(production, "demo", "accounts", ok=False)
     assert refused.returncode == 1 and "no demo accounts in production" in refused.stderr

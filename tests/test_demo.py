@@ -150,7 +150,7 @@ def directory(url: str, *args: str, env: str = "development") -> str:
     """Run the `directory` command on a database; its output (it must succeed)."""
     settings = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTORY_")}
     settings |= {"DIRECTORY_DATABASE_URL": url, "DIRECTORY_ENV": env}
-    settings |= {"DIRECTORY_SECRET_KEY": "a-real-secret-for-this-test"}
+    settings |= {"DIRECTORY_SECRET_KEY": "a-real-secret-for-this-test-9f2Kx7Qp"}
     done = subprocess.run(
         [sys.executable, "-m", "directory", *args],
         env=settings,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,9 @@ IMPORT_UPLOAD = "/console/imports"  # the console's upload: the import's own lim
 UPLOAD_SLACK = 1024**2  # a multipart body's fields and boundaries besides the file
 
 
+log = logging.getLogger(__name__)
+
+
 def create_app(
     settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
 ) -> FastAPI:
@@ -57,6 +61,8 @@ def create_app(
         )
         event.listen(engine, "connect", search_service.prepare_connection)
         search_service.warm_up()
+        for danger in settings.dangers():  # said once per process, where operators look
+            log.warning("unsafe setting: %s", danger)
         meta.expected_revision()  # so that the first health probe is answered in time
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.backends.prepare()

@@ -60,11 +60,21 @@ def derived_key(secret: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
+# What development installs signed and encrypted with before each install had its own secret:
+# its key still reads their old notes (never writes); `directory referrals rotate-keys` moves
+# them to the install's key.
+LEGACY_SECRET = "development-only-secret-change-me"
+
+
 @lru_cache(maxsize=8)
-def cipher_for(note_keys: str | None, secret_key: str) -> NoteCipher:
-    """The cipher for the settings: the listed keys, else one derived from the secret key."""
+def cipher_for(note_keys: str | None, secret_key: str, *, legacy: bool = False) -> NoteCipher:
+    """The cipher for the settings: the listed keys, else one derived from the secret key (and,
+    with ``legacy``, outside production, the old development key for reading)."""
     keys = [k.strip() for k in (note_keys or "").split(",") if k.strip()]
-    return NoteCipher(keys or [derived_key(secret_key)])
+    if keys:
+        return NoteCipher(keys)
+    old = [derived_key(LEGACY_SECRET)] if legacy and secret_key != LEGACY_SECRET else []
+    return NoteCipher([derived_key(secret_key), *old])
 
 
 def seal_consent(consent: dict[str, Any], cipher: NoteCipher) -> dict[str, Any]:

@@ -224,7 +224,11 @@ def test_errors_are_pages_for_people_and_json_for_the_api(client: TestClient) ->
 
 
 def test_cookies_are_secure_in_production() -> None:
-    settings = Settings(env="production", secret_key="s" * 40, database_url="postgresql://x@y/z")
+    settings = Settings(
+        env="production",
+        secret_key="Zq7-pW3x_Lm9Rt2Vb8Nc4Yh6Kd1Sf5Gj0",
+        database_url="postgresql://x@y/z",
+    )
     assert cookie_options(settings)["secure"] is True
     assert cookie_options(Settings())["secure"] is False
 

@@ -36,7 +36,7 @@ IdempotencyKey = Annotated[
 
 def _cipher(request: Request) -> NoteCipher:
     settings = request.app.state.settings
-    return cipher_for(settings.note_keys, settings.secret_key)
+    return cipher_for(settings.note_keys, settings.secret_key, legacy=settings.env != "production")
 
 
 @router.post("/v1/referrals", response_model=ReferralRead, status_code=status.HTTP_201_CREATED)

@@ -32,7 +32,7 @@ FOLLOW_UPS_AHEAD = dt.timedelta(days=7)
 
 def _cipher(request: Request) -> NoteCipher:
     settings = request.app.state.settings
-    return cipher_for(settings.note_keys, settings.secret_key)
+    return cipher_for(settings.note_keys, settings.secret_key, legacy=settings.env != "production")
 
 
 def _zone(request: Request) -> ZoneInfo:
