@@ -104,6 +104,13 @@ def event_document(form: dict[str, str], zone: ZoneInfo) -> dict[str, Any]:
     return event
 
 
+# Dates out of the window the referral service takes (the message names the field and the days).
+DATE_BOUNDS = (
+    (re.compile(r"is before \d{4}: check the year$"), vocab.DATE_TOO_OLD),
+    (re.compile(r"days ahead: check the year$"), vocab.DATE_TOO_FAR),
+)
+
+
 def field_errors(error: ValidationError, translate: Callable[[str], str]) -> dict[str, str]:
     """Messages by form input id, in the page's language (``form`` for the rest)."""
     found: dict[str, str] = {}
@@ -113,7 +120,9 @@ def field_errors(error: ValidationError, translate: Callable[[str], str]) -> dic
         message = str(item["msg"]).removeprefix("Value error, ")
         if name == "consent" and "expires_at" in message:
             name = "consent_expires_at"
-        wanted = BY_TYPE.get(item["type"])
+        wanted = BY_TYPE.get(item["type"]) or next(
+            (text for pattern, text in DATE_BOUNDS if pattern.search(message)), None
+        )
         found.setdefault(FIELD_IDS.get(name, "form"), translate(wanted or message))
     return found
 

@@ -202,6 +202,7 @@ DOMAIN_MESSAGES = (
     N_("a fix goes with resolving the report"),
     N_("edits go with an approval"),
     N_("suggest at least one change"),
+    N_("the consent has expired: a referral needs consent still in force"),
 )
 ROLES = {
     "mentor": N_("Mentor"),
@@ -244,6 +245,8 @@ CHOOSE_ONE = N_("Choose one of the options.")
 REQUIRED = N_("This is required.")
 TOO_LONG = N_("This is too long.")
 NOT_A_DATE = N_("Not a valid date.")
+DATE_TOO_OLD = N_("This date is too long ago: check the year.")
+DATE_TOO_FAR = N_("This date is too far ahead: check the year.")
 ALREADY_SENT = N_("This referral was sent already: here it is.")
 RELOAD = N_("This page is out of date: reload it and try again.")
 # Refusals of the referral service, by the field they are about (the service's own words are

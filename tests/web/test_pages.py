@@ -405,3 +405,27 @@ def test_hours_in_day_codes_read_as_words() -> None:
         "Monday, Tuesday 09:00-17:00; Saturday 10:00-12:00"
     )
     assert day_words("MO 09:00-17:00", "es").startswith("Lunes")
+
+
+def test_a_follow_up_years_ahead_is_refused_in_the_pages_language(
+    client: TestClient, session: Session
+) -> None:
+    """The referral service's date window reaches the refer form as a message of the form's
+    own, in Spanish too (the service's message names a field and a number of days)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from directory.referrals.schemas import ReferralCreate
+    from directory.web.forms import field_errors
+    from directory.web.i18n import translations
+
+    try:
+        TypeAdapter(ReferralCreate).validate_python(
+            {"mentee_ref": "HP-1042", "service_id": "00000000-0000-0000-0000-000000000001",
+             "needs": ["anxiety"], "contact_preference": "mentee-will-contact",
+             "consent": {"scope": "share my need", "method": "verbal",
+                         "obtained_at": "2026-12-01T10:00:00Z"},
+             "follow_up_at": "9999-01-01T17:00:00Z"}
+        )  # fmt: skip
+    except ValidationError as error:
+        spanish = field_errors(error, translations("es").gettext)
+    assert spanish["follow_up"] == "Esta fecha está demasiado lejos: revisa el año."
