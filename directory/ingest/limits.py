@@ -3,15 +3,16 @@ machine, and the checks that enforce it before the expensive work starts.
 
 Measured on real files: the 2022 SAMHSA directory has 9,038 rows in 1.3 MB (7.8 MB unpacked,
 about 860 bytes a row, so MAX_ROWS of such rows is about 430 MB); an HSDS record nests about 6
-levels deep. A generated sheet of 200,000 rows reads in about 32 s: a sheet at the row cap costs
-a minute or two before it is refused, one that declares its size or unpacks past
-MAX_UNPACKED_XLSX is refused at once.
+levels deep. A generated sheet of 200,000 rows takes about 32 s to parse, but 0.5 s to count:
+a longer sheet is refused by counting its rows before any is parsed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,28 @@ def too_many_rows(name: str, sheet: str, limit: int) -> FormatError:
         f"{name}: sheet {sheet!r} has more than {limit:,} rows, the most one import reads;"
         " split the file"
     )
+
+
+_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,7}:)?row[\s>/]")  # a <row> of SpreadsheetML: < 16 bytes
+
+
+def check_rows(path: Path, member: str, sheet: str, limit: int) -> None:
+    """Refuse a sheet of more than ``limit`` rows by counting the ``<row>`` elements of its zip
+    member before any is parsed: unpacking takes about a second per 300 MB where parsing took
+    32 s for 200,000 rows."""
+    rows, pending = 0, b""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
+            while rows <= limit and (chunk := handle.read(1 << 20)):
+                data = pending + chunk
+                cut = len(data) - 16  # a row starting past here may be cut: the next round's
+                rows += sum(1 for found in _ROW.finditer(data) if found.start() < cut)
+                pending = data[cut:]
+            rows += len(_ROW.findall(pending))
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
+        return  # the reader says what is wrong in its own words
+    if rows > limit:
+        raise too_many_rows(path.name, sheet, limit)
 
 
 def check_unpacked(path: Path, limit: int) -> None:

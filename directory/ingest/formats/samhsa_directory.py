@@ -126,8 +126,8 @@ def sheet_rows(
                 f"{path.name}: no sheet {sheet!r} in this workbook "
                 f"(sheets: {', '.join(workbook.sheetnames)})"
             )
-        if (workbook[sheet].max_row or 0) > cap:  # as the sheet declares it: refused at once
-            raise limits.too_many_rows(path.name, sheet, cap)
+        # openpyxl names the sheet's zip member only in this attribute of a read-only sheet
+        limits.check_rows(path, workbook[sheet]._worksheet_path, sheet, cap)
         with closing(_values(path, workbook[sheet].iter_rows(values_only=True))) as rows:
             header = [clean(name) for name in next(rows, ())]
             missing = [column for column in required if column not in header]
