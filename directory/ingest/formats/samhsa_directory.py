@@ -118,7 +118,7 @@ def sheet_rows(
 ) -> Iterator[tuple[int, dict[str, str | None]]]:
     """(row number, {column: text}) for each non-empty row of a sheet whose header (row 1) has
     the ``required`` columns; FormatError when the file or the sheet cannot be read, or holds
-    more than ``limits.MAX_ROWS`` rows (blank ones too: they cost the parsing all the same)."""
+    more than ``limits.MAX_ROWS`` rows (counted before it is opened: see ``_workbook``)."""
     cap = limits.MAX_ROWS
     with _workbook(path) as workbook:
         if sheet not in workbook.sheetnames:
@@ -126,8 +126,6 @@ def sheet_rows(
                 f"{path.name}: no sheet {sheet!r} in this workbook "
                 f"(sheets: {', '.join(workbook.sheetnames)})"
             )
-        # openpyxl names the sheet's zip member only in this attribute of a read-only sheet
-        limits.check_rows(path, workbook[sheet]._worksheet_path, sheet, cap)
         with closing(_values(path, workbook[sheet].iter_rows(values_only=True))) as rows:
             header = [clean(name) for name in next(rows, ())]
             missing = [column for column in required if column not in header]
@@ -138,7 +136,7 @@ def sheet_rows(
                 )
             for number, values in enumerate(rows, start=2):
                 if number > cap:
-                    raise limits.too_many_rows(path.name, sheet, cap)
+                    raise limits.too_many_rows(path.name, cap)  # rows not written as <row>
                 texts = [_text(value) for value in values]
                 if any(text is not None and text.strip() for text in texts):
                     texts += [None] * (len(header) - len(texts))
@@ -147,7 +145,7 @@ def sheet_rows(
 
 @contextmanager
 def _workbook(path: Path) -> Iterator[Any]:
-    limits.check_unpacked(path, limits.MAX_UNPACKED_XLSX)
+    limits.check_workbook(path, rows=limits.MAX_ROWS, unpacked=limits.MAX_UNPACKED_XLSX)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except BROKEN as error:
