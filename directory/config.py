@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         le=3650,
         description="a listing not verified for longer than this is marked stale on its pages",
     )
+    token_days: int = Field(
+        default=90,
+        ge=0,
+        le=3650,
+        description="bearer tokens expire this many days after they are made (0: never)",
+    )
     max_body_bytes: int = Field(
         default=1024**2,
         ge=1024,

@@ -62,7 +62,9 @@ def users_create(
             user, token = create_user(session, email=email, role=role, program=program)
     except DirectoryError as error:
         raise fail(error.detail) from None
-    typer.echo(f"created {user.role} {user.email} ({user.id}); bearer token (shown once):")
+    days = get_settings().token_days
+    lasts = f", valid {days} days (DIRECTORY_TOKEN_DAYS)" if days else ""
+    typer.echo(f"created {user.role} {user.email} ({user.id}); bearer token (shown once{lasts}):")
     typer.echo(token)
 
 

@@ -3,6 +3,7 @@ name and what their mentee codes look like)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 import uuid
@@ -73,10 +74,17 @@ def issue_token(session: Session, user: User) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user a live token belongs to, if any."""
-    found = session.scalars(_BY_TOKEN, {"token_hash": hash_token(token)})
+def user_for_token(
+    session: Session, token: str, *, lifetime: dt.timedelta | None = None
+) -> User | None:
+    """The active user a live token belongs to, if any: not revoked, and (with ``lifetime``)
+    made less than that long ago."""
+    oldest = dt.datetime.now(dt.UTC) - lifetime if lifetime else NEVER
+    found = session.scalars(_BY_TOKEN, {"token_hash": hash_token(token), "oldest": oldest})
     return found.one_or_none()
+
+
+NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 # Every request runs it: built once (building a statement costs as much as running this one).
@@ -84,7 +92,10 @@ _BY_TOKEN = (
     select(User)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(
-        ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.created_at > bindparam("oldest"),
+        User.active,
     )
 )
 

@@ -48,7 +48,7 @@ def reader(
 ) -> Caller:
     """A signed-in user, or a partner key used from one of its origins within its rate."""
     if authorization:
-        return Caller(user=current_user(session, authorization))
+        return Caller(user=current_user(request, session, authorization))
     raw = x_api_key or request.query_params.get("key")
     if not raw:
         raise Unauthorized("sign in (Authorization: Bearer <token>) or send a partner X-Api-Key")

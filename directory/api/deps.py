@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -57,7 +58,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def current_user(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, session: SessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> User:
     """The user behind the ``Authorization: Bearer`` token; 401 when missing or bad."""
     if not authorization:
@@ -65,9 +66,13 @@ def current_user(
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    user = user_for_token(session, token.strip())
+    days = request.app.state.settings.token_days
+    lifetime = dt.timedelta(days=days) if days else None
+    user = user_for_token(session, token.strip(), lifetime=lifetime)
     if user is None:
-        raise Unauthorized("the token is not valid (unknown, revoked or its user is inactive)")
+        raise Unauthorized(
+            "the token is not valid (unknown, revoked, expired, or its user is inactive)"
+        )
     return user
 
 
