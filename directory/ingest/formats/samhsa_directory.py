@@ -88,24 +88,25 @@ def read(path: Path) -> Iterator[ReadItem]:
     nothing reads, counted."""
     seen: Counter[str] = Counter()
     filled: Counter[str] = Counter()
-    for row, raw in sheet_rows(path, FACILITIES, REQUIRED):
-        filled.update(k for k, v in raw.items() if clean(v) is not None)
-        if clean(raw["name1"]) is None:
-            yield Rejection(path.name, row, "name1", "missing name")
-            continue
-        yield SourceRecord(repeat_id(facility_id(raw), seen), path.name, row, raw)
-    yield from unread_columns(f"{path.name} {FACILITIES}", filled, READ)
-    yield from _other_sheets(path)
-
-
-def _other_sheets(path: Path) -> Iterator[Ignored]:
-    """The workbook's other sheets: the code reference is ours already (samhsa.yaml)."""
+    # Opened once: opening reads through every sheet that does not declare its size.
     with _workbook(path) as workbook:
-        for sheet in workbook.sheetnames:
-            if sheet != FACILITIES:
-                rows = sum(1 for row in workbook[sheet].iter_rows(values_only=True) if any(row))
-                why = "the codes are mapped in samhsa.yaml" if sheet == REFERENCE else "not read"
-                yield Ignored(f"{path.name} {sheet}", None, max(rows - 1, 0), why)
+        for row, raw in sheet_rows(path, FACILITIES, REQUIRED, workbook=workbook):
+            filled.update(k for k, v in raw.items() if clean(v) is not None)
+            if clean(raw["name1"]) is None:
+                yield Rejection(path.name, row, "name1", "missing name")
+                continue
+            yield SourceRecord(repeat_id(facility_id(raw), seen), path.name, row, raw)
+        yield from unread_columns(f"{path.name} {FACILITIES}", filled, READ)
+        yield from _other_sheets(path, workbook)
+
+
+def _other_sheets(path: Path, workbook: Any) -> Iterator[Ignored]:
+    """The workbook's other sheets: the code reference is ours already (samhsa.yaml)."""
+    for sheet in workbook.sheetnames:
+        if sheet != FACILITIES:
+            rows = sum(1 for row in workbook[sheet].iter_rows(values_only=True) if any(row))
+            why = "the codes are mapped in samhsa.yaml" if sheet == REFERENCE else "not read"
+            yield Ignored(f"{path.name} {sheet}", None, max(rows - 1, 0), why)
 
 
 def reference_rows(path: Path) -> list[dict[str, str | None]]:
@@ -114,33 +115,37 @@ def reference_rows(path: Path) -> list[dict[str, str | None]]:
 
 
 def sheet_rows(
-    path: Path, sheet: str, required: tuple[str, ...]
+    path: Path, sheet: str, required: tuple[str, ...], *, workbook: Any = None
 ) -> Iterator[tuple[int, dict[str, str | None]]]:
     """(row number, {column: text}) for each non-empty row of a sheet whose header (row 1) has
     the ``required`` columns; FormatError when the file or the sheet cannot be read, or holds
-    more than ``limits.MAX_ROWS`` rows (counted before it is opened: see ``_workbook``)."""
+    more than ``limits.MAX_ROWS`` rows (counted before it is opened: see ``_workbook``).
+    ``workbook``: the file already open (else it is opened here)."""
+    if workbook is None:
+        with _workbook(path) as opened:
+            yield from sheet_rows(path, sheet, required, workbook=opened)
+        return
     cap = limits.MAX_ROWS
-    with _workbook(path) as workbook:
-        if sheet not in workbook.sheetnames:
+    if sheet not in workbook.sheetnames:
+        raise FormatError(
+            f"{path.name}: no sheet {sheet!r} in this workbook "
+            f"(sheets: {', '.join(workbook.sheetnames)})"
+        )
+    with closing(_values(path, workbook[sheet].iter_rows(values_only=True))) as rows:
+        header = [clean(name) for name in next(rows, ())]
+        missing = [column for column in required if column not in header]
+        if missing:
             raise FormatError(
-                f"{path.name}: no sheet {sheet!r} in this workbook "
-                f"(sheets: {', '.join(workbook.sheetnames)})"
+                f"{path.name}: sheet {sheet!r} lacks the columns "
+                f"{', '.join(missing)} in its first row"
             )
-        with closing(_values(path, workbook[sheet].iter_rows(values_only=True))) as rows:
-            header = [clean(name) for name in next(rows, ())]
-            missing = [column for column in required if column not in header]
-            if missing:
-                raise FormatError(
-                    f"{path.name}: sheet {sheet!r} lacks the columns "
-                    f"{', '.join(missing)} in its first row"
-                )
-            for number, values in enumerate(rows, start=2):
-                if number > cap:
-                    raise limits.too_many_rows(path.name, cap)  # rows not written as <row>
-                texts = [_text(value) for value in values]
-                if any(text is not None and text.strip() for text in texts):
-                    texts += [None] * (len(header) - len(texts))
-                    yield number, {k: v for k, v in zip(header, texts, strict=False) if k}
+        for number, values in enumerate(rows, start=2):
+            if number > cap:
+                raise limits.too_many_rows(path.name, cap)  # rows not written as <row>
+            texts = [_text(value) for value in values]
+            if any(text is not None and text.strip() for text in texts):
+                texts += [None] * (len(header) - len(texts))
+                yield number, {k: v for k, v in zip(header, texts, strict=False) if k}
 
 
 @contextmanager
