@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, false, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from directory.accounts.models import AuditEntry, User
+from directory.accounts.roles import can
 from directory.db import keep_on_failure
 from directory.listings.models import Service
 from directory.referrals.models import Referral
@@ -86,7 +87,7 @@ def entries(
 
 def _readable(reader: User) -> ColumnElement[bool]:
     """The rows the reader may see: their program's; an admin, every program's."""
-    if reader.role == "admin":
+    if can(reader, "read-all-programs"):
         return true()
     if reader.program_id is None:  # not "IS NULL": the rows of no program are the admins'
         return false()

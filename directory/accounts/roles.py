@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from directory.accounts.models import User
@@ -18,6 +19,8 @@ Action = Literal[
     "manage-people",
     "manage-all-programs",
     "manage-keys",
+    "read-all-programs",
+    "read-program-referrals",
 ]
 STAFF = frozenset({"coordinator", "admin"})
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -33,6 +36,8 @@ ALLOWED: dict[Action, frozenset[str]] = {
     # Keys read only what is published, from their own origins, within their rate: a program's
     # coordinator may give one to a partner site (and revoke a leaked one) without an admin.
     "manage-keys": STAFF,
+    "read-all-programs": frozenset({"admin"}),
+    "read-program-referrals": STAFF,
 }
 WHAT: dict[Action, str] = {
     "refer": "mentors make referrals",
@@ -46,6 +51,8 @@ WHAT: dict[Action, str] = {
     "manage-all-programs": "only admins manage other programs, make admins or move people"
     " between programs",
     "manage-keys": "coordinators and admins manage partner keys",
+    "read-all-programs": "only admins read every program's reports, queue and audit",
+    "read-program-referrals": "a mentor reads their own referrals; staff, their program's",
 }
 
 
@@ -59,3 +66,11 @@ def require(user: User, action: Action) -> User:
     if not can(user, action):
         raise Forbidden(f"{WHAT[action]} (you are a {user.role})")
     return user
+
+
+def in_reach(user: User, program_id: uuid.UUID | None) -> bool:
+    """Whether something of a program is the user's to read or decide: an admin's, anything;
+    anyone else's, only their own program's (never the rows of no program)."""
+    if can(user, "read-all-programs"):
+        return True
+    return user.program_id is not None and program_id == user.program_id

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from directory.accounts import audit
 from directory.accounts.models import User
-from directory.accounts.roles import can, require
+from directory.accounts.roles import can, in_reach, require
 from directory.curation.models import ChangeSuggestion, ProblemReport
 from directory.curation.service import phone_fix
 from directory.errors import Conflict, InvalidInput, NotFound
@@ -170,7 +170,7 @@ def decide_problem(
     or dismissed."""
     require(user, "review-problems")
     report = session.get(ProblemReport, report_id, with_for_update=True)
-    if report is None or (user.role != "admin" and report.program_id != user.program_id):
+    if report is None or not in_reach(user, report.program_id):
         raise NotFound(f"no problem report {report_id}")
     if report.status != "open":
         raise Conflict(f"this report was already {report.status}")
@@ -251,7 +251,7 @@ def _problems(session: Session, reader: User, limit: int) -> list[QueueItem]:
         .outerjoin(User, User.id == ProblemReport.reporter_id)
         .where(ProblemReport.status == "open")
     )
-    if reader.role != "admin":  # a coordinator of no program has no reports to decide
+    if not can(reader, "read-all-programs"):  # of no program: no reports to decide
         query = query.where(ProblemReport.program_id == reader.program_id)
         if reader.program_id is None:
             return []
@@ -300,17 +300,11 @@ def _suggestions(session: Session, reader: User, limit: int) -> list[QueueItem]:
                     "changed_since": now["version"] != suggestion.base_version,
                 },
                 changes=[Change(k, now.get(k), v) for k, v in suggestion.changes.items()],
-                who=email if _same_program(reader, suggestion.program_id) or not email else "",
+                who=email if in_reach(reader, suggestion.program_id) or not email else "",
                 listing=listing,
             )
         )
     return items
-
-
-def _same_program(reader: User, program_id: uuid.UUID | None) -> bool:
-    return reader.role == "admin" or (
-        reader.program_id is not None and program_id == reader.program_id
-    )
 
 
 def _referrals(session: Session, program_id: uuid.UUID) -> list[QueueItem]:

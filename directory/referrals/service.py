@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.audit import record, record_refused
 from directory.accounts.models import Program, User
-from directory.accounts.roles import require
+from directory.accounts.roles import can, require
 from directory.errors import (
     Conflict,
     DirectoryError,
@@ -184,7 +184,7 @@ def _scope_name(user: User) -> str:
     program) or ``program`` (a coordinator's or admin's)."""
     if user.program_id is None:
         return "none"
-    return "mine" if user.role == "mentor" else "program"
+    return "program" if can(user, "read-program-referrals") else "mine"
 
 
 def _scope(user: User) -> list[Any]:
