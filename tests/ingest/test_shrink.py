@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -112,15 +112,22 @@ def test_the_command_refuses_then_allows_with_allow_shrink(
             env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
 
-    assert ingest(locator(tmp_path / "all.csv", 100)).returncode == 0
-    short = locator(tmp_path / "short.csv", 20)
-    refused = ingest(short, "--full")
-    assert refused.returncode == 1
-    assert refused.stderr.strip().splitlines() == [
-        f"error: --full would deactivate 80 of the 100 active listings of {source} (80%; more"
-        " than 20% and more than 50 are refused): is the file complete? If it is, import it"
-        " with `directory ingest --full --allow-shrink`; nothing was written"
-    ]
-    allowed = ingest(short, "--full", "--allow-shrink")
-    assert allowed.returncode == 0, allowed.stderr
-    assert "80 deactivated" in allowed.stdout
+    try:
+        assert ingest(locator(tmp_path / "all.csv", 100)).returncode == 0
+        short = locator(tmp_path / "short.csv", 20)
+        refused = ingest(short, "--full")
+        assert refused.returncode == 1
+        assert refused.stderr.strip().splitlines() == [
+            f"error: --full would deactivate 80 of the 100 active listings of {source} (80%; more"
+            " than 20% and more than 50 are refused): is the file complete? If it is, import it"
+            " with `directory ingest --full --allow-shrink`; nothing was written"
+        ]
+        allowed = ingest(short, "--full", "--allow-shrink")
+        assert allowed.returncode == 0, allowed.stderr
+        assert "80 deactivated" in allowed.stdout
+    finally:  # the command committed: leave no listing behind for other tests to count
+        with engine.begin() as connection:
+            gone = "SELECT service_id FROM provenance WHERE source = :source"
+            connection.execute(
+                text(f"DELETE FROM service WHERE id IN ({gone})"), {"source": source}
+            )

@@ -59,6 +59,7 @@ def test_a_change_that_commits_late_is_still_sent(session: Session) -> None:
 def test_a_rebuild_refills_the_index_and_settles_the_outbox(
     session_factory: sessionmaker[Session], session: Session
 ) -> None:
+    sync.drain(session_factory)  # listings other tests committed are indexed first
     before = session.scalar(text("SELECT count(*) FROM search_document"))
     session.execute(text("DELETE FROM search_document"))
     session.execute(
