@@ -200,23 +200,23 @@ def run(url: str) -> None:
     with api_server(env) as base:
         pid = server_pid(urlsplit(base).port or 0)
         soak = Soak(base, tokens, service_id)
-        warm = time.perf_counter() + min(30.0, seconds / 10)
-        threads = [threading.Thread(target=soak.client, args=(i, warm)) for i in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        start_mb = resident_mb(pid)
-        soak.samples.clear()
-        soak.counts.clear()
-        deadline = time.perf_counter() + seconds
-        threads = [threading.Thread(target=soak.client, args=(i, deadline)) for i in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        drive(soak, time.perf_counter() + min(30.0, seconds / 10))  # warm-up, not counted
+        start_mb, warm_errors = resident_mb(pid), sum(soak.errors.values())
+        for tally in (soak.samples, soak.counts, soak.errors):
+            tally.clear()
+        drive(soak, time.perf_counter() + seconds)
         end_mb = resident_mb(pid)
+    print(f"warm-up errors: {warm_errors}")
     report(soak, seconds, start_mb, end_mb)
+
+
+def drive(soak: Soak, deadline: float) -> None:
+    """Every client, until the deadline."""
+    threads = [threading.Thread(target=soak.client, args=(i, deadline)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def report(soak: Soak, seconds: float, start_mb: float, end_mb: float) -> None:
