@@ -34,9 +34,9 @@ from directory.search import service as search_service
 from directory.search.backends import Backends
 from directory.search.sync import Follower
 from directory.web import pages
+from directory.web.routes import console_imports
 
 IMPORT_UPLOAD = "/console/imports"  # the console's upload: the import's own limit
-UPLOAD_SLACK = 1024**2  # a multipart body's fields and boundaries besides the file
 
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,9 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        own={IMPORT_UPLOAD: settings.import_max_bytes + UPLOAD_SLACK},
+        # the upload's route refuses past import_max_bytes itself, on its page (it reads a
+        # body declared too large to the end, up to DRAIN_MAX, so that browsers show it)
+        own={IMPORT_UPLOAD: console_imports.DRAIN_MAX},
     )
     if session_factory is not None:
         app.state.sessionmaker = session_factory

@@ -138,7 +138,7 @@ def test_discard(client: TestClient, session: Session, tmp_path: Path) -> None:
     assert not (tmp_path / "imports" / run_id).exists()
 
 
-@pytest.mark.parametrize("over", [1, 100 * 1024])
+@pytest.mark.parametrize("over", [1, 100 * 1024, 3 * 1024 * 1024])
 def test_a_file_over_the_limit_is_refused_on_the_page(
     client: TestClient, session: Session, tmp_path: Path, over: int
 ) -> None:
