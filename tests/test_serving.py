@@ -95,7 +95,8 @@ def test_each_worker_listens_on_its_own_socket_and_sigterm_stops_all(
             time.sleep(0.2)
         assert _listening(port) == 2
         for _ in range(20):  # fresh connections, each answered by one of them
-            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            answer = httpx.get(f"{base}/healthz", timeout=5)
+            assert answer.status_code == 200, answer.text
         server.send_signal(signal.SIGTERM)
         assert server.wait(30) == 0
     assert _listening(port) == 0

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import __version__
@@ -65,10 +63,8 @@ def create_app(
         search_service.warm_up()
         for danger in settings.dangers():  # said once per process, where operators look
             log.warning("unsafe setting: %s", danger)
-        meta.expected_revision()  # so that the first health probe is answered in time
-        with contextlib.suppress(SQLAlchemyError):  # and a connection is ready for it (a
-            engine.connect().close()  # fresh worker's first connect can take a loaded second)
         app.state.sessionmaker = make_sessionmaker(engine)
+        meta.rehearse_probe(app.state.sessionmaker)  # the first probe is answered in time
         app.state.backends.prepare()
         follower = Follower(
             app.state.sessionmaker,

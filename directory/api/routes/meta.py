@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from functools import cache
 
@@ -48,6 +49,15 @@ async def healthz(request: Request) -> JSONResponse:
         "expected_migration": head,
     }
     return JSONResponse(body, status_code=200 if current == head else 503)
+
+
+def rehearse_probe(factory: sessionmaker[Session]) -> None:
+    """Run a probe once at start, unhurried: it reads the newest migration (0.7 s), opens a
+    connection and pays every first-call cost, which on a loaded machine made a fresh
+    worker's first real probe miss its second (a 503 from a healthy worker)."""
+    expected_revision()
+    with contextlib.suppress(Exception):  # a database away at start is the probes' to report
+        _revisions(factory)
 
 
 def _revisions(factory: sessionmaker[Session]) -> tuple[str | None, str | None]:
