@@ -14,6 +14,7 @@ from directory import __version__
 from directory.api import errors
 from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
+from directory.api.headers import SecurityHeaders
 from directory.api.limits import BodyLimit
 from directory.api.redirects import RelativeRedirects
 from directory.api.routes import (
@@ -98,6 +99,8 @@ def create_app(
         # body declared too large to the end, up to DRAIN_MAX, so that browsers show it)
         own={IMPORT_UPLOAD: console_imports.DRAIN_MAX},
     )
+    # outermost: the limit's 413 and the CORS answers carry the headers too
+    app.add_middleware(SecurityHeaders, production=settings.env == "production")
     if session_factory is not None:
         app.state.sessionmaker = session_factory
     errors.install(app, page=pages.error_page, is_page=pages.is_page)
