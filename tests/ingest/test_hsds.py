@@ -18,7 +18,7 @@ from directory.ingest.formats.hsds import FORMAT
 from directory.ingest.mappings import accessibility_codes, language_entries, regions
 from directory.ingest.records import FormatError, Rejection, RowRejected, SourceRecord
 from directory.listings import vocabularies
-from directory.listings.schemas import ServiceCreate
+from directory.listings.schemas import MAX_ITEMS, ServiceCreate
 from directory.listings.vocabularies import seed_dir
 
 ILAO = "hsds1-ilao"
@@ -214,6 +214,30 @@ def test_hsds3_example_service(
         "mental-health", "depression", "anxiety", "eating-disorders",
     ]  # fmt: skip
     assert ("locations.latitude", "not a valid point: '100', '101'") in result.warnings
+
+
+def test_a_record_past_the_listing_limits_is_trimmed_not_rejected(
+    read_back: dict[str, tuple[list[SourceRecord], list[Rejection]]],
+) -> None:
+    """The format's caps are the listing's own (MAX_ITEMS): a record with 60 sites and 30
+    phones a site keeps the first 50 sites of 20 phones, and says so, where it was rejected
+    whole by the listing's schema (the format kept 200 and 50)."""
+    raw = copy.deepcopy(read_back[f"{HSDS3_JSON}/service_full.json"][0][0].raw)
+    place = raw["service_at_locations"][0]
+    place["location"]["phones"] = [
+        {"number": f"+44 1234 2345{n:02}"} for n in range(MAX_ITEMS["locations.phones"] + 10)
+    ]
+    raw["service_at_locations"] = [copy.deepcopy(place) for _ in range(60)]
+    record = SourceRecord(external_id=SERVICE_ID, file="service_full.json", row=1, raw=raw)
+    result = FORMAT.normalise(record.raw)
+    doc = validated(record)
+    assert len(doc["locations"]) == MAX_ITEMS["locations"] == 50
+    assert {len(site["phones"]) for site in doc["locations"]} == {MAX_ITEMS["locations.phones"]}
+    assert ("locations", "kept the first 50: 60 given") in result.warnings
+    assert (
+        "locations.phones",
+        "kept the first 20: 31 given",
+    ) in result.warnings  # 30 + the place's
 
 
 def test_hsds3_tabular_and_json_agree(

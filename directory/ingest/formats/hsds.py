@@ -79,26 +79,24 @@ def normalise(raw: dict[str, Any]) -> Normalised:
     places = [
         p for p in _list(raw.get("service_at_locations")) if isinstance(p.get("location"), dict)
     ]
-    doc["locations"] = _cap([_location(p, result) for p in places], 200, result, "locations")
-    doc["phones"] = _cap(_phones(_list(raw.get("phones")), result, "phones"), 50, result, "phones")
+    doc["locations"] = _cap([_location(p, result) for p in places], "locations", result)
+    doc["phones"] = _cap(_phones(_list(raw.get("phones")), result, "phones"), "phones", result)
     rows = _list(raw.get("schedules")) + _list(raw.get("regular_schedules"))
     rows += [{"description": text} for text in [_long(raw.get("hours"))] if text]
     holidays = _list(raw.get("holiday_schedules"))
-    doc["schedules"] = _cap(
-        _schedules(rows, result, "schedules", holidays), 50, result, "schedules"
-    )
+    doc["schedules"] = _cap(_schedules(rows, result, "schedules", holidays), "schedules", result)
     contacts = _list(raw.get("contacts")) + [
         c for p in places for c in _list(p.get("contacts")) + _list(p["location"].get("contacts"))
     ]
-    doc["contacts"] = _cap(_contacts(contacts, result), 50, result, "contacts")
+    doc["contacts"] = _cap(_contacts(contacts, result), "contacts", result)
     spoken = _list(raw.get("languages")) + [
         row for p in places for row in _list(p["location"].get("languages"))
     ]
-    doc["languages"] = _cap(_languages(spoken, result), 100, result, "languages")
+    doc["languages"] = _cap(_languages(spoken, result), "languages", result)
     areas = _list(raw.get("service_areas")) + _list(raw.get("service_area"))
-    doc["service_areas"] = _cap(_service_areas(areas, result), 50, result, "service_areas")
-    doc["cost_options"] = _cap(_cost_options(raw, result), 50, result, "cost_options")
-    doc["needs"] = _cap(_needs(raw, result), 50, result, "needs")
+    doc["service_areas"] = _cap(_service_areas(areas, result), "service_areas", result)
+    doc["cost_options"] = _cap(_cost_options(raw, result), "cost_options", result)
+    doc["needs"] = _cap(_needs(raw, result), "needs", result)
     # no taxonomy, or none of ours: the name, the description and any keywords tell
     infer_needs(doc, result, keywords=common.clean(raw.get("keywords")))
     return result
@@ -181,7 +179,9 @@ def _location(place: dict[str, Any], result: Normalised) -> dict[str, Any] | Non
     doc["accessibility"] = _accessibility(loc, result)
     country = (address or {}).get("country", "US")
     phones = _list(loc.get("phones")) + _list(place.get("phones"))
-    doc["phones"] = _cap(_phones(phones, result, "locations.phones", country), 50, result, "phones")
+    doc["phones"] = _cap(
+        _phones(phones, result, "locations.phones", country), "locations.phones", result
+    )
     rows = [
         row
         for source in (loc, place)
@@ -190,7 +190,7 @@ def _location(place: dict[str, Any], result: Normalised) -> dict[str, Any] | Non
     ]
     holidays = [row for source in (loc, place) for row in _list(source.get("holiday_schedules"))]
     doc["schedules"] = _cap(
-        _schedules(rows, result, "locations.schedules", holidays), 50, result, "schedules"
+        _schedules(rows, result, "locations.schedules", holidays), "locations.schedules", result
     )
     own = {k: v for k, v in doc.items() if k not in ("accessibility", "phones", "schedules")}
     return doc if _valid(LocationIn, own, result, "locations") else None  # parts checked above

@@ -18,6 +18,7 @@ from pydantic import BaseModel, HttpUrl, TypeAdapter, ValidationError
 from directory.ingest import common
 from directory.ingest.records import Normalised
 from directory.listings import vocabularies
+from directory.listings.schemas import MAX_ITEMS
 
 SHORT, LONG = 500, 20_000
 _URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
@@ -81,7 +82,10 @@ def _valid(model: type[BaseModel], doc: dict[str, Any], result: Normalised, fiel
     return True
 
 
-def _cap(items: list[Any], limit: int, result: Normalised, field: str) -> list[Any]:
+def _cap(items: list[Any], field: str, result: Normalised) -> list[Any]:
+    """The first items a listing may hold (``MAX_ITEMS``, the API's own limits), with a warning:
+    a longer list would have the whole record rejected by the listing's schema."""
+    limit = MAX_ITEMS[field]
     kept = [item for item in items if item]
     if len(kept) > limit:
         result.warn(field, f"kept the first {limit}: {len(kept)} given")
