@@ -235,4 +235,13 @@ def test_people_from_the_command_line(cli_env: dict[str, str]) -> None:
     assert unknown.returncode == 1 and "no account for nobody@example.org" in unknown.stderr
     neither = run(cli_env, "users", "set-program", "lee@example.org", ok=False)
     assert neither.returncode == 1 and "give a program, or --none" in neither.stderr
+    made = run(cli_env, "keys", "create", "--name", "Clinic site", "--origin",
+               "https://clinic.example", "--program", "Harbor Peers").stdout  # fmt: skip
+    raw = made.strip().splitlines()[-1]
+    listed = run(cli_env, "keys", "list").stdout
+    assert f"{raw[:10]}...  Clinic site  Harbor Peers  https://clinic.example" in listed
+    assert raw not in listed  # the key itself is shown once, at creation
+    run(cli_env, "keys", "revoke", raw[:10])
+    assert "1 key(s)" not in run(cli_env, "keys", "list").stdout
+    assert "REVOKED" in run(cli_env, "keys", "list", "--revoked").stdout
     run(cli_env, "db", "stop")

@@ -301,6 +301,7 @@ def test_the_command_makes_keys_of_a_named_program_or_none(session: Session) -> 
     loose, raw = create_key(session, name="L", origins=["https://l.example"])
     assert (placed.program_id, loose.program_id) == (coordinator.program_id, None)
     assert all_keys(session, by=coordinator) == [placed]
+    assert set(all_keys(session, by=None)) >= {placed, loose}  # the command line sees all
     with pytest.raises(NotFound, match="no program named"):
         program_named(session, "Nowhere")
     assert revoke_key(session, raw[:10]).revoked_at is not None

@@ -11,7 +11,13 @@ import typer
 from sqlalchemy.orm import Session
 
 from directory.accounts import people
-from directory.accounts.keys import DEFAULT_RATE, create_key, program_named, revoke_key
+from directory.accounts.keys import (
+    DEFAULT_RATE,
+    all_keys,
+    create_key,
+    program_named,
+    revoke_key,
+)
 from directory.accounts.models import ROLES
 from directory.accounts.service import create_user, set_code_pattern
 from directory.cli_support import engine, fail
@@ -134,6 +140,24 @@ def keys_revoke(
     except DirectoryError as error:
         raise fail(error.detail) from None
     typer.echo(f"revoked key {revoked.prefix}... of {revoked.name}")
+
+
+@keys_app.command("list")
+def keys_list(
+    revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys")] = False,
+) -> None:
+    """Partner keys: prefix, partner, program, origins, rate, and when made (never the key)."""
+    with unit_of_work(make_sessionmaker(engine())) as session:
+        found = [k for k in all_keys(session, by=None) if revoked or k.revoked_at is None]
+        for key in found:
+            program = key.program.name if key.program else "(admins only)"
+            made = key.created_at.date().isoformat()
+            state = f", REVOKED {key.revoked_at.date().isoformat()}" if key.revoked_at else ""
+            typer.echo(
+                f"{key.prefix}...  {key.name}  {program}  {', '.join(key.origins)}  {key.rate}"
+                f"  made {made}{state}"
+            )
+    typer.echo(f"{len(found)} key(s)")
 
 
 @users_app.command("list")

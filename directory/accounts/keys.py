@@ -173,9 +173,9 @@ def _revoke(session: Session, key: PartnerKey, by: User | None) -> PartnerKey:
     return key
 
 
-def all_keys(session: Session, *, by: User) -> list[PartnerKey]:
-    """The keys ``by`` may see (a coordinator: their program's), with their program, live
-    ones first, newest first."""
+def all_keys(session: Session, *, by: User | None) -> list[PartnerKey]:
+    """The keys ``by`` may see (a coordinator: their program's; the command line: all), with
+    their program, live ones first, newest first."""
     order = (PartnerKey.revoked_at.is_not(None), PartnerKey.created_at.desc())
     query = select(PartnerKey).options(joinedload(PartnerKey.program)).where(_visible(by))
     return list(session.scalars(query.order_by(*order)))
