@@ -199,6 +199,12 @@ def test_an_invitation_goes_to_the_inviters_program(session: Session) -> None:
     )
     assert (made.role, made.program_id) == ("admin", None)
     assert actions(session, user) == ["user.invite"]
+    # the command line (no one signed in) sends a fresh link, audited like the console's
+    again, fresh = people.invite_person(
+        session, email="new@example.org", role="mentor", by=None, again=True
+    )
+    assert again == user and pending(session, fresh) == user and pending(session, token) is None
+    assert actions(session, user) == ["user.invite", "user.invite"]
 
 
 def test_a_program_is_renamed_and_its_codes_checked(session: Session) -> None:

@@ -40,12 +40,14 @@ def users_invite(
 ) -> None:
     """Invite someone to the web app: prints a one-time sign-in link (valid 72 hours) on the
     last line; opening it lets them choose a password. Inviting again replaces the link."""
-    from directory.accounts.invites import VALID_FOR, invite, link_url
+    from directory.accounts.invites import VALID_FOR, link_url
 
     settings = get_settings()
     try:
         with unit_of_work(make_sessionmaker(engine())) as session:
-            user, token = invite(session, email=email, role=role, program=program)
+            user, token = people.invite_person(
+                session, email=email, role=role, program=program, by=None, again=True
+            )
     except DirectoryError as error:
         raise fail(error.detail) from None
     hours = int(VALID_FOR.total_seconds() // 3600)

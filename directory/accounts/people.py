@@ -106,10 +106,17 @@ def _person(row: Any) -> Person:
 
 
 def invite_person(
-    session: Session, *, email: str, role: str, program: str | None = None, by: User | None
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    program: str | None = None,
+    by: User | None,
+    again: bool = False,
 ) -> tuple[User, str]:
     """Invite someone new (a coordinator: to their own program, as a mentor or coordinator);
-    the user and their one-time sign-in link's token."""
+    the user and their one-time sign-in link's token. ``again`` (the command line) sends
+    someone already invited a fresh link, in the same role and program."""
     email = valid_email(email)
     if by is not None:
         roles.require(by, "manage-people")
@@ -117,7 +124,7 @@ def invite_person(
             roles.require(by, "manage-all-programs")
         if not _all_programs(by):
             program = _own_program(session, by).name
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
+    if not again and session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(
             f"{email} already has an account: open it to reset their sign-in", field="email"
         )
