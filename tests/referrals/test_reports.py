@@ -18,7 +18,7 @@ from directory.accounts.models import User
 from directory.accounts.service import create_user
 from directory.listings.models import Service
 from directory.referrals.models import Referral, ReferralEvent
-from directory.referrals.reports import protect
+from directory.referrals.suppression import protect
 from tests.referrals.conftest import event, refer
 
 URL = "/v1/reports/referrals"

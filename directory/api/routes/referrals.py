@@ -17,7 +17,7 @@ from directory.api.deps import CurrentUser, IfMatch, SessionDep
 from directory.referrals import privacy, queries, service
 from directory.referrals.lifecycle import STATUSES
 from directory.referrals.notes import NoteCipher, cipher_for
-from directory.referrals.reports import spreadsheet_cell
+from directory.referrals.report_csv import spreadsheet_cell
 from directory.referrals.schemas import EventIn, ReferralCreate, ReferralPage, ReferralRead
 from directory.types import NeedCode
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from directory.accounts.roles import require
 from directory.api.deps import CurrentUser, SessionDep
 from directory.referrals import reports
-from directory.referrals.reports import GroupBy, ReferralReport
+from directory.referrals.report_schemas import GroupBy, ReferralReport
 from directory.search import unmet
 
 router = APIRouter(tags=["reports"])

@@ -23,7 +23,8 @@ from directory.accounts.roles import require
 from directory.api.deps import SessionDep
 from directory.errors import InvalidInput
 from directory.referrals import reports
-from directory.referrals.reports import GROUP_BY, ReferralReport, ReportGroup, spreadsheet_cell
+from directory.referrals.report_csv import spreadsheet_cell
+from directory.referrals.report_schemas import GROUP_BY, ReferralReport, ReportGroup
 from directory.search import unmet
 from directory.web import vocab
 from directory.web.charts import Chart, Value, Words, bar_chart, cell_text, number_formats
