@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from directory.errors import DirectoryError, TooManyRequests
 
@@ -75,6 +77,17 @@ def _field(error: dict[str, Any]) -> str:
     return ".".join(parts) or (str(loc[-1]) if loc else "")
 
 
+def _allowed(request: Request) -> str:
+    """Every method the path takes, for a 405's ``Allow`` (RFC 9110): the route that answers
+    the 405 names only its own (GET and PATCH of /v1/services/{id} are two routes)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(route.methods or ())
+    return ", ".join(sorted(methods))
+
+
 PageRenderer = Callable[[Request, int, str], Awaitable[Response]]
 
 
@@ -113,9 +126,14 @@ def install(
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         if page is not None and is_page(request):
-            return await page(request, error.status_code, str(error.detail))
-        code = HTTP_CODES.get(error.status_code, "Error")
-        return error_response(error.status_code, code, str(error.detail))
+            response = await page(request, error.status_code, str(error.detail))
+        else:
+            code = HTTP_CODES.get(error.status_code, "Error")
+            response = error_response(error.status_code, code, str(error.detail))
+        response.headers.update(error.headers or {})  # a 401's WWW-Authenticate, say
+        if error.status_code == 405:
+            response.headers["Allow"] = _allowed(request)
+        return response
 
     @app.exception_handler(StaleDataError)
     async def stale(_: Request, error: StaleDataError) -> JSONResponse:
