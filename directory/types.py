@@ -5,9 +5,10 @@ values comes from it (``STATUSES = get_args(Status)``)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
 
 
 def _lower(value: Any) -> Any:
@@ -19,11 +20,21 @@ def _lower(value: Any) -> Any:
 # A need code (taxonomy term): lower-case letters, digits and hyphens. Any case is read and
 # stored lower-case ("Anxiety" is "anxiety"), by a listing, a referral and a search alike.
 NEED_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
-NeedCode = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=NEED_CODE_PATTERN)]
+# What a client may send: the code in any case (the before-validator hides the pattern from the
+# generated schema, which would otherwise say any string)
+_CODE_IN = WithJsonSchema({"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"})
+NeedCode = Annotated[
+    str,
+    BeforeValidator(_lower),
+    StringConstraints(pattern=NEED_CODE_PATTERN),
+    _CODE_IN,
+]
 # A cost option as a code (``sliding-scale``): the shape a search filter takes. A listing's
 # options are open (an import brings ``cash``, ``veterans-affairs``...): a filter takes the
 # common ones below and any a listing has.
-CostCode = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=NEED_CODE_PATTERN)]
+CostCode = Annotated[
+    str, BeforeValidator(_lower), StringConstraints(pattern=NEED_CODE_PATTERN), _CODE_IN
+]
 CostOption = Literal[
     "free", "sliding-scale", "medicaid", "medicare", "private-insurance", "self-pay"
 ]
@@ -61,6 +72,18 @@ ContactPreference = Literal[
     "mentee-will-contact", "mentor-will-contact", "service-may-contact", "do-not-contact"
 ]
 CONTACT_PREFERENCES: tuple[ContactPreference, ...] = get_args(ContactPreference)
+
+NUMBER = re.compile(r"\s*[-+]?[0-9.]+(e[-+]?[0-9]+)?\s*", re.IGNORECASE)
+
+
+def _not_a_number(value: Any) -> Any:
+    """A time is a date and time (RFC 3339); pydantic alone reads "0.5" as seconds since 1970."""
+    if isinstance(value, str) and NUMBER.fullmatch(value):
+        raise ValueError("a time is a date and time such as 2025-01-31T09:00:00Z")
+    return value
+
+
+DateTime = Annotated[dt.datetime, BeforeValidator(_not_a_number)]  # in a URL's query
 
 # The window a date given by a person may fall in: nothing before 2000 (a typo, or a date
 # meant as a placeholder), nothing in the year 9999.

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import __version__
-from directory.api import errors
+from directory.api import errors, openapi
 from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
 from directory.api.headers import SecurityHeaders
@@ -113,4 +113,5 @@ def create_app(
     app.include_router(programs.router)
     app.include_router(curation.router)
     pages.install(app)
+    openapi.install(app)  # the document says every status, in the one error shape
     return app

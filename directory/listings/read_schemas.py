@@ -5,10 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, computed_field
 
 from directory.listings.demo import is_demo
+
+# A schedule's hours are local times of its timezone, without an offset (08:00:00): JSON
+# Schema's "time" format requires one.
+LocalTime = Annotated[
+    dt.time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?$",
+            "description": "A local time of the schedule's timezone",
+        }
+    ),
+]
 
 
 class Read(BaseModel):
@@ -80,8 +94,8 @@ class ScheduleRead(Read):
     count: int | None
     valid_from: dt.date | None
     valid_to: dt.date | None
-    opens_at: dt.time | None
-    closes_at: dt.time | None
+    opens_at: LocalTime | None
+    closes_at: LocalTime | None
     timezone: str | None
     description: str | None
     schedule_link: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,7 @@ from pydantic import (
     HttpUrl,
     PrivateAttr,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -35,7 +36,11 @@ Text = Annotated[
 ShortText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
 ]
-CountryCode = Annotated[str, AfterValidator(vocabularies.country)]
+CountryCode = Annotated[
+    str,
+    AfterValidator(vocabularies.country),
+    WithJsonSchema({"type": "string", "enum": vocabularies.COUNTRY_CODES}),
+]
 RegionCode = Annotated[str, AfterValidator(vocabularies.region)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
@@ -68,8 +73,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def one_of_given(*names: str, **shapes: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema rule that one of ``names`` is given (not null): what its validator
+    checks, said in the schema so that a client (and a fuzzer) can know it."""
+    choices = [{"required": [n], "properties": {n: {"type": "string"}}} for n in names]
+    choices += [{"required": [n], "properties": {n: shape}} for n, shape in shapes.items()]
+    return {"anyOf": choices}
+
+
 class OrganizationIn(Strict):
     """A new organization, or ``{"id": ...}`` to link an existing one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["id"], "maxProperties": 1, "properties": {"id": {"type": "string"}}},
+                {
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}, "id": {"type": "null"}},
+                },
+            ]
+        }
+    )
 
     id: uuid.UUID | None = None
     name: ShortText | None = None
@@ -111,6 +136,12 @@ class PhoneIn(Strict):
 class ContactIn(Strict):
     """A named person or desk to ask for (HSDS contact), with their own phones."""
 
+    model_config = ConfigDict(
+        json_schema_extra=one_of_given(
+            "name", "title", "department", "email", phones={"type": "array", "minItems": 1}
+        )
+    )
+
     name: ShortText | None = None
     title: ShortText | None = None
     department: ShortText | None = None
@@ -134,8 +165,12 @@ class LanguageIn(Strict):
         return vocabularies.language(value)[0]
 
 
+def _accessibility_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(vocabularies.accessibility_codes())  # read when the schema is made
+
+
 class AccessibilityIn(Strict):
-    code: str
+    code: str = Field(json_schema_extra=_accessibility_enum)
     details: ShortText | None = None
     url: HttpUrl | None = None
 
@@ -149,6 +184,8 @@ class AccessibilityIn(Strict):
 
 
 class ScheduleIn(Strict):
+    model_config = ConfigDict(json_schema_extra=one_of_given("freq", "description"))
+
     freq: Literal["WEEKLY", "MONTHLY", "DAILY", "YEARLY"] | None = None
     interval: int | None = Field(default=None, ge=1, le=366)
     byday: str | None = None
@@ -194,6 +231,18 @@ class AddressIn(Strict):
 
 
 class LocationIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [  # both coordinates, or neither
+                {
+                    "required": ["latitude", "longitude"],
+                    "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}},
+                },
+                {"properties": {"latitude": {"type": "null"}, "longitude": {"type": "null"}}},
+            ]
+        }
+    )
+
     name: ShortText | None = None
     location_type: Literal["physical", "postal", "virtual"] = "physical"
     description: Text | None = None
@@ -236,6 +285,25 @@ class CostOptionIn(Strict):
 
 
 class CrisisChannelIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [  # a chat has its url; a call or a text, its number and country
+                {
+                    "required": ["url"],
+                    "properties": {"channel": {"const": "chat"}, "url": {"type": "string"}},
+                },
+                {
+                    "required": ["number", "country"],
+                    "properties": {
+                        "channel": {"enum": ["call", "text"]},
+                        "number": {"type": "string"},
+                        "country": {"type": "string"},
+                    },
+                },
+            ]
+        }
+    )
+
     channel: Literal["call", "text", "chat"]
     number: ShortText | None = None
     country: CountryCode | None = None
@@ -250,9 +318,9 @@ class CrisisChannelIn(Strict):
     def _reachable(self) -> Self:
         if self.channel == "chat" and self.url is None:
             raise ValueError("a chat channel needs a url")
-        if self.channel != "chat":
-            if self.number is None or self.country is None:
-                raise ValueError(f"a {self.channel} channel needs a number and its country")
+        if self.channel != "chat" and (self.number is None or self.country is None):
+            raise ValueError(f"a {self.channel} channel needs a number and its country")
+        if self.number is not None and self.country is not None:  # a chat's number is dialled too
             self._dialable = parse_phone(self.number, self.country)
         return self
 
@@ -364,8 +432,19 @@ class ServiceCreate(ServiceFields):
         return self
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Fields an update may leave out but not set to null (the validator below refuses it)."""
+    for name in NOT_NULL_ON_UPDATE:
+        field = schema["properties"][name]
+        choices = [c for c in field.pop("anyOf") if c != {"type": "null"}]
+        field.pop("default", None)
+        field.update(choices[0])
+
+
 class ServiceUpdate(ServiceFields):
     """A partial update: fields left out stay; a list given replaces the whole list."""
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> Self:

@@ -12,6 +12,7 @@ import yaml
 from directory.config import get_settings
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+COUNTRY_CODES = sorted(c.alpha_2 for c in pycountry.countries)  # what country() takes (any case)
 
 
 def seed_dir() -> Path:

@@ -102,8 +102,19 @@ class ConsentIn(Strict):
         return self
 
 
+MENTEE_REF_DOC = (
+    "The program's pseudonymous code: 3-40 letters, digits, '-' or '_', with 1 to 6 digits and"
+    " no run of 5 letters (HP-1042); a program may set a pattern of its own"
+)
+
+
 class ReferralCreate(Strict):
-    mentee_ref: str
+    # The pattern is documented, and checked by the validator below (with kinder messages).
+    # The digits and letter runs stay in words: as lookaheads in the pattern, generators of
+    # examples (hypothesis) filter out too many of what they draw.
+    mentee_ref: str = Field(
+        json_schema_extra={"pattern": MENTEE_REF.pattern}, description=MENTEE_REF_DOC
+    )
     service_id: uuid.UUID
     location_id: uuid.UUID | None = None
     needs: list[NeedCode] = Field(default_factory=list, max_length=20)

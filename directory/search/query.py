@@ -6,17 +6,30 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from directory.listings import vocabularies
 from directory.types import CostCode, NeedCode
 
 NO_NUL = r"^[^\x00]*$"
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
 MAX_PAGE = 500  # deep pages cost; nobody pages past 10,000 results during a session
 # The capacities ``accepting=true`` leaves out. Everything else stays, unknown and unset too: a
 # mentor must not lose the listings nobody has asked about.
 NOT_TAKING_CLIENTS = ("waitlist", "full")
+
+
+def _accessibility_codes(schema: dict[str, Any]) -> None:
+    schema["items"]["enum"] = list(vocabularies.accessibility_codes())  # when the schema is made
 
 
 class SearchQuery(BaseModel):
@@ -25,13 +38,22 @@ class SearchQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     q: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] | None = None
-    near: tuple[float, float] | None = None  # (latitude, longitude); "lat,lng" in a URL
+    near: tuple[Latitude, Longitude] | None = None  # "lat,lng" in a URL
     postcode: Annotated[str, StringConstraints(pattern=r"^\d{5}(-\d{4})?$")] | None = None
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None
+    country: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[A-Za-z]{2}$"),
+            WithJsonSchema({"type": "string", "enum": vocabularies.COUNTRY_CODES}),
+        ]
+        | None
+    ) = None
     radius_km: float = Field(default=25.0, gt=0, le=500)
     need: list[NeedCode] = Field(default_factory=list, max_length=20)
     language: list[Code] = Field(default_factory=list, max_length=10)
-    accessibility: list[Code] = Field(default_factory=list, max_length=10)
+    accessibility: list[Code] = Field(
+        default_factory=list, max_length=10, json_schema_extra=_accessibility_codes
+    )
     mode: Literal["in_person", "virtual", "any"] = "any"
     open_now: bool | None = None
     accepting: bool = Field(
@@ -55,7 +77,8 @@ class SearchQuery(BaseModel):
                 value = (float(parts[0]), float(parts[1]))
             except ValueError:
                 raise ValueError("near must be 'latitude,longitude' in decimal degrees") from None
-        if isinstance(value, list | tuple) and len(value) == 2:
+        numbers = isinstance(value, list | tuple) and len(value) == 2
+        if numbers and all(isinstance(v, int | float) for v in value):  # else pydantic says why
             lat, lng = value
             if not (-90 <= float(lat) <= 90 and -180 <= float(lng) <= 180):
                 raise ValueError("near: latitude must be -90..90 and longitude -180..180")

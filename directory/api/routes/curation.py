@@ -7,20 +7,26 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from directory.api.deps import CurrentUser, SessionDep
+from directory.api.openapi import errors
 from directory.curation import queue
+from directory.listings.schemas import ServiceUpdate
 
 router = APIRouter(tags=["curation"])
 Note = Annotated[str, StringConstraints(max_length=queue.MAX_NOTE)]
+CHANGEABLE: list[JsonValue] = [*sorted(ServiceUpdate.model_fields)]  # what a suggestion names
 
 
 class SuggestionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     changes: dict[str, Any] = Field(
-        max_length=30, description="Fields of the listing, as PATCH /v1/services/{id} takes them"
+        min_length=1,
+        max_length=30,
+        description="Fields of the listing, as PATCH /v1/services/{id} takes them",
+        json_schema_extra={"propertyNames": {"enum": CHANGEABLE}},
     )
     note: Note | None = None
 
@@ -78,6 +84,7 @@ def _out(suggestion: Any) -> SuggestionOut:
     "/v1/services/{service_id}/suggestions",
     response_model=SuggestionOut,
     status_code=status.HTTP_201_CREATED,
+    responses=errors(404),
 )
 def suggest_change(
     session: SessionDep, user: CurrentUser, service_id: uuid.UUID, body: SuggestionIn
@@ -86,7 +93,7 @@ def suggest_change(
     return _out(queue.suggest(session, user, service_id, body.changes, note=body.note))
 
 
-@router.get("/v1/review-queue", response_model=list[QueueItemOut])
+@router.get("/v1/review-queue", response_model=list[QueueItemOut], responses=errors(403))
 def review_queue(session: SessionDep, user: CurrentUser) -> list[QueueItemOut]:
     """Open problem reports, referral warnings and suggestions: urgent first, then newest."""
     return [
@@ -95,7 +102,11 @@ def review_queue(session: SessionDep, user: CurrentUser) -> list[QueueItemOut]:
     ]
 
 
-@router.post("/v1/suggestions/{suggestion_id}/decision", response_model=SuggestionOut)
+@router.post(
+    "/v1/suggestions/{suggestion_id}/decision",
+    response_model=SuggestionOut,
+    responses=errors(403, 404, 409),
+)
 def decide_suggestion(
     session: SessionDep, user: CurrentUser, suggestion_id: uuid.UUID, body: SuggestionDecision
 ) -> SuggestionOut:
@@ -106,7 +117,11 @@ def decide_suggestion(
     return _out(decided)
 
 
-@router.post("/v1/problem-reports/{report_id}/decision", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/v1/problem-reports/{report_id}/decision",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(403, 404, 409),
+)
 def decide_problem(
     session: SessionDep, user: CurrentUser, report_id: uuid.UUID, body: ProblemDecision
 ) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from functools import cache
+from typing import Literal
 
 import anyio
 from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +34,19 @@ HEALTH_WAIT = 1.0  # seconds: a monitor's probe is answered within this, databas
 _probing = threading.Lock()  # one probe waits on the database at a time
 
 
-@router.get("/healthz", tags=["health"])
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: str = Field(description='"reachable", or the kind of failure met asking it')
+    migration: str | None = None
+    expected_migration: str | None = None
+
+
+@router.get(
+    "/healthz",
+    tags=["health"],
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Unhealthy: what failed"}},
+)
 async def healthz(request: Request) -> JSONResponse:
     """200 when the database answers within a second and is at the newest migration, 503
     otherwise (with what failed)."""

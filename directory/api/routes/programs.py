@@ -13,6 +13,7 @@ from directory.accounts.models import Program
 from directory.accounts.roles import require
 from directory.accounts.service import set_code_pattern
 from directory.api.deps import CurrentUser, SessionDep
+from directory.api.openapi import errors
 from directory.errors import NotFound
 
 router = APIRouter(tags=["programs"])
@@ -28,16 +29,23 @@ class ProgramRead(BaseModel):
 
 
 class CodePattern(BaseModel):
-    pattern: str | None = Field(max_length=200, examples=["HP-[0-9]{4}"])
+    pattern: str | None = Field(
+        min_length=1,
+        max_length=200,
+        examples=["HP-[0-9]{4}"],
+        json_schema_extra={"pattern": r"\S"},  # not blank: checked where it is compiled
+    )
 
 
-@router.get("/v1/program", response_model=ProgramRead)
+@router.get("/v1/program", response_model=ProgramRead, responses=errors(404))
 def read_program(session: SessionDep, user: CurrentUser) -> Program:
     """The caller's program."""
     return _program(session, user.program_id)
 
 
-@router.put("/v1/program/mentee-code-pattern", response_model=ProgramRead)
+@router.put(
+    "/v1/program/mentee-code-pattern", response_model=ProgramRead, responses=errors(403, 404)
+)
 def put_code_pattern(session: SessionDep, user: CurrentUser, body: CodePattern) -> Program:
     """Set (``null``: clear) what the program's mentee codes look like (coordinators and
     admins); a referral whose code does not match gets a 422 naming the pattern."""

@@ -7,19 +7,28 @@ import datetime as dt
 import io
 import json
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from pydantic import BaseModel, Field
 
 from directory.accounts.audit import entries
 from directory.accounts.roles import require
 from directory.api.deps import CurrentUser, IfMatch, SessionDep
+from directory.api.openapi import errors
 from directory.referrals import privacy, queries, service
 from directory.referrals.lifecycle import STATUSES
 from directory.referrals.notes import NoteCipher, cipher_for
 from directory.referrals.report_csv import spreadsheet_cell
-from directory.referrals.schemas import EventIn, ReferralCreate, ReferralPage, ReferralRead
-from directory.types import NeedCode
+from directory.referrals.schemas import (
+    MENTEE_REF,
+    MENTEE_REF_DOC,
+    EventIn,
+    ReferralCreate,
+    ReferralPage,
+    ReferralRead,
+)
+from directory.types import DateTime, NeedCode
 
 
 async def _no_store(response: Response) -> None:
@@ -39,7 +48,12 @@ def _cipher(request: Request) -> NoteCipher:
     return cipher_for(settings.note_keys, settings.secret_key, legacy=settings.env != "production")
 
 
-@router.post("/v1/referrals", response_model=ReferralRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/v1/referrals",
+    response_model=ReferralRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(403, 409),
+)
 def create_referral(
     request: Request,
     response: Response,
@@ -62,7 +76,9 @@ def create_referral(
     return queries.to_read(referral, cipher)
 
 
-@router.post("/v1/referrals/{referral_id}/events", response_model=ReferralRead)
+@router.post(
+    "/v1/referrals/{referral_id}/events", response_model=ReferralRead, responses=errors(404, 409)
+)
 def add_event(
     request: Request,
     response: Response,
@@ -82,7 +98,7 @@ def add_event(
     return queries.to_read(referral, cipher)
 
 
-@router.get("/v1/referrals/{referral_id}", response_model=ReferralRead)
+@router.get("/v1/referrals/{referral_id}", response_model=ReferralRead, responses=errors(404))
 def get_referral(
     request: Request,
     response: Response,
@@ -126,7 +142,7 @@ def list_referrals(
 
 @router.get("/v1/follow-ups", response_model=list[ReferralRead])
 def follow_ups(
-    request: Request, session: SessionDep, user: CurrentUser, due_before: dt.datetime | None = None
+    request: Request, session: SessionDep, user: CurrentUser, due_before: DateTime | None = None
 ) -> list[ReferralRead]:
     """The mentor's to-do list: open referrals due for follow-up, urgent and overdue first."""
     due = due_before or dt.datetime.now(dt.UTC)
@@ -136,17 +152,34 @@ def follow_ups(
 
 
 AUDIT_COLUMNS = ("at", "actor", "actor_id", "action", "referral_id", "detail")
+CSV = "text/csv"
 
 
-@router.get("/v1/audit", response_model=None)
+class AuditRow(BaseModel):
+    at: dt.datetime
+    actor: str | None = Field(description="the actor's email")
+    actor_id: uuid.UUID | None
+    action: str
+    referral_id: uuid.UUID | None
+    detail: dict[str, Any]
+
+
+@router.get(
+    "/v1/audit",
+    response_model=None,  # rows as built, or CSV: the 200 below says both
+    responses={
+        200: {"model": list[AuditRow], "content": {CSV: {"schema": {"type": "string"}}}},
+        **errors(403),
+    },
+)
 def audit_log(
     session: SessionDep,
     user: CurrentUser,
     referral_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_.-]+$")] = None,
     actor: Annotated[str | None, Query(max_length=320)] = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: DateTime | None = None,
+    until: DateTime | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 500,
     format: Literal["json", "csv"] = "json",
@@ -178,7 +211,7 @@ def audit_log(
     writer.writerows({**row, "detail": json.dumps(row["detail"], sort_keys=True)} for row in found)
     return Response(
         out.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        media_type=f"{CSV}; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
     )
 
@@ -188,10 +221,21 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
 
 
-MenteeRef = Annotated[str, Path(min_length=3, max_length=40)]
+# the pattern is documented here and checked by the service (which says what is wrong)
+MenteeRef = Annotated[
+    str,
+    Path(
+        min_length=3,
+        max_length=40,
+        json_schema_extra={"pattern": MENTEE_REF.pattern},
+        description=MENTEE_REF_DOC,
+    ),
+]
 
 
-@router.get("/v1/mentees/{mentee_ref}/referrals", response_model=list[ReferralRead])
+@router.get(
+    "/v1/mentees/{mentee_ref}/referrals", response_model=list[ReferralRead], responses=errors(403)
+)
 def export_mentee(
     request: Request, session: SessionDep, user: CurrentUser, mentee_ref: MenteeRef
 ) -> list[ReferralRead]:
@@ -199,7 +243,7 @@ def export_mentee(
     return privacy.export(session, user, mentee_ref, cipher=_cipher(request))
 
 
-@router.delete("/v1/mentees/{mentee_ref}/referrals")
+@router.delete("/v1/mentees/{mentee_ref}/referrals", responses=errors(403))
 def erase_mentee(session: SessionDep, user: CurrentUser, mentee_ref: MenteeRef) -> dict[str, int]:
     """Erasure request: delete every referral of one mentee code in the program."""
     return privacy.erase(session, user, mentee_ref)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from directory.api.deps import CurrentUser, SessionDep
+from directory.api.openapi import errors
 from directory.referrals import fhir
 
 router = APIRouter(tags=["referrals"])
@@ -20,7 +21,10 @@ class FhirResponse(JSONResponse):
 @router.get(
     "/v1/referrals/{referral_id}/fhir",
     response_class=FhirResponse,
-    responses={200: {"content": {fhir.FHIR_JSON: {}}, "description": "A FHIR R4 Bundle"}},
+    responses={
+        200: {"content": {fhir.FHIR_JSON: {}}, "description": "A FHIR R4 Bundle"},
+        **errors(404),
+    },
 )
 def get_referral_fhir(
     session: SessionDep, user: CurrentUser, referral_id: uuid.UUID

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from directory.accounts.roles import require
 from directory.api.deps import CurrentUser, SessionDep
+from directory.api.openapi import errors
 from directory.referrals import reports
 from directory.referrals.report_schemas import GroupBy, ReferralReport
 from directory.search import unmet
@@ -21,7 +22,7 @@ CSV = "text/csv"
 @router.get(
     "/v1/reports/referrals",
     response_model=ReferralReport,
-    responses={200: {"content": {CSV: {}}}},
+    responses={200: {"content": {CSV: {}}}, **errors(403)},
 )
 def referral_report(
     session: SessionDep,
@@ -29,7 +30,9 @@ def referral_report(
     from_: Annotated[dt.date | None, Query(alias="from")] = None,
     to: Annotated[dt.date | None, Query()] = None,
     group_by: GroupBy | None = None,
-    accept: Annotated[str | None, Header()] = None,
+    # Accept is content negotiation, not a parameter (OpenAPI ignores one named Accept): the
+    # 200 lists both media types
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> ReferralReport | Response:
     """How the program's referrals created in ``[from, to)`` ended (coordinators and admins).
 
@@ -95,7 +98,7 @@ class UnmetNeed(BaseModel):
     last_day: dt.date
 
 
-@router.get("/v1/reports/unmet-needs", response_model=list[UnmetNeed])
+@router.get("/v1/reports/unmet-needs", response_model=list[UnmetNeed], responses=errors(403))
 def unmet_needs(
     session: SessionDep,
     user: CurrentUser,

@@ -21,6 +21,25 @@ SEARCH_MAX_AGE = 30
 CRISIS_MAX_AGE = 300
 
 
+def _documented(
+    *names: str, single: tuple[str, ...] = (), empty_is_absent: bool = False
+) -> dict[str, Any]:
+    """``openapi_extra`` naming SearchQuery's fields as query parameters: the routes read their
+    query by hand (a list repeats or takes commas; near is "lat,lng"), so FastAPI cannot say
+    them. ``single``: list fields that take one value here."""
+    fields = SearchQuery.model_json_schema()["properties"]
+    parameters = []
+    for name in names:
+        schema = fields[name]["items"] if name in single else fields[name]
+        parameter: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+        if name == "near":
+            parameter |= {"style": "form", "explode": False}  # 27.95,-82.45
+        if empty_is_absent:
+            parameter["allowEmptyValue"] = True
+        parameters.append(parameter)
+    return {"parameters": parameters}
+
+
 def _validated(fields: dict[str, Any]) -> SearchQuery:
     try:
         return SearchQuery.model_validate(fields)
@@ -40,7 +59,11 @@ def _query_from_url(request: Request) -> SearchQuery:
     return _validated(fields)
 
 
-@router.get("/v1/search", response_model=SearchResponse)
+@router.get(
+    "/v1/search",
+    response_model=SearchResponse,
+    openapi_extra=_documented(*SearchQuery.model_fields),
+)
 def search_get(request: Request, session: SessionDep, caller: Reader) -> Response:
     """Search; list fields repeat (``need=anxiety&need=depression``) or take commas."""
     settings = request.app.state.settings
@@ -69,14 +92,20 @@ def search_post(
     return Response(found.model_dump_json(), media_type="application/json")  # validated once
 
 
-@router.get("/v1/crisis-lines", response_model=CrisisBlock)
+@router.get(
+    "/v1/crisis-lines",
+    response_model=CrisisBlock,
+    openapi_extra=_documented(
+        "near", "postcode", "country", "language", single=("language",), empty_is_absent=True
+    ),
+)
 def crisis_lines(
     request: Request,
     session: SessionDep,
-    near: Annotated[str | None, Query(max_length=64)] = None,
-    postcode: Annotated[str | None, Query(max_length=10)] = None,
-    country: Annotated[str | None, Query(max_length=2)] = None,
-    language: Annotated[str | None, Query(max_length=32)] = None,
+    near: Annotated[str | None, Query(max_length=64, include_in_schema=False)] = None,
+    postcode: Annotated[str | None, Query(max_length=10, include_in_schema=False)] = None,
+    country: Annotated[str | None, Query(max_length=2, include_in_schema=False)] = None,
+    language: Annotated[str | None, Query(max_length=64, include_in_schema=False)] = None,
 ) -> Response:
     """The crisis lines for a place or country and a language. Public: no sign-in needed."""
     fields: dict[str, Any] = {

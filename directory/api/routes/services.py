@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -12,11 +11,12 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from directory.accounts.roles import can
 from directory.api.callers import Reader
 from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
+from directory.api.openapi import errors
 from directory.listings import curating, history, queries, service
 from directory.listings.history import ListingChangePage
 from directory.listings.read_schemas import ServicePage, ServiceRead
 from directory.listings.schemas import ServiceCreate, ServiceUpdate
-from directory.types import CurationStatus, NeedCode, ServiceStatus
+from directory.types import CurationStatus, DateTime, NeedCode, ServiceStatus
 
 router = APIRouter(prefix="/v1/services", tags=["listings"])
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=curating.NOTE_MAX)]
@@ -39,7 +39,7 @@ def _readable(
     return found
 
 
-@router.get("/{service_id}", response_model=ServiceRead)
+@router.get("/{service_id}", response_model=ServiceRead, responses=errors(404))
 def get_service(
     session: SessionDep, caller: Reader, service_id: uuid.UUID, response: Response
 ) -> ServiceRead:
@@ -50,13 +50,13 @@ def get_service(
     return found
 
 
-@router.get("", response_model=ServicePage)
+@router.get("", response_model=ServicePage, responses=errors(403))
 def list_services(
     session: SessionDep,
     user: CurrentUser,
     status: ServiceStatus | None = None,
     need: NeedCode | None = None,
-    modified_after: dt.datetime | None = None,
+    modified_after: DateTime | None = None,
     curation_status: CurationStatus | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -74,7 +74,12 @@ def list_services(
     )
 
 
-@router.post("", response_model=ServiceRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ServiceRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409),
+)
 def create_service(
     session: SessionDep, user: Writer, doc: ServiceCreate, response: Response
 ) -> ServiceRead:
@@ -84,7 +89,7 @@ def create_service(
     return _readable(session, user, created, response)
 
 
-@router.patch("/{service_id}", response_model=ServiceRead)
+@router.patch("/{service_id}", response_model=ServiceRead, responses=errors(404, 409))
 def update_service(
     session: SessionDep,
     user: Writer,
@@ -98,7 +103,7 @@ def update_service(
     return _readable(session, user, service_id, response)
 
 
-@router.post("/{service_id}/verify", response_model=ServiceRead)
+@router.post("/{service_id}/verify", response_model=ServiceRead, responses=errors(404, 409))
 def verify_service(
     session: SessionDep,
     user: Writer,
@@ -116,7 +121,7 @@ def verify_service(
     return _readable(session, user, service_id, response)
 
 
-@router.get("/{service_id}/history", response_model=ListingChangePage)
+@router.get("/{service_id}/history", response_model=ListingChangePage, responses=errors(404))
 def service_history(
     session: SessionDep,
     user: Writer,
@@ -128,7 +133,7 @@ def service_history(
     return history.listing_history(session, service_id, page=page, per_page=per_page)
 
 
-@router.post("/{service_id}/archive", response_model=ServiceRead)
+@router.post("/{service_id}/archive", response_model=ServiceRead, responses=errors(404, 409))
 def archive_service(
     session: SessionDep, user: Writer, service_id: uuid.UUID, version: IfMatch, response: Response
 ) -> ServiceRead:
