@@ -7,7 +7,11 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
+import psycopg
+from psycopg import pq
+from psycopg.abc import PQGen
 from sqlalchemy import DateTime, Executable, MetaData, create_engine, event, func
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +21,11 @@ from directory.config import DatabaseTimeouts, Settings, get_settings
 
 log = logging.getLogger(__name__)
 KEPT = "directory.kept"  # the session.info entry of keep_on_failure's statements
+# Seconds an answer may take past the statement timeout before the client stops waiting. A
+# server that answers cancels the statement itself (an error, a 503 all the same); one that
+# does not is frozen, or the way to it is, and will not answer in time.
+ANSWER_GRACE = 2.0
+RV = TypeVar("RV")
 
 # Alembic and the models share one constraint naming convention.
 NAMING_CONVENTION = {
@@ -91,17 +100,54 @@ def make_engine(
 
     ``pre_ping`` tests each pooled connection before use (a round trip). The API turns it off
     (measured: a fifth of its write throughput); after a database restart its first request on
-    a dead connection gets a 503 and the pool replaces its connections.
+    a dead connection gets a 503 and the pool replaces its connections. With a statement
+    timeout, an answer is waited for that long and ``ANSWER_GRACE`` more (``BoundedConnection``):
+    a frozen database costs a request a 503, not a wait for as long as it stays frozen.
     """
     timeouts = timeouts or get_settings().cli_timeouts
     # hide_parameters: an error message never carries a mentee code or a consent's wording
-    return create_engine(
+    engine = create_engine(
         sqlalchemy_url(url),
         pool_pre_ping=pre_ping,
         hide_parameters=True,
         connect_args=_connect_args(timeouts),
         **kwargs,
     )
+    if timeouts.statement:
+        within = timeouts.statement + ANSWER_GRACE
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(_d: object, _r: object, cargs: Any, cparams: Any) -> BoundedConnection:
+            connection = BoundedConnection.connect(*cargs, **cparams)
+            connection.answer_within = within
+            return connection
+
+    return engine
+
+
+class BoundedConnection(psycopg.Connection[Any]):
+    """A connection that waits for an answer ``answer_within`` seconds at most, then closes
+    (the pool discards it, and the caller gets an ``OperationalError``: a 503).
+
+    Without it a statement sent to a frozen database (or down a path that went silent: the
+    server's statement timeout never reaches us) waits until the database answers again, for
+    as long as that takes, holding its request and its pooled connection (ten such requests
+    hold the API's whole pool). Many statements sent in one wait (``executemany``, in
+    pipeline mode) are not bounded: together they may rightly take longer."""
+
+    answer_within: float | None = None
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        pipelined = self.pgconn.pipeline_status != pq.PipelineStatus.OFF
+        if timeout is not None or pipelined or self.answer_within is None:
+            return super().wait(gen, interval, timeout)
+        try:
+            return super().wait(gen, interval, self.answer_within)
+        except psycopg.errors._WaitTimeout as error:  # psycopg's, from Connection.wait
+            self.close()  # mid-statement, in a state no one knows: never used again
+            raise psycopg.OperationalError(
+                f"no answer from the database within {self.answer_within:g} s: connection closed"
+            ) from error
 
 
 def _connect_args(timeouts: DatabaseTimeouts) -> dict[str, object]:
