@@ -41,7 +41,7 @@ from directory.listings.models import Service
 from directory.listings.read_schemas import ServiceRead
 from directory.listings.schemas import ServiceUpdate
 from directory.referrals.models import Referral
-from directory.referrals.report_queries import CHECK_OUTCOMES, RECENT
+from directory.referrals.report_schemas import CHECK_OUTCOMES, RECENT
 from directory.referrals.reports import services_to_check
 
 Kind = Literal["problem", "referrals", "suggestion"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -29,20 +29,14 @@ from sqlalchemy.orm import Session
 from directory.listings.models import Service
 from directory.referrals.lifecycle import STATUSES
 from directory.referrals.models import Referral, ReferralEvent
-from directory.referrals.report_schemas import ERROR, GroupFigures
+from directory.referrals.report_schemas import (
+    CHECK_OUTCOMES,
+    ERROR,
+    RECENT,
+    FailingService,
+    GroupFigures,
+)
 from directory.referrals.service import DEFAULT_FOLLOW_UP
-
-RECENT = dt.timedelta(days=30)
-CHECK_OUTCOMES = ("no-capacity", "could-not-contact")
-
-
-class FailingService(NamedTuple):
-    """A service's recent failures for the outcomes to check (exact counts)."""
-
-    service_id: uuid.UUID
-    name: str
-    no_capacity: int
-    could_not_contact: int
 
 
 def group_figures(
@@ -193,7 +187,7 @@ def _reasons(session: Session, found: Subquery) -> dict[str | None, dict[str, in
 
 def failing_services(session: Session, program_id: uuid.UUID) -> list[FailingService]:
     """Services with 2 or more of the program's referrals that failed in the last 30 days for
-    no capacity or no contact, most first."""
+    no capacity or no contact."""
     since = dt.datetime.now(dt.UTC) - RECENT
     no_capacity = func.count().filter(Referral.outcome == "no-capacity")
     no_contact = func.count().filter(Referral.outcome == "could-not-contact")
@@ -208,6 +202,5 @@ def failing_services(session: Session, program_id: uuid.UUID) -> list[FailingSer
         )
         .group_by(Service.id, Service.name)
         .having(func.count() >= 2)
-        .order_by(func.count().desc(), Service.name, Service.id)
-    )
+    )  # in no order: the report's is that of the shown counts (suppression.shown_services)
     return [FailingService(*row) for row in session.execute(query)]

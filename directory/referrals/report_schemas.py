@@ -8,11 +8,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from directory.referrals.lifecycle import STATUSES, TERMINAL
+from directory.referrals.lifecycle import NOT_CONNECTED, STATUSES, TERMINAL
 
 GroupBy = Literal["need", "service", "mentor"]
 GROUP_BY = get_args(GroupBy)
@@ -22,6 +22,11 @@ ERROR = "entered-in-error"  # left out of every figure, reported only as its cou
 SHOWN_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s != ERROR)
 COUNTED_TERMINAL = TERMINAL - {ERROR}  # completed, failed, rejected, cancelled
 TOP_REASONS = 5
+RECENT = dt.timedelta(days=30)  # services to check: failures of the last 30 days
+CHECK_OUTCOMES = ("no-capacity", "could-not-contact")  # ... that a listing may be to blame for
+# Reasons whose cells tie (or show no count) are listed in this order: what a listing is
+# checked for first, then by code.
+REASON_ORDER = (*CHECK_OUTCOMES, *sorted(set(NOT_CONNECTED) - set(CHECK_OUTCOMES)))
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,15 @@ class GroupFigures:
     def terminal(self) -> int:
         """Those that ended: completed, failed, rejected or cancelled."""
         return sum(self.statuses[s] for s in COUNTED_TERMINAL)
+
+
+class FailingService(NamedTuple):
+    """A service's recent failures for the outcomes to check, exact (``report_queries``)."""
+
+    service_id: uuid.UUID
+    name: str
+    no_capacity: int
+    could_not_contact: int
 
 
 class ReasonCount(BaseModel):

@@ -20,8 +20,10 @@ Definitions (the route's documentation repeats them for readers of the API):
   the share logged at or before the follow-up time due then. The due time is the ``due_at`` the
   event recorded; for an event logged before events recorded it, the previous follow-up's
   ``next_at``, and for a referral's first, created_at + 2 days (the default).
-- **not_connected_reasons**: the outcomes of failed referrals, most frequent first (ties by
-  code), the top 5.
+- **not_connected_reasons**: the outcomes of failed referrals, the top 5, most frequent first
+  as far as their counts are shown: exact counts (most first), then withheld ones, then
+  ``"<5"`` ones (an order by the hidden counts would give them away); ties in a fixed order,
+  no-capacity and could-not-contact first (what a listing is checked for), then by code.
 - **Small numbers**: a count of 1 to 4 (a status, a reason, a group's size, ...) is shown as
   ``"<5"``; 0 stays 0. A rate is shown only when its numerator, its denominator and their
   difference are each 0 or at least 5 (else it would give a small count away), a median only
@@ -29,11 +31,15 @@ Definitions (the route's documentation repeats them for readers of the API):
 - **Complementary suppression**: a group's status counts add up to its referrals, and the
   reasons to its failed count. Where that sum would let a ``"<5"`` be worked out by
   subtraction, the smallest other counts are withheld too (null), and the group's total when
-  even that is not enough (see ``protect``). Differencing two reports (two groupings, or
-  periods a day apart) can still narrow a small count: say so to readers.
+  even that is not enough (see ``protect``). Under a failed count of ``"<5"``, k reasons tell
+  "k or more failed": when that would give a status away, no reason is listed. Differencing
+  two reports (two groupings, or periods a day apart) can still narrow a small count: say so
+  to readers.
 - **services_to_check**: whatever the set and grouping, the services with at least 2 of the
   program's referrals that failed (closed_at) in the last 30 days as no-capacity or
-  could-not-contact, most first; their counts follow the same small-number rule.
+  could-not-contact; their counts follow the same small-number rule, and so does their order:
+  most first by what is shown (the sum of the exact counts, then how many are ``"<5"``), then
+  by name.
 
 This module is the service; the report's schemas are in ``report_schemas``, its SQL in
 ``report_queries``, the small-number rules in ``suppression`` and its CSV form in
@@ -55,7 +61,7 @@ from directory.referrals import report_queries
 from directory.referrals.report_csv import to_csv as to_csv  # the routes' CSV form
 from directory.referrals.report_schemas import GROUP_BY, GroupBy, ReferralReport, ServiceToCheck
 from directory.referrals.report_schemas import SHOWN_STATUSES as SHOWN_STATUSES  # the console's
-from directory.referrals.suppression import shown, shown_group
+from directory.referrals.suppression import shown_group, shown_services
 
 DEFAULT_PERIOD = dt.timedelta(days=90)
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 1, 1)  # no date arithmetic overflows
@@ -112,9 +118,4 @@ def period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date
 def services_to_check(session: Session, program_id: uuid.UUID) -> list[ServiceToCheck]:
     """Services with 2 or more of the program's referrals that failed in the last 30 days for
     no capacity or no contact: most first."""
-    return [
-        ServiceToCheck(
-            service_id=id_, name=name, no_capacity=shown(nc), could_not_contact=shown(cnc)
-        )
-        for id_, name, nc, cnc in report_queries.failing_services(session, program_id)
-    ]
+    return shown_services(report_queries.failing_services(session, program_id))
