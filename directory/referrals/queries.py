@@ -66,24 +66,13 @@ def to_read(
     )
 
 
-FIELDS = (
-    "id",
-    "status",
-    "version",
-    "program_id",
-    "mentor_id",
-    "mentee_ref",
-    "service_id",
-    "location_id",
-    "needs",
-    "priority",
-    "contact_preference",
-    "outcome",
-    "sub_status",
-    "follow_up_at",
-    "last_event_at",
-    "created_at",
-    "updated_at",
+# What the API view copies from the referral: its fields that are referral columns, but the
+# sealed ones it opens (the note and the consent).
+OPENED = (Referral.note.key, Referral.consent.key)
+FIELDS = tuple(
+    name
+    for name in ReferralRead.model_fields
+    if name in Referral.__table__.c and name not in OPENED
 )
 
 

@@ -7,8 +7,10 @@ cache key: measured at about a sixth of a write's time); built once, its compile
 straight away.
 
 These are Core statements: the ORM's Python-side defaults, ``onupdate`` and version counter do
-not run here. A new referral column with a default belongs in ``CREATED`` (and, if events
-change it, in ``CHANGEABLE``).
+not run here. So a create sets every referral column but those the database stamps and those
+only events set (``CREATED`` is derived from the table: a new column needs its parameter, or the
+first create fails on it), and an event changes those and two more (``CHANGEABLE``). Column
+names come from the mapped class, which mypy checks.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import (
     CTE,
     BindParameter,
     ColumnElement,
+    Insert,
     Select,
     Table,
     bindparam,
@@ -32,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import InstrumentedAttribute
 
 from directory.accounts.models import AuditEntry, Program
 from directory.listings.models import Service, ServiceAtLocation
@@ -42,40 +46,33 @@ REFERRAL = cast(Table, Referral.__table__)
 EVENT = cast(Table, ReferralEvent.__table__)
 AUDIT = cast(Table, AuditEntry.__table__)
 
-# What a create sets; the parameters have the columns' names.
-CREATED = (
-    "id",
-    "program_id",
-    "mentor_id",
-    "mentee_ref",
-    "service_id",
-    "location_id",
-    "needs",
-    "priority",
-    "contact_preference",
-    "consent",
-    "note",
-    "status",
-    "follow_up_at",
-    "last_event_at",
-    "idempotency_key",
-    "request_hash",
-    "version",
+# Null until an event sets them: a create leaves them out.
+EVENTS_SET = tuple(
+    column.key
+    for column in (
+        Referral.outcome,
+        Referral.sub_status,
+        Referral.accepted_at,
+        Referral.first_contact_at,
+        Referral.closed_at,
+    )
+)
+# What a create sets: every column but those and the timestamps the database sets; the
+# parameters have the columns' names.
+CREATED = tuple(
+    column.name
+    for column in REFERRAL.c
+    if column.server_default is None and column.name not in EVENTS_SET
 )
 # What an event may change; the parameters are named ``new_<column>``.
-CHANGEABLE = (
-    "status",
-    "outcome",
-    "sub_status",
-    "follow_up_at",
-    "accepted_at",
-    "first_contact_at",
-    "closed_at",
-)
+CHANGEABLE = (Referral.status.key, Referral.follow_up_at.key, *EVENTS_SET)
 
 
-def _param(name: str, table: Table, column: str) -> BindParameter[Any]:
-    return bindparam(name, type_=table.c[column].type)
+def _param(
+    name: str, column: InstrumentedAttribute[Any] | ColumnElement[Any]
+) -> BindParameter[Any]:
+    """A parameter typed as the column it fills."""
+    return bindparam(name, type_=column.type)
 
 
 @cache
@@ -84,8 +81,8 @@ def create(*, with_site: bool, with_needs: bool) -> Select[Any]:
     needs known, its mentee code of the program's pattern) and its Idempotency-Key unused,
     with its first event and audit row; the referral's row, or no row. Parameters:
     ``CREATED`` and the event's (see ``_with_event_and_audit``)."""
-    service_id = _param("service_id", REFERRAL, "service_id")
-    mentee_ref = _param("mentee_ref", REFERRAL, "mentee_ref")
+    service_id = _param("service_id", Referral.service_id)
+    mentee_ref = _param("mentee_ref", Referral.mentee_ref)
     checks: list[ColumnElement[bool]] = [
         exists().where(Service.id == service_id, Service.curation_status == "published")
     ]
@@ -93,13 +90,13 @@ def create(*, with_site: bool, with_needs: bool) -> Select[Any]:
         checks.append(
             exists().where(
                 ServiceAtLocation.service_id == service_id,
-                ServiceAtLocation.location_id == _param("location_id", REFERRAL, "location_id"),
+                ServiceAtLocation.location_id == _param("location_id", Referral.location_id),
             )
         )
     if with_needs:
-        checks.append(all_known(_param("needs", REFERRAL, "needs")))
-    checks.append(follows_code_pattern(_param("program_id", REFERRAL, "program_id"), mentee_ref))
-    values = select(*(_param(name, REFERRAL, name).label(name) for name in CREATED))
+        checks.append(all_known(_param("needs", Referral.needs)))
+    checks.append(follows_code_pattern(_param("program_id", Referral.program_id), mentee_ref))
+    values = select(*(_param(name, REFERRAL.c[name]).label(name) for name in CREATED))
     made = (
         pg_insert(REFERRAL)
         .from_select(list(CREATED), values.where(*checks))
@@ -132,12 +129,14 @@ def change(columns: frozenset[str]) -> Select[Any]:
         raise ValueError(f"an event does not change {sorted(unknown)}")
     changed = (
         update(REFERRAL)
-        .where(REFERRAL.c.id == bindparam("referral_id", type_=REFERRAL.c.id.type))
+        .where(REFERRAL.c.id == _param("referral_id", Referral.id))
         .values(
-            version=REFERRAL.c.version + 1,
-            updated_at=func.now(),
-            last_event_at=_param("event_at", EVENT, "at"),
-            **{name: _param(f"new_{name}", REFERRAL, name) for name in sorted(columns)},
+            {
+                Referral.version: REFERRAL.c.version + 1,
+                Referral.updated_at: func.now(),
+                Referral.last_event_at: _param("event_at", ReferralEvent.at),
+                **{name: _param(f"new_{name}", REFERRAL.c[name]) for name in sorted(columns)},
+            }
         )
         .returning(*REFERRAL.c)
         .cte("changed")
@@ -157,30 +156,41 @@ def _with_event_and_audit(changed: CTE, *, first: bool) -> Select[Any]:
         .where(EVENT.c.referral_id == changed.c.id)
         .scalar_subquery()
     )
-    event = insert(EVENT).from_select(
-        ["id", "referral_id", "seq", "type", "at", "actor_id", "data", "text"],
-        select(
-            _param("event_id", EVENT, "id"),
-            changed.c.id,
-            seq,
-            _param("event_type", EVENT, "type"),
-            _param("event_at", EVENT, "at"),
-            _param("actor_id", EVENT, "actor_id"),
-            _param("event_data", EVENT, "data"),
-            _param("event_text", EVENT, "text"),
-        ).select_from(changed),
+    event = _insert(
+        EVENT,
+        changed,
+        {
+            ReferralEvent.id: _param("event_id", ReferralEvent.id),
+            ReferralEvent.referral_id: changed.c.id,
+            ReferralEvent.seq: seq,
+            ReferralEvent.type: _param("event_type", ReferralEvent.type),
+            ReferralEvent.at: _param("event_at", ReferralEvent.at),
+            ReferralEvent.actor_id: _param("actor_id", ReferralEvent.actor_id),
+            ReferralEvent.data: _param("event_data", ReferralEvent.data),
+            ReferralEvent.text: _param("event_text", ReferralEvent.text),
+        },
     )
-    audit = insert(AUDIT).from_select(
-        ["actor_id", "program_id", "action", "referral_id", "detail"],
-        select(
-            _param("actor_id", EVENT, "actor_id"),
-            changed.c.program_id,
-            _param("action", AUDIT, "action"),
-            changed.c.id,
-            literal({}, AUDIT.c.detail.type),
-        ).select_from(changed),
+    audit = _insert(
+        AUDIT,
+        changed,
+        {
+            AuditEntry.actor_id: _param("actor_id", ReferralEvent.actor_id),
+            AuditEntry.program_id: changed.c.program_id,
+            AuditEntry.action: _param("action", AuditEntry.action),
+            AuditEntry.referral_id: changed.c.id,
+            AuditEntry.detail: literal({}, AUDIT.c.detail.type),
+        },
     )
     return select(changed).add_cte(event.cte("event"), audit.cte("audited"))
+
+
+def _insert(
+    table: Table, changed: CTE, values: dict[InstrumentedAttribute[Any], ColumnElement[Any]]
+) -> Insert:
+    """INSERT INTO ``table`` one row per row of ``changed``: each column with its value."""
+    return insert(table).from_select(
+        [column.key for column in values], select(*values.values()).select_from(changed)
+    )
 
 
 @cache
