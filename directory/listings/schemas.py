@@ -43,6 +43,13 @@ CountryCode = Annotated[
 ]
 RegionCode = Annotated[str, AfterValidator(vocabularies.region)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
+# A schedule's hours are local times of its timezone: an offset given (09:00:00Z) is dropped, as
+# PostgreSQL's time column always dropped it; past +-15:59 it made the write fail (a 500).
+LocalTime = Annotated[
+    dt.time,
+    AfterValidator(lambda value: value.replace(tzinfo=None)),
+    Field(description="A local time of the schedule's timezone (09:00); an offset is ignored"),
+]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 PhoneType = Literal["voice", "text", "fax", "cell", "video", "pager", "textphone"]
 
@@ -198,8 +205,8 @@ class ScheduleIn(Strict):
     count: int | None = Field(default=None, ge=1, le=100_000)
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
-    opens_at: dt.time | None = None
-    closes_at: dt.time | None = None
+    opens_at: LocalTime | None = None
+    closes_at: LocalTime | None = None
     timezone: str | None = Field(default=None, description="IANA time zone, e.g. America/New_York")
     description: Text | None = Field(default=None, description="The hours as text; always kept")
     schedule_link: HttpUrl | None = None

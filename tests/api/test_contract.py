@@ -180,16 +180,17 @@ def _boundaries(caller: str) -> list[dict[str, Any]]:
     and caller): once per operation, by a caller who can use it. The coordinator can use all
     but the making of a referral, so the mentor tries the referrals' operations; a partner's
     run (the coverage phase off) reads what a mentor does and is refused the rest (401)
-    whatever the input. PATCH /v1/services is only fuzzed: its boundaries are POST's (the
-    same fields, 4,200 requests)."""
+    whatever the input. A listing's change (PATCH, or a suggestion) is only fuzzed: its
+    boundaries are those of POST /v1/services (the same fields, 4,200 requests)."""
     if caller == "coordinator":
-        return [{"include-name": "PATCH /v1/services/{service_id}", **NO_BOUNDARIES}]
+        return [{"include-name": list(LISTING_CHANGES), **NO_BOUNDARIES}]
     if caller == "mentor":
         return [{"exclude-tag": "referrals", **NO_BOUNDARIES}]
     return []
 
 
 NO_BOUNDARIES = {"phases": {"coverage": {"enabled": False}}}
+LISTING_CHANGES = ("PATCH /v1/services/{service_id}", "POST /v1/services/{service_id}/suggestions")
 
 
 def _run(schema: Any) -> tuple[set[str], int, dict[tuple[str, str], str]]:

@@ -7,16 +7,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from directory.api.deps import CurrentUser, SessionDep
 from directory.api.openapi import errors
 from directory.curation import queue
-from directory.listings.schemas import ServiceUpdate
 
 router = APIRouter(tags=["curation"])
 Note = Annotated[str, StringConstraints(max_length=queue.MAX_NOTE)]
-CHANGEABLE: list[JsonValue] = [*sorted(ServiceUpdate.model_fields)]  # what a suggestion names
 
 
 class SuggestionIn(BaseModel):
@@ -26,7 +24,8 @@ class SuggestionIn(BaseModel):
         min_length=1,
         max_length=30,
         description="Fields of the listing, as PATCH /v1/services/{id} takes them",
-        json_schema_extra={"propertyNames": {"enum": CHANGEABLE}},
+        # in the API's document, the fields of PATCH /v1/services/{id}'s body
+        json_schema_extra={"allOf": [{"$ref": "#/components/schemas/ServiceUpdate"}]},
     )
     note: Note | None = None
 
