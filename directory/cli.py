@@ -342,9 +342,11 @@ def serve(
     """Serve the API (OpenAPI at /docs)."""
     import uvicorn
 
+    from directory import logs
     from directory.api.app import create_app
 
     settings = get_settings()
+    logs.configure(settings.log_format)  # this process's; each worker configures its own
     engine().dispose()  # fail early and clearly when the database is not there
     host, port, count = host or settings.host, port or settings.port, workers or settings.workers
     if count == 1:
@@ -352,14 +354,17 @@ def serve(
             create_app(settings),
             host=host,
             port=port,
-            access_log=settings.access_log,
+            # uvicorn's access line has the query string; the app logs its own (access_log)
+            access_log=False,
+            log_config=None,  # uvicorn's lines go through ours (directory.logs)
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
     else:
         from directory.serving import serve_processes
 
+        shared = settings.data_dir / "metrics" if settings.metrics_token else None
         try:
-            status = serve_processes(host, port, count, access_log=settings.access_log)
+            status = serve_processes(host, port, count, metrics_dir=shared)
         except OSError as error:
             raise fail(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
         raise typer.Exit(status)

@@ -69,8 +69,18 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=32, description="API processes of `serve`")
     access_log: bool = Field(
         default=False,
-        description="log each request line in `serve`: off, since paths and queries name"
-        " mentee codes and what people search for",
+        description="log one line per request (method, route template, status, time, request"
+        " id; never the path's ids or the query string)",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default_factory=lambda data: "json" if data.get("env") == "production" else "text",
+        description="log lines as JSON objects (for a collector) or as text (for a person);"
+        " unset: json in production, text elsewhere",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="the bearer token a Prometheus scrape of /metrics must send;"
+        " unset: /metrics is a 404",
     )
     index_sync_interval: float = Field(
         default=1.0, ge=0, description="seconds between outbox drains in `serve`; 0 = off"
@@ -200,6 +210,11 @@ class Settings(BaseSettings):
             raise ValueError(f"not an IANA time zone: {value!r}") from None
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None  # DIRECTORY_METRICS_TOKEN= (empty) keeps /metrics closed
+
     @model_validator(mode="after")
     def _secrets(self) -> Settings:
         """Production: a strong configured secret and a database URL. Elsewhere an unset secret
@@ -219,7 +234,12 @@ class Settings(BaseSettings):
         """Settings that are unsafe where they are on (said at start)."""
         found = []
         if self.access_log:
-            found.append("DIRECTORY_ACCESS_LOG is on: request lines name mentee codes and searches")
+            found.append(
+                "DIRECTORY_ACCESS_LOG is on: when each route is called is kept (as templates:"
+                " no ids, no query strings)"
+            )
+        if self.metrics_token and (weak := weakness(self.metrics_token)) is not None:
+            found.append(f"DIRECTORY_METRICS_TOKEN {weak}: anyone who guesses it reads /metrics")
         if self.forwarded_allow_ips.strip() == "*":
             found.append("DIRECTORY_FORWARDED_ALLOW_IPS is *: any client can claim any address")
         if self.env == "production" and self.base_url.startswith("http://"):

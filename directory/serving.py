@@ -14,18 +14,21 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app does not start
 QUICK_EXIT = 5.0  # seconds: a worker dying this soon after its start did not really start
 BACKLOG = 2048
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"  # where prometheus-client's workers keep figures
 
 
 def listeners(host: str, port: int, count: int) -> list[socket.socket]:
@@ -67,17 +70,29 @@ class _Slot:
     quick: bool = False  # the last one died soon after its start
 
 
-def serve_processes(host: str, port: int, workers: int, *, access_log: bool) -> int:
-    """Run ``workers`` API processes until SIGINT or SIGTERM; the exit status."""
+def shared_metrics(folder: Path) -> None:
+    """Have the workers about to start keep their figures in files under ``folder``
+    (prometheus-client's multiprocess mode), so that a scrape, which reaches one of them, sums
+    every worker's. Emptied first: an earlier run's files would be counted again."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ[MULTIPROCESS] = str(folder)
+
+
+def serve_processes(host: str, port: int, workers: int, *, metrics_dir: Path | None = None) -> int:
+    """Run ``workers`` API processes until SIGINT or SIGTERM; the exit status. With
+    ``metrics_dir``, their figures are shared there (``shared_metrics``)."""
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     slots = [_Slot(sock) for sock in listeners(host, port, workers)]
+    if metrics_dir is not None:  # the port is ours: no other serve writes there
+        shared_metrics(metrics_dir)
     status = 0
     try:
         for slot in slots:
-            _start(context, slot, host, port, access_log)
+            _start(context, slot, host, port)
         while not stop.wait(0.5):
             for slot in slots:
                 assert slot.process is not None
@@ -93,15 +108,24 @@ def serve_processes(host: str, port: int, workers: int, *, access_log: bool) -> 
                     status = STARTUP_FAILURE
                     break
                 log.warning("API process %s exited (%s): starting another", slot.process.pid, code)
+                _forget_metrics(slot.process.pid)
                 slot.restarts, slot.quick = slot.restarts + 1, quick
-                _start(context, slot, host, port, access_log)
+                _start(context, slot, host, port)
     finally:
         _stop(slots)
     return status
 
 
-def _start(context: Any, slot: _Slot, host: str, port: int, access_log: bool) -> None:
-    args = (slot.sock, host, port, access_log, os.getpid())
+def _forget_metrics(pid: int | None) -> None:
+    """A dead worker's pool gauges no longer count (its counters do: requests it answered)."""
+    if pid is not None and os.environ.get(MULTIPROCESS):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def _start(context: Any, slot: _Slot, host: str, port: int) -> None:
+    args = (slot.sock, host, port, os.getpid())
     slot.process = context.Process(target=_worker, args=args)
     slot.process.start()
     slot.started = time.monotonic()
@@ -123,21 +147,24 @@ def _stop(slots: list[_Slot]) -> None:
         slot.sock.close()
 
 
-def _worker(
-    sock: socket.socket, host: str, port: int, access_log: bool, parent: int
-) -> None:  # pragma: no cover (a child)
+def _worker(sock: socket.socket, host: str, port: int, parent: int) -> None:  # pragma: no cover
     import uvicorn
 
+    from directory import logs
     from directory.config import get_settings
 
     threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
+    settings = get_settings()
+    logs.configure(settings.log_format)
     config = uvicorn.Config(
         "directory.api.app:create_app",
         factory=True,
         host=host,
         port=port,
-        access_log=access_log,
-        forwarded_allow_ips=get_settings().forwarded_allow_ips,
+        # uvicorn's access line has the query string; the app logs its own (access_log)
+        access_log=False,
+        log_config=None,  # uvicorn's lines go through ours (directory.logs)
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -16,7 +16,9 @@ from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
 from directory.api.headers import SecurityHeaders
 from directory.api.limits import BodyLimit
+from directory.api.metrics import install_metrics, unwatch_pool, watch_pool
 from directory.api.redirects import RelativeRedirects
+from directory.api.requestlog import RequestLog
 from directory.api.routes import (
     curation,
     meta,
@@ -61,6 +63,7 @@ def create_app(
             pool_timeout=settings.db_pool_timeout,
         )
         event.listen(engine, "connect", search_service.prepare_connection)
+        watch_pool(engine)  # the pool gauges of /metrics
         search_service.warm_up()
         for danger in settings.dangers():  # said once per process, where operators look
             log.warning("unsafe setting: %s", danger)
@@ -79,6 +82,7 @@ def create_app(
         finally:
             if settings.index_sync_interval > 0:
                 follower.stop()
+            unwatch_pool(engine)
             engine.dispose()
 
     app = FastAPI(
@@ -114,4 +118,7 @@ def create_app(
     app.include_router(curation.router)
     pages.install(app)
     openapi.install(app)  # the document says every status, in the one error shape
+    install_metrics(app, settings)
+    # outermost: the request id is bound (and the time taken) before anything else runs
+    app.add_middleware(RequestLog, access_log=settings.access_log)
     return app
