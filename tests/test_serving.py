@@ -69,6 +69,9 @@ def _listening(port: int) -> int:
     return sum(1 for row in rows if row.split()[1] == local and row.split()[3] == "0A")
 
 
+# Once up, the workers are checked with a route of the API, not /healthz: a probe answers 503
+# when the database takes over a second, which a machine loaded by the rest of the suite can
+# make it (CI saw it). Here /healthz only says when to start, retried.
 def _wait_until_answering(base: str, server: subprocess.Popen[str]) -> None:
     for _ in range(150):
         assert server.poll() is None, server.stdout.read() if server.stdout else ""
@@ -95,7 +98,7 @@ def test_each_worker_listens_on_its_own_socket_and_sigterm_stops_all(
             time.sleep(0.2)
         assert _listening(port) == 2
         for _ in range(20):  # fresh connections, each answered by one of them
-            answer = httpx.get(f"{base}/healthz", timeout=5)
+            answer = httpx.get(f"{base}/v1/crisis-lines", timeout=10)
             assert answer.status_code == 200, answer.text
         server.send_signal(signal.SIGTERM)
         assert server.wait(30) == 0
@@ -153,4 +156,5 @@ def test_a_worker_that_dies_is_replaced_on_its_socket(database_url: str, engine:
         _wait_until_answering(base, server)
         assert _listening(port) == 2  # the parent kept the dead worker's socket
         for _ in range(20):
-            assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+            answer = httpx.get(f"{base}/v1/crisis-lines", timeout=10)
+            assert answer.status_code == 200, answer.text
