@@ -48,7 +48,9 @@ def referral_report(
     - ``connected_within_7_days`` / ``30_days``: completed within 7 (30) days / all.
     - ``follow_ups``: follow-up events logged; ``follow_ups_on_time``: the share logged at or
       before the follow-up time due then (for a referral's first: created + 2 days by default).
-    - ``not_connected_reasons``: the outcomes of failed referrals, most frequent first, top 5.
+    - ``not_connected_reasons``: the outcomes of failed referrals, top 5, ordered by what
+      their cells show (exact counts first, then withheld, then ``"<5"``), never by hidden
+      counts; listed only when they give no status away.
     - Small numbers: a count of 1 to 4 is shown as ``"<5"`` (0 stays 0); a rate (three
       decimals) only when neither it nor its complement rests on a count of 1 to 4, a median
       only over 5 or more referrals; else null. Where a group's total (or its failed count)
