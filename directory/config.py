@@ -147,16 +147,17 @@ class Settings(BaseSettings):
         le=600,
         description="seconds an API request waits for a pooled connection before a 503",
     )
-    # The console's imports run in the API's threads, on its engine: an import's lock holder
-    # idles in its transaction while the file is checked (minutes for a big file).
+    # Short, so that a frozen database costs a request seconds (db.BoundedConnection waits
+    # this and 2 s more). The console's imports run on an engine of their own with the
+    # command line's timeouts (api.app.import_engine).
     api_statement_timeout: float = Field(
-        default=60, ge=0, le=24 * 3600, description="seconds an API statement may run; 0 = no limit"
+        default=15, ge=0, le=24 * 3600, description="seconds an API statement may run; 0 = no limit"
     )
     api_lock_timeout: float = Field(
         default=10, ge=0, le=24 * 3600, description="seconds an API statement waits for a lock"
     )
     api_idle_in_transaction_timeout: float = Field(
-        default=300, ge=0, le=24 * 3600, description="seconds an API transaction may sit idle"
+        default=60, ge=0, le=24 * 3600, description="seconds an API transaction may sit idle"
     )
     cli_statement_timeout: float = Field(
         default=0,

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import __version__
@@ -52,9 +53,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if session_factory is not None:
-            app.state.sessionmaker = session_factory
+            app.state.sessionmaker = app.state.import_sessionmaker = session_factory
             yield
             return
+        imports = import_engine(settings)
+        app.state.import_sessionmaker = make_sessionmaker(imports)
         engine = make_engine(
             database_url(settings),
             pre_ping=False,
@@ -84,6 +87,7 @@ def create_app(
                 follower.stop()
             unwatch_pool(engine)
             engine.dispose()
+            imports.dispose()
 
     app = FastAPI(
         title="Peer-mentoring resource directory",
@@ -106,7 +110,7 @@ def create_app(
     # outermost: the limit's 413 and the CORS answers carry the headers too
     app.add_middleware(SecurityHeaders, production=settings.env == "production")
     if session_factory is not None:
-        app.state.sessionmaker = session_factory
+        app.state.sessionmaker = app.state.import_sessionmaker = session_factory
     errors.install(app, page=pages.error_page, is_page=pages.is_page)
     app.include_router(services.router)
     app.include_router(meta.router)
@@ -122,3 +126,16 @@ def create_app(
     # outermost: the request id is bound (and the time taken) before anything else runs
     app.add_middleware(RequestLog, access_log=settings.access_log)
     return app
+
+
+def import_engine(settings: Settings) -> Engine:
+    """The console's imports' own engine, with the command line's timeouts: an import runs for
+    minutes (its lock holder idles while the file is checked), which the API's timeouts, kept
+    short so that a frozen database costs a request seconds rather than a minute, would cut."""
+    return make_engine(
+        database_url(settings),
+        pre_ping=True,
+        timeouts=settings.cli_timeouts,
+        pool_size=2,
+        max_overflow=2,
+    )

@@ -62,7 +62,7 @@ async def upload(
     finally:
         await parts.close()
     # after the response, so after this request's transaction commits
-    tasks.add_task(check, request.app.state.sessionmaker, run.id, settings.imports_dir)
+    tasks.add_task(check, request.app.state.import_sessionmaker, run.id, settings.imports_dir)
     return RedirectResponse(f"/console/imports/{run.id}", 303)
 
 
@@ -99,7 +99,7 @@ async def confirm(
     started = await run_in_threadpool(runs.confirm, session, user, run_id)
     if started:
         folder = request.app.state.settings.imports_dir
-        tasks.add_task(execute, request.app.state.sessionmaker, run_id, folder)
+        tasks.add_task(execute, request.app.state.import_sessionmaker, run_id, folder)
     notice = "started" if started else "already"
     return RedirectResponse(f"/console/imports/{run_id}?notice={notice}", 303)
 
