@@ -22,6 +22,7 @@ from directory.api.redirects import RelativeRedirects
 from directory.api.requestlog import RequestLog
 from directory.api.routes import (
     curation,
+    hsds,
     meta,
     programs,
     referrals,
@@ -120,6 +121,7 @@ def create_app(
     app.include_router(referrals_fhir.router)
     app.include_router(programs.router)
     app.include_router(curation.router)
+    app.include_router(hsds.router)
     pages.install(app)
     openapi.install(app)  # the document says every status, in the one error shape
     install_metrics(app, settings)
