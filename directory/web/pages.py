@@ -19,9 +19,12 @@ from directory.web.routes import (
     console_people,
     console_queue,
     console_reports,
+    embed,
     listings,
+    public,
     referrals,
     search,
+    widget,
 )
 from directory.web.templating import STATIC_DIR, gettext, render
 
@@ -33,7 +36,8 @@ CONSOLE_PAGES = (
     console_people,
     console_reports,
 )
-API_PREFIXES = ("/v1/", "/healthz", "/openapi.json", "/docs", "/redoc", "/hsds", "/embed")
+PARTNER_PAGES = (widget, embed, public)
+API_PREFIXES = ("/v1/", "/healthz", "/openapi.json", "/docs", "/redoc", "/hsds")
 YEAR = 365 * 24 * 3600
 
 
@@ -80,7 +84,7 @@ async def error_page(request: Request, status: int, detail: str) -> Response:
 def install(app: FastAPI) -> None:
     """Add the pages, their static files and their error pages to the app."""
     app.mount("/static", _Static(directory=STATIC_DIR), name="static")
-    for module in (auth, search, listings, referrals, console, *CONSOLE_PAGES):
+    for module in (auth, search, listings, referrals, console, *CONSOLE_PAGES, *PARTNER_PAGES):
         app.include_router(module.router)
     app.add_middleware(PageCompression)
 
