@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from directory.listings.read_schemas import ScheduleRead, ServiceRead
-from directory.search.documents import hours_text, open_minutes
+from directory.listings.read_schemas import LocationRead, ScheduleRead, ServiceRead
+from directory.search.documents import hours_text, local_zone, open_minutes
 from directory.search.meili_filters import open_at
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -49,6 +49,28 @@ def week(schedules: list[ScheduleRead]) -> list[tuple[str, list[str]]]:
 def is_open(schedules: list[ScheduleRead], zone: str | None, now: dt.datetime) -> bool | None:
     """Open at ``now`` in the listing's time zone; None when the hours are unknown."""
     return open_at(open_minutes(schedules), zone, now)
+
+
+def sites(service: ServiceRead) -> list[dict[str, object]]:
+    """Each site with its address, hours in its own time zone, and whether it is open now."""
+    now = dt.datetime.now(dt.UTC)
+    entries: list[dict[str, object]] = []
+    located: list[LocationRead | None] = [*service.locations] or [None]
+    for site in located:
+        schedules = (site.schedules if site else []) or service.schedules
+        zone = local_zone(schedules, site.addresses[0] if site and site.addresses else None)
+        entries.append(
+            {
+                "site": site,
+                "address": site.addresses[0] if site and site.addresses else None,
+                "week": week(schedules),
+                "hours": hours_text(schedules),
+                "zone": zone,
+                "open": is_open(schedules, zone, now),
+                "phones": [*(site.phones if site else []), *service.phones],
+            }
+        )
+    return entries
 
 
 def share_text(service: ServiceRead) -> str:

@@ -232,11 +232,7 @@ def test_a_key_is_made_shown_once_with_its_snippet_and_revoked(
         ["https://harbor.example"],
         "30/minute",
     )
-    assert (
-        "X-Api-Key" in page.text
-        and "/v1/search" in page.text
-        and f"const KEY = &#34;{raw}" in page.text
-    )
+    assert "/embed/v1.js" in page.text and f"&lt;directory-search key=&#34;{raw}&#34;" in page.text
     assert raw not in client.get("/console/keys").text  # once
 
     revoked = post_form(client, f"/console/keys/{key.id}/revoke", {}, form_page="/console/keys")
@@ -330,15 +326,16 @@ def test_a_bad_origin_is_said_on_its_field_and_makes_no_key(
 
 
 def test_the_snippet_keeps_every_value_where_it_stands() -> None:
-    """Were a hostile origin stored, what the partner pastes still holds it inside the comment
-    and the script's strings inside their quotes."""
-    template = environment("en").get_template("console/_people_snippet.html")
+    """Were a hostile origin or address stored, what the partner pastes still holds it inside
+    the comment and each value inside its attribute's quotes."""
+    template = environment("en").get_template("_embed_snippet.html")
     hostile = 'https://x--><img src=x onerror=alert(1)>"</script>'
-    snippet = str(template.module.embed_snippet('https://d.example"</script>', "pk_x", [hostile]))  # type: ignore[attr-defined]
+    made = template.module.embed_snippet  # type: ignore[attr-defined]
+    snippet = str(made('https://d.example"><script>', 'pk_"x', [hostile], {"lang": '"es'}))
     comment, _, rest = snippet.partition("-->")
-    assert comment.startswith("<!--") and "<img" not in snippet and '</script>"' not in rest
-    assert rest.count("</script>") == 1 and "-->" not in rest
-    assert 'const API = "https://d.example\\"\\u003c/script\\u003e/v1/search";' in rest
+    assert comment.startswith("<!--") and "<img" not in snippet and "-->" not in rest
+    assert rest.count("<script") == 1 and rest.count('"') == 6  # three attributes, each quoted
+    assert 'src="https://d.example&#34;&gt;&lt;script&gt;/embed/v1.js"' in rest
 
 
 # -- In a browser --------------------------------------------------------------------------

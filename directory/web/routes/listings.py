@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from fastapi import APIRouter, Request
@@ -13,8 +12,7 @@ from directory.api.deps import SessionDep
 from directory.curation import service as curation
 from directory.errors import InvalidInput
 from directory.listings import queries
-from directory.listings.read_schemas import LocationRead, ServiceRead
-from directory.search.documents import hours_text, local_zone
+from directory.listings.read_schemas import ServiceRead
 from directory.web import present
 from directory.web.deps import Form, PageContext, SignedIn, local_path
 from directory.web.templating import day_words, gettext, render
@@ -26,28 +24,6 @@ def _listing(session: SessionDep, user: SignedIn, service_id: uuid.UUID) -> Serv
     return queries.read_service(session, service_id, published_only=not can(user, "curate"))
 
 
-def _sites(service: ServiceRead) -> list[dict[str, object]]:
-    """Each site with its address, hours in its own time zone, and whether it is open now."""
-    now = dt.datetime.now(dt.UTC)
-    sites: list[dict[str, object]] = []
-    located: list[LocationRead | None] = [*service.locations] or [None]
-    for site in located:
-        schedules = (site.schedules if site else []) or service.schedules
-        zone = local_zone(schedules, site.addresses[0] if site and site.addresses else None)
-        sites.append(
-            {
-                "site": site,
-                "address": site.addresses[0] if site and site.addresses else None,
-                "week": present.week(schedules),
-                "hours": hours_text(schedules),
-                "zone": zone,
-                "open": present.is_open(schedules, zone, now),
-                "phones": [*(site.phones if site else []), *service.phones],
-            }
-        )
-    return sites
-
-
 @router.get("/listings/{service_id}")
 def listing_page(
     request: Request, session: SessionDep, user: SignedIn, service_id: uuid.UUID
@@ -55,7 +31,7 @@ def listing_page(
     service = _listing(session, user, service_id)
     context = {
         "service": service,
-        "sites": _sites(service),
+        "sites": present.sites(service),
         "saved": service.id in curation.saved_ids(session, user),
     }
     return render(request, "listing.html", context)
@@ -70,7 +46,7 @@ def share_page(
     text = day_words(present.share_text(service), request.state.lang)
     context = {
         "service": service,
-        "sites": _sites(service),
+        "sites": present.sites(service),
         "text": text,
         "sms_url": present.sms_body_url(text),
     }
