@@ -37,6 +37,8 @@ referrals_app = typer.Typer(
     help="Referrals: retention purge, note key rotation.", no_args_is_help=True
 )
 app.add_typer(referrals_app, name="referrals")
+export_app = typer.Typer(help="Export the published listings.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 
 @db_app.command("start")
@@ -329,6 +331,31 @@ def restore_command(
     except BackupError as error:
         raise fail(error.detail) from None
     typer.echo(f"restored from {file}; run `directory db migrate` if the backup is older")
+
+
+@export_app.command("hsds")
+def export_hsds_command(
+    out: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder (CSV files and datapackage.json), a .zip of them, or a .ndjson file"
+        ),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing file or non-empty folder")
+    ] = False,
+) -> None:
+    """Write the published listings as Open Referral HSDS 3.0: a tabular package or NDJSON."""
+    from directory.hsds.export import export_hsds
+
+    try:
+        with unit_of_work(make_sessionmaker(engine())) as session:
+            counts = export_hsds(session, out, force=force)
+    except DirectoryError as error:
+        raise fail(error.detail) from None
+    for table, count in counts.items():
+        typer.echo(f"{table}: {count}")
+    typer.echo(f"written to {out}")
 
 
 @app.command("serve")

@@ -74,3 +74,13 @@ SCHEMA_NAMES: dict[str, str] = {
 TABLES: tuple[str, ...] = tuple(SPEC)
 COLUMNS: dict[str, tuple[str, ...]] = {name: columns for name, (_, columns) in SPEC.items()}
 FILES: dict[str, str] = {name: file for name, (file, _) in SPEC.items()}
+
+# The columns whose values are numbers (the spec's type "number"); every other is a string.
+NUMBERS: dict[str, tuple[str, ...]] = {
+    "organizations": ("year_incorporated",),
+    "services": ("minimum_age", "maximum_age"),
+    "locations": ("latitude", "longitude"),
+    "phones": ("extension",),
+    "schedules": ("count", "interval"),
+    "cost_options": ("amount",),
+}
