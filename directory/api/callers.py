@@ -53,13 +53,14 @@ def reader(
     if not raw:
         raise Unauthorized("sign in (Authorization: Bearer <token>) or send a partner X-Api-Key")
     key = key_for(session, raw)
-    if key is None:
-        raise Unauthorized("the partner key is not valid (unknown or revoked)")
     origin = request.headers.get("origin")
+    if key is None:  # any page may read that its key is dead (the widget says so)
+        request.state.cors_origin = origin
+        raise Unauthorized("the partner key is not valid (unknown or revoked)")
     if origin is not None and origin.lower().rstrip("/") not in key.origins:
         raise Forbidden(f"this key is not for pages on {origin[:100]}")
+    request.state.cors_origin = origin  # the CORS middleware answers this origin (a 429 too)
     _within_rate(request, key)
-    request.state.cors_origin = origin  # the CORS middleware answers this origin
     return Caller(key=key)
 
 
