@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
 
 from directory.accounts.keys import create_key, revoke_key
 from directory.db import unit_of_work
@@ -79,6 +80,26 @@ def test_the_script_uses_nothing_a_strict_policy_refuses() -> None:
     for refused in (".style.", '"style"', "<style", 'setTimeout("', "document.write"):
         assert refused not in code
     assert "adoptedStyleSheets" in code
+
+
+def test_a_partner_page_may_read_a_429_and_a_dead_key_but_not_another_sites_answer(
+    client: TestClient, session: Session
+) -> None:
+    """What the widget reads needs CORS: its rate's 429 (with Retry-After) and a 401 for a
+    dead key. A key used from a site it is not for stays unreadable (403, no CORS)."""
+    site = "https://partner.example"
+    _, raw = create_key(session, name="Partner", origins=[site], rate_text="1/minute")
+    session.commit()
+    search = {"q": "counseling", "key": raw}
+    for expected in (200, 429):
+        answer = client.get("/v1/search", params=search, headers={"Origin": site})
+        assert answer.status_code == expected
+        assert answer.headers["access-control-allow-origin"] == site
+    assert "Retry-After" in answer.headers["access-control-expose-headers"]
+    dead = client.get("/v1/search", params={**search, "key": "pk_nope"}, headers={"Origin": site})
+    assert dead.status_code == 401 and dead.headers["access-control-allow-origin"] == site
+    other = client.get("/v1/search", params=search, headers={"Origin": "https://other.example"})
+    assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
 
 
 # -- In a partner's page -------------------------------------------------------------------
