@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         description="the bearer token a Prometheus scrape of /metrics must send;"
         " unset: /metrics is a 404",
     )
+    hsds_access: Literal["open", "key", "off"] = Field(
+        default="open",
+        description="the HSDS 3.0 API under /hsds/: open (published data is public: any origin,"
+        " a rate per client address), key (a partner key or a sign-in, from the key's origins),"
+        " off (404)",
+    )
     index_sync_interval: float = Field(
         default=1.0, ge=0, description="seconds between outbox drains in `serve`; 0 = off"
     )

@@ -3,8 +3,9 @@
 A preflight carries no ``X-Api-Key`` (browsers do not send custom headers with it): it is
 answered for the origins of the ``key=`` in its URL when there is one, else for any live key's
 origins; the request that follows is then checked against its own key's origins (see
-``callers.reader``, which records the origin it accepted). The crisis lines are public and
-answer every origin. A plain ASGI middleware: requests without ``Origin`` pass untouched.
+``callers.reader``, which records the origin it accepted). The crisis lines, and the HSDS API
+when ``DIRECTORY_HSDS_ACCESS`` is ``open``, are public and answer every origin (``*``, never
+with credentials). A plain ASGI middleware: requests without ``Origin`` pass untouched.
 
 The keys' origins are read in a thread and kept (``KeyOrigins``): a preflight never waits on
 the database on the event loop, where a frozen database once stalled every route (even
@@ -90,11 +91,12 @@ class PartnerCors:
         if headers is None or origin is None:
             await self.app(scope, receive, send)
             return
-        public = scope["path"] in PUBLIC_PATHS
+        public = scope["path"] in PUBLIC_PATHS or _open_hsds(scope)
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             response: Response
             if public or await self._preflight_allowed(scope, origin):
-                response = Response(status_code=204, headers=_headers(origin, preflight=True))
+                allowed = "*" if public else origin
+                response = Response(status_code=204, headers=_headers(allowed, preflight=True))
             else:
                 response = error_response(403, "Forbidden", f"no partner key is for {origin[:100]}")
             await response(scope, receive, send)
@@ -115,6 +117,13 @@ class PartnerCors:
         factory: sessionmaker[Session] = scope["app"].state.sessionmaker
         raw = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("key", [None])[0]
         return await self.origins.allow(factory, origin, raw)
+
+
+def _open_hsds(scope: Scope) -> bool:
+    """The HSDS API when open: published data, for any page (key-gated: the key's origins)."""
+    path: str = scope["path"]
+    hsds = path == "/hsds" or path.startswith("/hsds/")
+    return hsds and scope["app"].state.settings.hsds_access == "open"
 
 
 def _headers(origin: str, *, preflight: bool) -> dict[str, str]:
