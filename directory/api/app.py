@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import __version__
-from directory.api import errors, openapi
+from directory.api import docs, errors, openapi
 from directory.api.callers import make_limiter
 from directory.api.cors import PartnerCors
 from directory.api.headers import SecurityHeaders
@@ -93,8 +93,11 @@ def create_app(
     app = FastAPI(
         title="Peer-mentoring resource directory",
         version=__version__,
-        description="Mental-health services and crisis lines for peer mentors, with HSDS 3.0 data.",
+        description=docs.DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # our own pages (docs.install): no CDN, a strict policy
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,  # no OAuth2 flow: a token or a key is pasted
     )
     app.state.settings = settings
     app.state.limiter = make_limiter(settings.rate_limit_storage)
@@ -124,6 +127,7 @@ def create_app(
     app.include_router(hsds.router)
     pages.install(app)
     openapi.install(app)  # the document says every status, in the one error shape
+    docs.install(app)
     install_metrics(app, settings)
     # outermost: the request id is bound (and the time taken) before anything else runs
     app.add_middleware(RequestLog, access_log=settings.access_log)

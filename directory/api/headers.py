@@ -1,9 +1,9 @@
 """Security headers on every answer that does not set its own.
 
-The web pages set a full policy themselves (``web/templating.SECURITY_HEADERS``); this covers
-the rest: the API's JSON, its errors, the static files and the API docs. A JSON answer is never
-a document to run or frame, so its policy allows nothing. The docs pages load Swagger UI and
-ReDoc from a CDN until they are served from our own files, so they only refuse framing.
+The web pages and the API's docs pages (``api/docs``) set a full policy themselves
+(``web/templating.SECURITY_HEADERS``, ``docs.SWAGGER_POLICY``); this covers the rest: the API's
+JSON, its errors and the static files. A JSON answer is never a document to run or frame, so
+its policy allows nothing.
 HSTS is sent in production only: a development server on plain http must stay reachable.
 """
 
@@ -13,8 +13,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NOTHING = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-NO_FRAMING = "frame-ancestors 'none'"
-DOCS = ("/docs", "/redoc")
 HSTS = "max-age=31536000"  # a year; no includeSubDomains: other hosts of the domain are not ours
 
 
@@ -28,14 +26,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = NO_FRAMING if scope["path"].startswith(DOCS) else NOTHING
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("Content-Security-Policy", policy)
+                headers.setdefault("Content-Security-Policy", NOTHING)
                 if self.production:
                     headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)

@@ -37,9 +37,22 @@ class SearchQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    q: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] | None = None
-    near: tuple[Latitude, Longitude] | None = None  # "lat,lng" in a URL
-    postcode: Annotated[str, StringConstraints(pattern=r"^\d{5}(-\d{4})?$")] | None = None
+    q: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] | None = Field(
+        default=None,
+        description="Free text, a question as people ask it, in English or Spanish (at most 500"
+        " characters); a risk phrase brings the crisis block",
+        examples=["counseling for anxiety"],
+    )
+    near: tuple[Latitude, Longitude] | None = Field(
+        default=None,
+        description='The searcher\'s place, latitude and longitude ("27.95,-82.46" in a URL)',
+        examples=[(27.9506, -82.4572)],
+    )
+    postcode: Annotated[str, StringConstraints(pattern=r"^\d{5}(-\d{4})?$")] | None = Field(
+        default=None,
+        description="The searcher's US ZIP code, instead of near (resolved offline)",
+        examples=["33602"],
+    )
     country: (
         Annotated[
             str,
@@ -47,24 +60,65 @@ class SearchQuery(BaseModel):
             WithJsonSchema({"type": "string", "enum": vocabularies.COUNTRY_CODES}),
         ]
         | None
-    ) = None
-    radius_km: float = Field(default=25.0, gt=0, le=500)
-    need: list[NeedCode] = Field(default_factory=list, max_length=20)
-    language: list[Code] = Field(default_factory=list, max_length=10)
-    accessibility: list[Code] = Field(
-        default_factory=list, max_length=10, json_schema_extra=_accessibility_codes
+    ) = Field(
+        default=None,
+        description="ISO 3166 country whose crisis lines apply when no place is given",
+        examples=["US"],
     )
-    mode: Literal["in_person", "virtual", "any"] = "any"
-    open_now: bool | None = None
+    radius_km: float = Field(
+        default=25.0, gt=0, le=500, description="How far from the place, in km", examples=[10]
+    )
+    need: list[NeedCode] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Need codes (GET /v1/needs), any of them; a need includes its children."
+        " Repeat it or separate with commas",
+        examples=[["anxiety", "depression"]],
+    )
+    language: list[Code] = Field(
+        default_factory=list,
+        max_length=10,
+        description="ISO 639 codes or English names; every one must be offered",
+        examples=[["es"]],
+    )
+    accessibility: list[Code] = Field(
+        default_factory=list,
+        max_length=10,
+        json_schema_extra=_accessibility_codes,
+        description="Accessibility codes; every one must hold",
+        examples=[["wheelchair"]],
+    )
+    mode: Literal["in_person", "virtual", "any"] = Field(
+        default="any",
+        description="in_person: sites only; virtual: remote services only",
+        examples=["in_person"],
+    )
+    open_now: bool | None = Field(
+        default=None,
+        description="Open (true) or closed (false) now, in each listing's own time zone",
+        examples=[True],
+    )
     accepting: bool = Field(
         default=False,
         description="true: leave out listings known to have a waitlist or to be full",
+        examples=[True],
     )
-    cost: list[CostCode] = Field(default_factory=list, max_length=10)
-    age: int | None = Field(default=None, ge=0, le=130)
-    sort: Literal["relevance", "distance"] = "relevance"
-    page: int = Field(default=1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(default=20, ge=1, le=100)
+    cost: list[CostCode] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Cost options, any of them: free, sliding-scale, medicaid...",
+        examples=[["free", "sliding-scale"]],
+    )
+    age: int | None = Field(
+        default=None, ge=0, le=130, description="The mentee's age", examples=[17]
+    )
+    sort: Literal["relevance", "distance"] = Field(
+        default="relevance",
+        description="relevance (a closer service wins a near-tie), or distance",
+        examples=["distance"],
+    )
+    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="The page", examples=[1])
+    per_page: int = Field(default=20, ge=1, le=100, description="Results a page", examples=[20])
 
     @field_validator("near", mode="before")
     @classmethod

@@ -25,13 +25,26 @@ def test_api_answers_carry_a_policy_that_allows_nothing(client: TestClient) -> N
         assert "Strict-Transport-Security" not in answer.headers  # development: plain http
 
 
-def test_pages_keep_their_own_policy_and_docs_may_load_their_assets(client: TestClient) -> None:
+def test_pages_keep_their_own_policy(client: TestClient) -> None:
     page = client.get("/sign-in")
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert page.headers["Referrer-Policy"] == "same-origin"
-    docs = client.get("/docs")
-    assert docs.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
-    assert docs.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_docs_pages_have_a_strict_policy_of_their_own(client: TestClient) -> None:
+    """Scripts from our own files only, never inline; ReDoc alone may add styles at run time
+    and a worker (its search); nothing may frame them (tests/api/test_docs.py: the rest)."""
+    for path in ("/docs", "/redoc"):
+        page = client.get(path)
+        policy = dict(
+            d.strip().split(" ", 1) for d in page.headers["Content-Security-Policy"].split(";")
+        )
+        assert policy["default-src"] == "'self'" and policy["script-src"] == "'self'"
+        assert policy["frame-ancestors"] == "'none'" and policy["connect-src"] == "'self'"
+        assert "unsafe-eval" not in page.headers["Content-Security-Policy"]
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        inline_styles = "'unsafe-inline'" in policy["style-src"]
+        assert inline_styles == (path == "/redoc")
 
 
 def test_production_sends_hsts(session_factory: sessionmaker[Session], database_url: str) -> None:

@@ -26,12 +26,21 @@ def _documented(
 ) -> dict[str, Any]:
     """``openapi_extra`` naming SearchQuery's fields as query parameters: the routes read their
     query by hand (a list repeats or takes commas; near is "lat,lng"), so FastAPI cannot say
-    them. ``single``: list fields that take one value here."""
+    them. Each takes its field's description and first example. ``single``: list fields that
+    take one value here."""
     fields = SearchQuery.model_json_schema()["properties"]
     parameters = []
     for name in names:
-        schema = fields[name]["items"] if name in single else fields[name]
-        parameter: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+        field = fields[name]
+        example = field["examples"][0]
+        schema = field["items"] if name in single else field
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "description": field["description"],
+            "example": example[0] if name in single else example,
+            "schema": {k: v for k, v in schema.items() if k not in ("description", "examples")},
+        }
         if name == "near":
             parameter |= {"style": "form", "explode": False}  # 27.95,-82.45
         if empty_is_absent:
