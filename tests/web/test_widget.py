@@ -119,6 +119,17 @@ class Partner:
     def widget(self) -> Any:
         return self.page.locator("directory-search")
 
+    def watch(self) -> None:
+        """Record console errors (CSP violations are among them), page errors and requests."""
+
+        def console(message: Any) -> None:
+            if message.type == "error":
+                self.errors.append(message.text)
+
+        self.page.on("console", console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+
     def unexpected(self) -> list[str]:
         return [e for e in self.errors if not any(re.search(p, e) for p in self.expected)]
 
@@ -147,9 +158,7 @@ def open_partner(
     """The partner page with the widget, watched: console errors, page errors, requests."""
     page = new_context(viewport).new_page()
     partner = Partner(page, site)
-    page.on("console", lambda m: m.type == "error" and partner.errors.append(m.text))
-    page.on("pageerror", lambda error: partner.errors.append(f"page error: {error}"))
-    page.on("request", lambda request: partner.requests.append(request.url))
+    partner.watch()
     url = site.page(
         "/find-help", widget_page(f"{live.base_url}/embed/v1.js", attributes, lang=lang)
     )
@@ -161,16 +170,14 @@ def open_partner(
 def check_clean(partner: Partner, live: LiveServer) -> None:
     """No error but those expected; no request but to the partner's page and our server."""
     assert partner.unexpected() == []
-    hosts = {partner.site.origin, live.base_url}
-    others = [
-        u for u in partner.requests if f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" not in hosts
+    origins = {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in partner.requests}
+    assert origins == {partner.site.origin, live.base_url}
+    ours = [
+        url.removeprefix(live.base_url) for url in partner.requests if url.startswith(live.base_url)
     ]
-    assert others == []
-    ours = [u for u in partner.requests if u.startswith(live.base_url)]
-    assert all(
-        re.match(r"/(embed/v1\.js|v1/search\?|v1/crisis-lines\?)", u[len(live.base_url) :])
-        for u in ours
-    ), ours
+    assert all(re.match(r"/(embed/v1\.js$|v1/search\?|v1/crisis-lines\?)", url) for url in ours), (
+        ours
+    )
 
 
 def search_by_keyboard(partner: Partner, typed: str, option: str) -> None:
@@ -199,7 +206,7 @@ def test_a_visitor_searches_by_keyboard_and_sees_results_with_calls_and_distance
     expect(partner.widget.get_by_label("ZIP code")).to_have_value(NEAR)
     search_by_keyboard(partner, "couns", "Counseling and therapy")
     status = partner.widget.get_by_role("status")
-    expect(status).to_have_text(re.compile(r"^\d+ services? found$"))
+    expect(status).to_have_text(re.compile(r"^\d+ services? found\.$"))
     results = partner.widget.get_by_role("list", name="Services").locator(":scope > li")
     expect(results.first).to_be_visible()
     assert results.count() >= 2
@@ -233,6 +240,16 @@ def test_a_crisis_search_shows_the_crisis_lines_before_any_result(
     expect(lines.first).to_be_visible()
     assert all(h.startswith("tel:") for h in lines.evaluate_all("a => a.map(l => l.href)"))
     expect(crisis).to_contain_text("988")
+    each = crisis.locator("ul.lines > li")
+    assert each.count() > 3
+    expect(each.nth(2)).to_be_visible()
+    expect(each.nth(3)).to_be_hidden()  # the best three first; the others a tap away
+    more = crisis.get_by_role("button", name=re.compile(r"^\d+ more crisis lines?$"))
+    expect(more).to_have_attribute("aria-expanded", "false")
+    more.click()
+    expect(each.last).to_be_visible()
+    fewer = crisis.get_by_role("button", name="Fewer crisis lines")
+    expect(fewer).to_have_attribute("aria-expanded", "true")
     before = partner.widget.locator("section.crisis ~ section.found ul.results")
     assert before.count() == 1  # the crisis block comes first in the document's order
     problems = axe_problems(partner.page, "widget with crisis lines (phone)")
@@ -359,7 +376,7 @@ def test_spanish_from_the_attribute_or_from_the_page(
     box.press("ArrowDown")
     box.press("Enter")
     expect(partner.widget.get_by_role("status")).to_have_text(
-        re.compile(r"^\d+ servicios? encontrados?$")
+        re.compile(r"^\d+ servicios? encontrados?\.$")
     )
     expect(partner.widget.get_by_role("link", name=re.compile("^Llamar a ")).first).to_be_visible()
     expect(partner.widget.get_by_role("list", name="Servicios")).to_contain_text(

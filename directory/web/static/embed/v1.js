@@ -43,6 +43,7 @@
 
   const script = document.currentScript || document.querySelector('script[src*="/embed/v1"]');
   const ORIGIN = new URL(script ? script.src : location.href).origin;
+  const FIRST_LINES = 3; // crisis lines shown before "more"
   const ZIP = /^\d{5}(-\d{4})?$/;
   const POINT = /^\s*-?\d{1,2}(\.\d+)?\s*,\s*-?\d{1,3}(\.\d+)?\s*$/;
 
@@ -98,7 +99,7 @@
       suggestions: "Needs",
       searching: "Searching…",
       found: (n) => (n === 1 ? "1 service found" : `${n} services found`),
-      crisisFirst: " Crisis lines are listed first.",
+      crisisFirst: "Crisis lines are listed first.",
       none: "No services match. Try another word, another need or a wider area.",
       empty: "Type what you are looking for, or pick a need.",
       badZip: "Enter a 5-digit ZIP code.",
@@ -106,6 +107,9 @@
       results: "Services",
       call: "Call",
       callLabel: (name, number) => `Call ${name} at ${number}`,
+      textLabel: (name, number) => `Text ${name} at ${number}`,
+      moreLines: (n) => (n === 1 ? "1 more crisis line" : `${n} more crisis lines`),
+      fewerLines: "Fewer crisis lines",
       text: "Text",
       to: "to",
       chat: "Chat online",
@@ -134,7 +138,7 @@
       suggestions: "Necesidades",
       searching: "Buscando…",
       found: (n) => (n === 1 ? "1 servicio encontrado" : `${n} servicios encontrados`),
-      crisisFirst: " Las líneas de crisis aparecen primero.",
+      crisisFirst: "Las líneas de crisis aparecen primero.",
       none: "Ningún servicio coincide. Pruebe otra palabra, otra necesidad o una zona más amplia.",
       empty: "Escriba lo que busca o elija una necesidad.",
       badZip: "Escriba un código postal de 5 dígitos.",
@@ -142,6 +146,9 @@
       results: "Servicios",
       call: "Llamar",
       callLabel: (name, number) => `Llamar a ${name} al ${number}`,
+      textLabel: (name, number) => `Enviar texto a ${name} al ${number}`,
+      moreLines: (n) => (n === 1 ? "1 línea de crisis más" : `${n} líneas de crisis más`),
+      fewerLines: "Menos líneas de crisis",
       text: "Enviar texto",
       to: "al",
       chat: "Chatear en línea",
@@ -211,6 +218,8 @@ p { margin: .25rem 0; }
 .muted { color: var(--muted); }
 .badge { font-size: .8em; font-weight: 600; border: 1px solid currentColor; border-radius: 999px;
   padding: 0 .5em; margin-left: .4em; white-space: nowrap; }
+.more { margin-top: .75rem; background: transparent; color: var(--directory-crisis, #8a1111);
+  border-color: var(--directory-crisis, #8a1111); }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .5rem; }
 `;
 
@@ -313,8 +322,11 @@ p { margin: .25rem 0; }
         el("button", { type: "submit" }, t.search),
         el("p", { id: id("hint"), class: "hint" }, t.hint));
       this.status = el("p", { class: "status", role: "status", "aria-live": "polite" });
+      this.crisisList = el("ul", { id: id("lines"), class: "lines" });
+      this.moreLines = el("button", { type: "button", class: "more", "aria-controls": id("lines"),
+        "aria-expanded": "false" });
       this.crisis = el("section", { class: "crisis", "aria-labelledby": id("crisis"), hidden: true },
-        el("h2", { id: id("crisis") }, t.crisisTitle), el("ul", { class: "lines" }));
+        el("h2", { id: id("crisis") }, t.crisisTitle), this.crisisList, this.moreLines);
       this.results = el("ul", { class: "results", "aria-labelledby": id("results") });
       this.found = el("section", { class: "found", hidden: true },
         el("h2", { id: id("results"), class: "sr" }, t.results), this.results);
@@ -341,6 +353,7 @@ p { margin: .25rem 0; }
         const option = event.target.closest('[role="option"]');
         if (option) this.pick(Number(option.dataset.index));
       });
+      this.moreLines.addEventListener("click", () => this.toggleLines());
       this.form.addEventListener("submit", (event) => {
         event.preventDefault();
         this.close();
@@ -505,15 +518,31 @@ p { margin: .25rem 0; }
       this.showCrisis(found.crisis);
       this.results.replaceChildren(...found.items.map((item) => this.result(item)));
       this.found.hidden = found.items.length === 0;
-      const counted = found.total ? t.found(found.total) : t.none;
-      this.say(counted + (lines.length ? t.crisisFirst : ""), false);
+      const counted = found.total ? `${t.found(found.total)}.` : t.none;
+      this.say(lines.length ? `${counted} ${t.crisisFirst}` : counted, false);
       this.emit("directory-results", { total: found.total, crisis: lines.length > 0 });
     }
 
+    // The first lines (the best for the place, 24/7 first), the others a tap away: ten lines
+    // at once push every result off a phone's screen.
     showCrisis(block) {
-      const lines = block ? block.lines : [];
-      this.crisis.querySelector("ul").replaceChildren(...lines.map((line) => this.line(line)));
+      const t = this.t;
+      const lines = (block ? block.lines : []).map((line) => this.line(line));
+      const more = lines.length - FIRST_LINES;
+      lines.slice(FIRST_LINES).forEach((line) => (line.hidden = true));
+      this.crisisList.replaceChildren(...lines);
+      this.moreLines.hidden = more <= 0;
+      this.moreLines.textContent = t.moreLines(more);
+      this.moreLines.setAttribute("aria-expanded", "false");
       this.crisis.hidden = lines.length === 0;
+    }
+
+    toggleLines() {
+      const open = this.moreLines.getAttribute("aria-expanded") !== "true";
+      [...this.crisisList.children].slice(FIRST_LINES).forEach((line) => (line.hidden = !open));
+      this.moreLines.setAttribute("aria-expanded", String(open));
+      this.moreLines.textContent = open ? this.t.fewerLines : this.t.moreLines(
+        this.crisisList.children.length - FIRST_LINES);
     }
 
     line(line) {
@@ -541,10 +570,14 @@ p { margin: .25rem 0; }
     phones(phones, name) {
       const t = this.t;
       return phones.filter((p) => p.type !== "fax" && safeUrl(p.tel_uri, ["tel:"])).slice(0, 2)
-        .map((p) => {
+        .flatMap((p) => {
+          const tel = safeUrl(p.tel_uri, ["tel:"]);
           const shown = p.extension ? `${p.display} ${t.ext} ${p.extension}` : p.display;
-          return el("a", { class: "call", href: safeUrl(p.tel_uri, ["tel:"]),
-            "aria-label": t.callLabel(name, shown) }, `${t.call} ${shown}`);
+          const call = el("a", { class: "call", href: tel, "aria-label": t.callLabel(name, shown) },
+            `${t.call} ${shown}`);
+          if (p.type !== "cell" && p.type !== "text") return [call];
+          return [call, el("a", { class: "text", href: `sms:${tel.slice(4).split(";")[0]}`,
+            "aria-label": t.textLabel(name, p.display) }, t.text)];
         });
     }
 
