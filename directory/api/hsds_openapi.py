@@ -4,10 +4,11 @@
 byte for byte (openreferral/specification @ 279fd2eb, CC BY-SA 4.0; sha256 3c473df5...). It is
 a template: its title, version and licence say "REQUIRED -- ...". Here it gets ours, a server
 (``<base_url>/hsds``), and what it leaves unsaid about our answers: the bounds of ``page`` and
-``per_page``, ``format``'s two values, ids as UUIDs, ``modified_after`` as a date-time (the spec
-writes ``datetime``), ``proximity`` in metres, a US ZIP code as ``postcode``, the NDJSON media
-type, the ``minimal`` item, and every error status in our one error shape. The documents'
-schemas stay the spec's (by URL), so a client validates against the published HSDS 3.0.
+``per_page``, ``format``'s two values, ids as UUIDs, ``modified_after`` as a date-time (the
+spec writes ``datetime``), ``proximity`` in metres, a US ZIP code as ``postcode``, the NDJSON
+media type, the ``minimal`` item, and every error status in our one error shape. The documents'
+schemas stay the spec's (by URL), so a client validates against the published HSDS 3.0; but
+``/service_at_locations/{id}`` answers a service_at_location (the spec names a service's).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from directory.hsds.queries import MAX_PAGE, MAX_PER_PAGE, MAX_PROXIMITY, MAX_SE
 
 SPEC_FILE = PACKAGE_DIR / "hsds" / "openapi.json"
 PROFILE = "https://github.com/openreferral/specification/tree/3.0"  # the base HSDS 3.0
+SAL_SCHEMA = (
+    "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/compiled/"
+    "service_at_location.json"
+)
 UUID = {"type": "string", "format": "uuid"}
 PARAMETERS: dict[str, dict[str, Any]] = {
     "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
@@ -42,7 +47,8 @@ DESCRIPTION = (
     " (its paths, parameters and document schemas), with the bounds of page and per_page,"
     " ids as UUIDs, modified_after as a date-time, proximity in metres from a US ZIP code's"
     " centre, and errors as {error, detail, field}. format=ndjson streams every result, one"
-    " document a line. Only published listings, and what they use, are here."
+    " document a line. Only published listings, and what they use, are here. A"
+    " service_at_location by id is a service_at_location document (the spec says a service's)."
 )
 MINIMAL_ITEM = {
     "type": "object",
@@ -91,6 +97,8 @@ def _amend(path: str, item: dict[str, Any], *, keyed: bool) -> None:
         if parameter.get("name") == "parent_id":
             parameter["schema"] = UUID
     ok = operation["responses"]["200"]
+    if path == "/service_at_locations/{id}":  # the spec names the service's schema here
+        ok["content"]["application/json"]["schema"] = {"$ref": SAL_SCHEMA}
     if path != "/" and "{id}" not in path:
         ok["content"]["application/x-ndjson"] = {"schema": {"type": "string"}}
     if path == "/services":

@@ -82,11 +82,22 @@ def filters(
     taxonomy_term_id: Id = None,
     taxonomy_id: Id = None,
     organization_id: Id = None,
-    modified_after: dt.datetime | None = None,
+    modified_after: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Filters:
-    if modified_after is not None and modified_after.tzinfo is None:
-        modified_after = modified_after.replace(tzinfo=dt.UTC)  # a time without offset: UTC
-    return Filters(search, taxonomy_term_id, taxonomy_id, organization_id, modified_after)
+    since = _instant(modified_after) if modified_after is not None else None
+    return Filters(search, taxonomy_term_id, taxonomy_id, organization_id, since)
+
+
+def _instant(text: str) -> dt.datetime:
+    """An ISO 8601 date-time (a time without an offset is UTC); not a number of seconds."""
+    try:
+        found = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"modified_after must be an ISO 8601 date-time, not {text[:40]!r}",
+            field="modified_after",
+        ) from None
+    return found if found.tzinfo is not None else found.replace(tzinfo=dt.UTC)
 
 
 PagingDep = Annotated[Paging, Depends(paging)]
