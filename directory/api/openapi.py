@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from directory.api.callers import reader
 from directory.api.deps import IF_MATCH, current_user, if_match, writer
 from directory.api.errors import MAX_LISTED
+from directory.api.openapi_examples import EXAMPLES
 
 
 class FieldError(BaseModel):
@@ -113,10 +114,21 @@ SECURITY: dict[Callable[..., Any], list[dict[str, list[str]]]] = {
     reader: [{"bearer": []}, {"partnerKey": []}, {"partnerKeyQuery": []}],
 }
 CREDENTIALS = {"authorization", "x-api-key"}  # shown as security schemes, not parameters
-IF_MATCH_PARAMETER = {
-    "required": True,
-    "description": 'The version last read (the ETag: "3"), or * for any',
-    "schema": {"type": "string", "pattern": rf"^\s*(\*|{IF_MATCH.pattern})\s*$"},
+# The request headers that are not inputs but a protocol: each said for what it is.
+HEADER_PARAMETERS = {
+    "If-Match": {
+        "required": True,
+        "description": 'Optimistic concurrency: the version last read (its ETag: "3"), or * for'
+        " any. Without it: 428; stale: 412 (read again, then retry)",
+        "example": '"3"',
+        "schema": {"type": "string", "pattern": rf"^\s*(\*|{IF_MATCH.pattern})\s*$"},
+    },
+    "Idempotency-Key": {
+        "description": "A key of your own (8-100 printable characters, a UUID will do) that makes"
+        " a retry safe: the same key again answers 200 with the referral it made (and"
+        " Idempotent-Replayed: true), never a second referral",
+        "example": "5f0c7a8e-3d2b-4c1a-9e6f-7b8d9a0c1e2f",
+    },
 }
 
 
@@ -141,6 +153,8 @@ def _amend(document: dict[str, Any], routes: Sequence[Any]) -> None:
     own = Error.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(own.pop("$defs", {}))
     schemas[Error.__name__] = own
+    for name, example in EXAMPLES.items():
+        schemas[name]["examples"] = [example]
     components["securitySchemes"] = SECURITY_SCHEMES
     for route in iter_route_contexts(routes):  # included routers' routes, as FastAPI sees them
         if isinstance(route.original_route, APIRoute) and route.include_in_schema:
@@ -167,8 +181,8 @@ def _describe(operation: dict[str, Any], calls: set[Callable[..., Any]]) -> None
     ]
     for parameter in parameters:
         _not_null(parameter["schema"])
-        if parameter["in"] == "header" and parameter["name"] == "If-Match":
-            parameter.update(IF_MATCH_PARAMETER)
+        if parameter["in"] == "header":
+            parameter.update(HEADER_PARAMETERS.get(parameter["name"], {}))
     if parameters:
         operation["parameters"] = parameters
     else:

@@ -117,8 +117,16 @@ class SearchQuery(BaseModel):
         description="relevance (a closer service wins a near-tie), or distance",
         examples=["distance"],
     )
-    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="The page", examples=[1])
-    per_page: int = Field(default=20, ge=1, le=100, description="Results a page", examples=[20])
+    page: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_PAGE,
+        description=f"Which page of results, from 1 (at most {MAX_PAGE})",
+        examples=[1],
+    )
+    per_page: int = Field(
+        default=20, ge=1, le=100, description="Results a page, at most 100", examples=[20]
+    )
 
     @field_validator("near", mode="before")
     @classmethod

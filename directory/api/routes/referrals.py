@@ -48,11 +48,28 @@ def _cipher(request: Request) -> NoteCipher:
     return cipher_for(settings.note_keys, settings.secret_key, legacy=settings.env != "production")
 
 
+MADE_HEADERS = {
+    "Location": {"description": "The referral's URL", "schema": {"type": "string"}},
+    "ETag": {"description": 'Its version, for If-Match: "1"', "schema": {"type": "string"}},
+}
+
+
 @router.post(
     "/v1/referrals",
     response_model=ReferralRead,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(403, 409),
+    responses={
+        201: {"description": "The referral, made", "headers": MADE_HEADERS},
+        200: {
+            "description": "A retry with an Idempotency-Key already used: the referral it made",
+            "model": ReferralRead,
+            "headers": {
+                **MADE_HEADERS,
+                "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}},
+            },
+        },
+        **errors(403, 409),
+    },
 )
 def create_referral(
     request: Request,

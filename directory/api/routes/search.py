@@ -19,6 +19,21 @@ LISTS = {"need", "language", "accessibility", "cost"}
 NOT_FIELDS = {"key"}  # a partner key in the URL is not a search field
 SEARCH_MAX_AGE = 30
 CRISIS_MAX_AGE = 300
+CACHED: dict[int | str, dict[str, Any]] = {  # what cached_json answers, in the document
+    200: {
+        "headers": {
+            "ETag": {
+                "description": "The answer's version, for If-None-Match",
+                "schema": {"type": "string"},
+            },
+            "Cache-Control": {
+                "description": "How long it may be kept",
+                "schema": {"type": "string"},
+            },
+        }
+    },
+    304: {"description": "Not Modified: the ETag sent in If-None-Match is still current"},
+}
 
 
 def _documented(
@@ -71,6 +86,7 @@ def _query_from_url(request: Request) -> SearchQuery:
 @router.get(
     "/v1/search",
     response_model=SearchResponse,
+    responses=CACHED,
     openapi_extra=_documented(*SearchQuery.model_fields),
 )
 def search_get(request: Request, session: SessionDep, caller: Reader) -> Response:
@@ -104,6 +120,7 @@ def search_post(
 @router.get(
     "/v1/crisis-lines",
     response_model=CrisisBlock,
+    responses=CACHED,
     openapi_extra=_documented(
         "near", "postcode", "country", "language", single=("language",), empty_is_absent=True
     ),
