@@ -130,6 +130,15 @@ class Partner:
         self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         self.page.on("request", lambda request: self.requests.append(request.url))
 
+    def events(self) -> Any:
+        """Start recording the widget's events; what they were, read later with ``evaluate``."""
+        self.page.evaluate(
+            """() => { window.heard = [];
+            for (const name of ["directory-results", "directory-error"])
+              document.addEventListener(name, (e) => window.heard.push([e.type, e.detail])); }"""
+        )
+        return lambda: self.page.evaluate("() => window.heard")
+
     def unexpected(self) -> list[str]:
         return [e for e in self.errors if not any(re.search(p, e) for p in self.expected)]
 
@@ -204,6 +213,7 @@ def test_a_visitor_searches_by_keyboard_and_sees_results_with_calls_and_distance
     key = new_key(live_server, [site.origin])
     partner = open_partner(new_context, live_server, site, {"key": key, "near": NEAR})
     expect(partner.widget.get_by_label("ZIP code")).to_have_value(NEAR)
+    heard = partner.events()
     search_by_keyboard(partner, "couns", "Counseling and therapy")
     status = partner.widget.get_by_role("status")
     expect(status).to_have_text(re.compile(r"^\d+ services? found\.$"))
@@ -220,6 +230,8 @@ def test_a_visitor_searches_by_keyboard_and_sees_results_with_calls_and_distance
     assert all(href.startswith("tel:") for href in calls.evaluate_all("a => a.map(l => l.href)"))
     expect(partner.widget.locator("section.crisis")).to_be_hidden()  # counseling: no crisis
     assert "need=counseling" in next(u for u in partner.requests if "/v1/search?" in u)
+    [(name, detail)] = heard()
+    assert name == "directory-results" and detail["total"] >= 2 and detail["crisis"] is False
     check_clean(partner, live_server)
 
 
@@ -311,6 +323,7 @@ def test_over_its_rate_the_widget_says_when_to_try_again_and_shows_crisis_lines(
     key = new_key(live_server, [site.origin], rate="1/minute")
     partner = open_partner(new_context, live_server, site, {"key": key, "near": NEAR})
     partner.expected = [FAILED_LOAD.format(429)]
+    heard = partner.events()
     box = partner.widget.get_by_role("combobox", name=COMBOBOX)
     box.fill("counseling")
     box.press("Enter")
@@ -323,6 +336,7 @@ def test_over_its_rate_the_widget_says_when_to_try_again_and_shows_crisis_lines(
     )
     seconds = int(re.findall(r"\d+", status.inner_text())[0])
     assert 1 <= seconds <= 60
+    assert heard()[-1] == ["directory-error", {"kind": "rate", "retryAfter": seconds}]
     expect(partner.widget.get_by_role("list", name="Services")).to_be_hidden()
     expect(partner.widget.locator("section.crisis")).to_be_visible()  # public: still there
     check_clean(partner, live_server)

@@ -325,8 +325,8 @@ p { margin: .25rem 0; }
       this.crisisList = el("ul", { id: id("lines"), class: "lines" });
       this.moreLines = el("button", { type: "button", class: "more", "aria-controls": id("lines"),
         "aria-expanded": "false" });
-      this.crisis = el("section", { class: "crisis", "aria-labelledby": id("crisis"), hidden: true },
-        el("h2", { id: id("crisis") }, t.crisisTitle), this.crisisList, this.moreLines);
+      this.crisis = el("section", { class: "crisis", "aria-labelledby": id("crisis"),
+        hidden: true }, el("h2", { id: id("crisis") }, t.crisisTitle), this.crisisList, this.moreLines);
       this.results = el("ul", { class: "results", "aria-labelledby": id("results") });
       this.found = el("section", { class: "found", hidden: true },
         el("h2", { id: id("results"), class: "sr" }, t.results), this.results);
@@ -363,9 +363,8 @@ p { margin: .25rem 0; }
 
     suggest() {
       const typed = fold(this.input.value);
-      this.options = typed
-        ? NEEDS.filter((n) => fold(this.label(n)).includes(typed) || n[0].includes(typed)).slice(0, 8)
-        : [];
+      const fits = (need) => fold(this.label(need)).includes(typed) || need[0].includes(typed);
+      this.options = typed ? NEEDS.filter(fits).slice(0, 8) : [];
       this.active = -1;
       this.listbox.replaceChildren(...this.options.map((need, index) =>
         el("li", { id: `${this.uid}-option-${index}`, role: "option", "aria-selected": "false",
@@ -388,7 +387,8 @@ p { margin: .25rem 0; }
       if (this.listbox.hidden) this.suggest();
       if (!this.options.length) return;
       const last = this.options.length - 1;
-      this.active = this.active < 0 && step < 0 ? last : (this.active + step + last + 1) % (last + 1);
+      const next = (this.active + step + last + 1) % (last + 1); // wraps around
+      this.active = this.active < 0 && step < 0 ? last : next;
       this.listbox.querySelectorAll('[role="option"]').forEach((option, index) => {
         option.setAttribute("aria-selected", String(index === this.active));
         if (index === this.active) {
@@ -454,32 +454,36 @@ p { margin: .25rem 0; }
           credentials: "omit", signal: pending.signal, referrerPolicy: "origin" });
       } catch (error) {
         if (pending.signal.aborted) return;
-        return this.unreachable(params);
+        return this.unreachable(params, pending);
       } finally {
         if (this.pending === pending) this.removeAttribute("aria-busy");
       }
+      const found = answer.ok ? await answer.json().catch(() => null) : null;
       if (pending.signal.aborted) return;
-      if (answer.ok) return this.showFound(await answer.json());
+      if (found) return this.showFound(found);
       const status = answer.status;
       const wait = parseInt(answer.headers.get("Retry-After"), 10) || 60;
       if (status === 422) return this.fail("invalid", "invalid");
       const kind = status === 429 ? "rate" : status === 401 || status === 403 ? "key" : "failed";
       this.fail(kind, kind, kind === "rate" ? wait : null);
-      this.crisisLines(params); // the way to help now, whatever failed
+      this.crisisLines(params, pending); // the way to help now, whatever failed
     }
 
     // fetch threw: the key refuses this site (no CORS answer) or the network is down. The
     // public crisis lines answer every origin: if our server answers them, the site was refused.
-    async unreachable(params) {
-      const kind = (await this.crisisLines(params)) ? "refused" : "offline";
-      this.fail(kind, kind);
+    async unreachable(params, pending) {
+      const kind = (await this.crisisLines(params, pending)) ? "refused" : "offline";
+      if (this.pending === pending) this.fail(kind, kind);
     }
 
-    // Shows the crisis lines for the search's place; whether our server answered. Asked of the
-    // server first (revalidated: a cached answer would hide being offline), else of the cache.
-    async crisisLines(params) {
+    // Shows the crisis lines for the search's place (unless a newer search began); whether our
+    // server answered. Asked of the server first (revalidated: a cached answer would hide
+    // being offline), else of the cache.
+    async crisisLines(params, pending) {
       const ask = new URLSearchParams({ language: this.lang2 });
-      for (const name of ["postcode", "near"]) if (params.has(name)) ask.set(name, params.get(name));
+      for (const name of ["postcode", "near"]) {
+        if (params.has(name)) ask.set(name, params.get(name));
+      }
       const url = `${ORIGIN}/v1/crisis-lines?${ask}`;
       let answer = null;
       let reached = true;
@@ -490,7 +494,7 @@ p { margin: .25rem 0; }
         answer = await fetch(url, { credentials: "omit", cache: "force-cache" }).catch(() => null);
       }
       const block = answer && answer.ok ? await answer.json().catch(() => null) : null;
-      this.showCrisis(block);
+      if (this.pending === pending) this.showCrisis(block);
       return reached;
     }
 
@@ -551,7 +555,9 @@ p { margin: .25rem 0; }
       for (const c of line.channels || []) {
         const tel = c.tel_uri && safeUrl(c.tel_uri, ["tel:"]);
         const shown = c.display || c.number || "";
-        if (c.channel === "call" && tel) links.push(el("a", { class: "call", href: tel }, `${t.call} ${shown}`));
+        if (c.channel === "call" && tel) {
+          links.push(el("a", { class: "call", href: tel }, `${t.call} ${shown}`));
+        }
         if (c.channel === "text" && tel) {
           const body = c.keyword ? `?&body=${encodeURIComponent(c.keyword)}` : "";
           const words = c.keyword ? `${t.text} ${c.keyword} ${t.to} ${shown}` : `${t.text} ${shown}`;
