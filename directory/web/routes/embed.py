@@ -17,17 +17,11 @@ from fastapi.responses import Response
 from directory.accounts import keys, roles
 from directory.api.deps import SessionDep
 from directory.web.deps import PageContext, Viewer
+from directory.web.routes.widget import script_url
 from directory.web.templating import render
 
 router = APIRouter(dependencies=[PageContext], include_in_schema=False)
 PLACEHOLDER = keys.KEY_PREFIX + "..."
-# The widget's CSS custom properties (static/embed/v1.js says what each one colours), with
-# an example value each.
-THEME = (
-    ("--directory-accent", "#0b5cad"),
-    ("--directory-font", "inherit"),
-    ("--directory-radius", "6px"),
-)
 
 
 @router.get("/embed")
@@ -43,7 +37,7 @@ def embed_page(
         "base_url": request.app.state.settings.base_url.rstrip("/"),
         "key": key if live else PLACEHOLDER,
         "placeholder": PLACEHOLDER,
-        "theme": THEME,
+        "script_src": script_url(),
         "preview": live,
         "asked": bool(key),  # a key was given but cannot be previewed: say why
         "staff": staff,
