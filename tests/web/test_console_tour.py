@@ -39,6 +39,8 @@ PAGES = (
     ("outcomes", "/console/outcomes"),
     ("unmet", "/console/unmet"),
     ("audit", "/console/audit"),
+    ("public-listing", "/l/{listing}"),  # the pages partners send people to, as staff see them
+    ("embed", "/embed"),
 )
 
 
