@@ -16,9 +16,9 @@ from typing import Any
 import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis.config import SchemathesisConfig
-from schemathesis.engine import Status, events
 
 from directory.api.hsds_openapi import document
+from tests.api.test_contract import _run
 from tests.hsds.schemas import _allowances
 
 MAX_EXAMPLES = 30
@@ -66,7 +66,7 @@ def test_every_answer_is_one_the_spec_declares(client: TestClient, hsds_spec: Pa
     app.state.limiter = Unlimited()  # type: ignore[attr-defined]
     doc = local(document(app.state.settings), hsds_spec)  # type: ignore[attr-defined]
     doc["servers"] = [{"url": "/hsds"}]
-    schema = schemathesis.openapi.from_dict(doc, config=_config())
+    schema = schemathesis.openapi.from_dict(doc, config=_config(_existing(client)))
     schema.app = app
     started = time.monotonic()
     tested, cases, failures = _run(schema)
@@ -75,35 +75,31 @@ def test_every_answer_is_one_the_spec_declares(client: TestClient, hsds_spec: Pa
     assert not failures, "\n\n".join(failures.values())
 
 
-def _config() -> SchemathesisConfig:
+def _existing(client: TestClient) -> dict[str, str]:
+    """An id of each kind that exists (published), for the /{id} operations."""
+    ids = {}
+    for kind in ("services", "service_at_locations", "organizations", "taxonomies"):
+        ids[f"/{kind}/{{id}}"] = client.get(f"/hsds/{kind}").json()["contents"][0]["id"]
+    child = client.get("/hsds/taxonomy_terms", params={"per_page": 100}).json()["contents"][-1]
+    ids["/taxonomy_terms/{id}"] = child["id"]
+    return ids
+
+
+def _config(ids: dict[str, str]) -> SchemathesisConfig:
+    """Deterministic; an /{id} operation draws its existing id half the time (else a 404)."""
     return SchemathesisConfig.from_dict(
         {
             "seed": 14,
             "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
             "phases": {"stateful": {"enabled": False}},
+            "dictionaries": {path: {"values": [value]} for path, value in ids.items()},
+            "operations": [
+                {
+                    "include-path": path,
+                    "parameters": {"path.id": {"dictionary": path, "probability": 0.5}},
+                }
+                for path in ids
+            ],
             "checks": {"positive_data_acceptance": {"expected-statuses": VALID_BUT_REFUSED}},
         }
     )
-
-
-def _run(schema: Any) -> tuple[set[str], int, dict[tuple[str, str], str]]:
-    """The operations tested, the requests made, and each distinct failure's report."""
-    tested: set[str] = set()
-    cases = 0
-    failures: dict[tuple[str, str], str] = {}
-    for event in schemathesis.engine.from_schema(schema).execute():
-        if isinstance(event, events.ScenarioFinished) and event.status != Status.SKIP:
-            tested.add(event.recorder.label)
-            cases += len(event.recorder.cases)
-            for checks in event.recorder.checks.values():
-                for check in checks:
-                    if check.status == Status.FAILURE and check.failure_info is not None:
-                        failure = check.failure_info.failure
-                        report = f"{event.recorder.label}: {failure.title}\n{failure.message}"
-                        report += f"\n{check.failure_info.code_sample}"
-                        failures.setdefault((event.recorder.label, failure.title), report)
-        elif isinstance(event, events.NonFatalError):
-            failures[(event.label, "error")] = f"{event.label}: {event.value!r}"
-        elif isinstance(event, events.FatalError):
-            raise event.exception
-    return tested, cases, failures

@@ -125,6 +125,19 @@ def _factory(request: Request) -> Callable[[], Session]:
     return factory
 
 
+def _paged(
+    request: Request,
+    session: Session,
+    pages: Paging,
+    format: str,
+    read: Callable[[Session, Paging], Doc],
+) -> Response:
+    """A page of a small listing (organizations, taxonomies, terms), or all of it as NDJSON."""
+    if format == "ndjson":
+        return _ndjson(request, answers.every_page(_factory(request), read))
+    return _json(request, read(session, pages))
+
+
 @router.get("/")
 def about(request: Request) -> JSONResponse:
     """The API's HSDS version, profile and OpenAPI document."""
@@ -214,9 +227,7 @@ def organizations(
     def read(s: Session, p: Paging) -> Doc:
         return answers.organizations_page(s, search, p, full=full, full_service=full_service)
 
-    if format == "ndjson":
-        return _ndjson(request, answers.every_page(_factory(request), read))
-    return _json(request, read(session, pages))
+    return _paged(request, session, pages, format, read)
 
 
 @router.get("/organizations/{id}")
@@ -240,9 +251,7 @@ def taxonomies(
     def read(s: Session, p: Paging) -> Doc:
         return answers.taxonomies_page(s, search, p)
 
-    if format == "ndjson":
-        return _ndjson(request, answers.every_page(_factory(request), read))
-    return _json(request, read(session, pages))
+    return _paged(request, session, pages, format, read)
 
 
 @router.get("/taxonomies/{id}")
@@ -267,9 +276,7 @@ def taxonomy_terms(
     def read(s: Session, p: Paging) -> Doc:
         return answers.taxonomy_terms_page(s, wanted, p)
 
-    if format == "ndjson":
-        return _ndjson(request, answers.every_page(_factory(request), read))
-    return _json(request, read(session, pages))
+    return _paged(request, session, pages, format, read)
 
 
 @router.get("/taxonomy_terms/{id}")
