@@ -225,6 +225,8 @@ def test_a_visitor_searches_by_keyboard_and_sees_results_with_calls_and_distance
         "href", re.compile(rf"^{re.escape(live_server.base_url)}/l/[0-9a-f-]{{36}}$")
     )
     expect(first).to_contain_text(re.compile(r"\d+(\.\d)? km away"))
+    listing = first.get_by_role("link").first.get_attribute("href") or ""
+    assert partner.page.request.get(listing).status == 200  # the public listing page
     calls = partner.widget.get_by_role("link", name=re.compile(r"^Call "))
     expect(calls.first).to_be_visible()
     assert all(href.startswith("tel:") for href in calls.evaluate_all("a => a.map(l => l.href)"))
