@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.keys import create_key, revoke_key
 from directory.db import unit_of_work
+from directory.web import vocab
+from directory.web.i18n import translations
 from directory.web.routes.widget import script_url
 from directory.web.templating import STATIC_DIR, static_version
 from tests.web.browserutil import axe_problems
@@ -70,6 +72,20 @@ def test_the_script_stays_within_its_size_budget() -> None:
     raw = SCRIPT.read_bytes()
     packed = len(gzip.compress(raw, compresslevel=9))
     assert packed <= BUDGET, f"{packed} bytes gzipped (raw {len(raw)}): over {BUDGET}"
+
+
+def test_the_scripts_needs_are_the_taxonomys_with_the_pages_names() -> None:
+    """The widget carries the needs' names itself (no request for them): the same codes as the
+    vocabulary, named as the pages name them in English and in the Spanish catalogue."""
+    source = (STATIC_DIR / "embed" / "v1.js").read_text()
+    listed = source[
+        source.index("const NEEDS = [") : source.index("];", source.index("const NEEDS"))
+    ]
+    rows = re.findall(r'\["([a-z-]+)",\s*"([^"]+)",\s*"([^"]+)"\]', listed)
+    spanish = translations("es")
+    assert {code: (en, es) for code, en, es in rows} == {
+        code: (name, spanish.gettext(name)) for code, name in vocab.NEEDS.items()
+    }
 
 
 def test_the_script_uses_nothing_a_strict_policy_refuses() -> None:
@@ -386,7 +402,7 @@ def test_spanish_from_the_attribute_or_from_the_page(
 ) -> None:
     key = new_key(live_server, [site.origin])
     partner = open_partner(new_context, live_server, site, {"key": key, "near": NEAR, "lang": "es"})
-    box = partner.widget.get_by_role("combobox", name="¿Qué está buscando?")
+    box = partner.widget.get_by_role("combobox", name="¿Qué buscas?")
     box.press_sequentially("ansi")
     expect(partner.widget.get_by_role("option", name="Ansiedad")).to_be_visible()
     box.press("ArrowDown")
