@@ -5,7 +5,7 @@ documents nest them. Published listings only: an unknown id and an unpublished o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,12 +19,25 @@ from directory.hsds.tables import read_tables, row_of, table_queries
 Doc = dict[str, Any]
 Shape = Literal["list", "full", "minimal"]
 BATCH = 100  # services whose documents are read and written at a time (format=ndjson)
+# The tables a list shape needs: its one-to-one parts (the full shapes read them all).
+LIST_AT_LOCATION = ("service_at_locations", "locations", "services", "organizations")
 
 
 @dataclass(frozen=True)
 class Paging:
     page: int = 1
     per_page: int = queries.PER_PAGE
+
+
+def _read(
+    session: Session, ids: Collection[uuid.UUID], names: tuple[str, ...]
+) -> dict[str, list[Doc]]:
+    """Some of the HSDS tables of these services (``read_tables`` reads them all)."""
+    queries_ = table_queries(ids)
+    return {
+        name: [row_of(name, r) for r in session.execute(queries_[name]).mappings()]
+        for name in names
+    }
 
 
 def page_of(contents: list[Doc], total: int, paging: Paging) -> Doc:
@@ -56,11 +69,12 @@ def service_docs(session: Session, ids: list[uuid.UUID], shape: Shape) -> list[D
     if not ids:
         return []
     if shape == "minimal":
-        rows = session.execute(table_queries(ids)["services"]).mappings()
-        return documents.in_order((documents.minimal(row_of("services", r)) for r in rows), ids)
-    tables = read_tables(session, ids)
-    made = documents.full_services if shape == "full" else documents.list_services
-    return documents.in_order(made(tables), ids)
+        rows = _read(session, ids, ("services",))["services"]
+        return documents.in_order((documents.minimal(row) for row in rows), ids)
+    if shape == "list":
+        tables = _read(session, ids, ("services", "organizations"))
+        return documents.in_order(documents.list_services(tables), ids)
+    return documents.in_order(documents.full_services(read_tables(session, ids)), ids)
 
 
 def service(session: Session, service_id: uuid.UUID) -> Doc:
@@ -87,9 +101,13 @@ def service_at_locations_page(
 def at_location_docs(session: Session, ids: list[uuid.UUID], full: bool) -> list[Doc]:
     if not ids:
         return []
-    tables = read_tables(session, set(queries.services_at(session, ids).values()))
-    made = documents.full_service_at_locations if full else documents.list_service_at_locations
-    return documents.in_order(made(tables), ids)
+    services = set(queries.services_at(session, ids).values())
+    if full:
+        return documents.in_order(
+            documents.full_service_at_locations(read_tables(session, services)), ids
+        )
+    tables = _read(session, services, LIST_AT_LOCATION)
+    return documents.in_order(documents.list_service_at_locations(tables), ids)
 
 
 def service_at_location(session: Session, id_: uuid.UUID) -> Doc:

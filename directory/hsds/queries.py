@@ -20,7 +20,6 @@ never matches. Each function returns the ids of one page (in a stable order) and
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import uuid
 from collections.abc import Collection, Sequence
@@ -88,10 +87,6 @@ class IdPage:
     total: int
     page: int
     per_page: int
-
-    @property
-    def total_pages(self) -> int:
-        return math.ceil(self.total / self.per_page)
 
 
 def published() -> Select[Any]:

@@ -9,6 +9,7 @@ document is ``/hsds/openapi.json`` (``api/hsds_openapi.py``), so these routes st
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -198,7 +199,7 @@ def service_at_locations(
     """The published services' service_at_locations, near a postcode when given."""
     if proximity is not None and postcode is None:
         raise InvalidInput("proximity is a distance from a postcode: send one", field="postcode")
-    found = Filters(**{**found.__dict__, "postcode": postcode, "proximity": proximity})
+    found = dataclasses.replace(found, postcode=postcode, proximity=proximity)
     if format == "ndjson":
         ids = queries.service_at_location_ids(session, found).ids
         read = lambda s, chunk: answers.at_location_docs(s, chunk, full)  # noqa: E731
