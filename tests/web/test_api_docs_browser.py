@@ -106,7 +106,14 @@ def _try_search(page: Page, q: str) -> Locator:
     return operation
 
 
-@pytest.mark.parametrize("scheme", ["bearer", "partnerKey"])
+SENT = {
+    "bearer": "Authorization: Bearer",
+    "partnerKey": "X-Api-Key: pk_",
+    "partnerKeyQuery": "key=pk_",
+}
+
+
+@pytest.mark.parametrize("scheme", list(SENT))
 def test_docs_sign_in_and_search_offline(
     offline: Offline, live_server: LiveServer, scheme: str
 ) -> None:
@@ -120,8 +127,7 @@ def test_docs_sign_in_and_search_offline(
     expect(body).to_contain_text('"total"')
     expect(body).to_contain_text("(demo)")  # a result: the demo region's counseling listings
     expect(body).not_to_contain_text('"total": 0')
-    header = "Authorization: Bearer" if scheme == "bearer" else "X-Api-Key:"
-    expect(operation.locator(".curl-command")).to_contain_text(header)
+    expect(operation.locator(".curl-command")).to_contain_text(SENT[scheme])
     assert not offline.refused, offline.refused
 
 
