@@ -52,6 +52,9 @@ SPEC: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 # fmt: on
 
+# A service area's ISO 3166 regions (US, US-IL) are written in its ``uri``, each after this.
+REGION_URN = "urn:iso:std:iso:3166:"
+
 # The schema file (schema/tables/NAME.json) of each table.
 SCHEMA_NAMES: dict[str, str] = {
     "organizations": "organization",

@@ -11,14 +11,19 @@ Choices where our model and HSDS differ:
   it back to the same E.164 whatever the country), else the number as printed (988); an
   extension that is not a plain number (``OPT2``) is written after the number (``ext. OPT2``),
   as HSDS's ``extension`` is a number;
+- the ids of services, organizations, locations, services-at-location, taxonomies and terms are
+  ours; a listing's parts (phones, schedules, contacts...) have ids derived from their parent and
+  content (see ``parts``), stable across edits and across an export imported and exported again;
 - a contact's phones (a JSON list on our contact row) are phones rows with its ``contact_id``;
-  their ids derive from the contact's id and their place in the list;
 - a crisis line's call and text channels are phones of type ``voice`` and ``text`` (the text
-  keyword in the description); chat channels have no place in HSDS and are left out;
+  keyword in the description), unless a phone of the service already gives that number; chat
+  channels have no place in HSDS and are left out;
 - a schedule's ``timezone`` is its IANA name (the spec's schema says a number, a UTC offset,
   which cannot follow daylight saving time);
 - a service area's ``extent`` is GeoJSON (``extent_type`` ``geojson``); its ISO 3166 regions
   go in ``uri`` as ``urn:iso:std:iso:3166:US-IL`` (several separated by spaces);
+- a location's point is left out when it is only its ZIP's centre (``coordinates_approximate``):
+  HSDS has no way to say so, and an importer (ours too) can find the ZIP's centre itself;
 - needs are ``attributes`` of services (``link_type`` ``need``) to terms of our needs taxonomy;
 - ``assured_date`` is the date of the last verification, ``last_modified`` the listing's last
   change; who verified it (a staff email) is not published.
@@ -35,40 +40,25 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
-    Integer,
     Select,
-    String,
     and_,
     case,
     cast,
     func,
-    literal,
     literal_column,
-    null,
-    or_,
     select,
     union,
-    union_all,
 )
-from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Session
 
+from directory.hsds import parts
 from directory.hsds.columns import COLUMNS, FILES, TABLES
 from directory.listings.models import (
-    Accessibility,
-    Address,
     Attribute,
-    Contact,
-    CostOption,
-    CrisisChannel,
-    Language,
     ListingChange,
     Location,
     Organization,
-    Phone,
-    Schedule,
     Service,
-    ServiceArea,
     ServiceAtLocation,
     Taxonomy,
     TaxonomyTerm,
@@ -76,7 +66,6 @@ from directory.listings.models import (
 
 __all__ = ["COLUMNS", "FILES", "TABLES", "read_tables", "row_of", "table_queries"]
 
-REGION_URN = "urn:iso:std:iso:3166:"  # + US, US-IL: a service area's regions
 Ids = Collection[uuid.UUID] | None
 Rows = Select[*tuple[Any, ...]]
 
@@ -174,13 +163,6 @@ def _services(ids: Any, place: Any) -> Rows:
     ).where(s.id.in_(ids))
 
 
-def _attributes(ids: Any, place: Any) -> Rows:
-    a = Attribute
-    return select(a.id, a.link_id, a.taxonomy_term_id, a.link_type, a.link_entity, a.value).where(
-        a.link_entity == "service", a.link_id.in_(ids)
-    )
-
-
 def _service_at_locations(ids: Any, place: Any) -> Rows:
     sal = ServiceAtLocation
     return select(sal.id, sal.service_id, sal.location_id, sal.description).where(
@@ -198,121 +180,9 @@ def _locations(ids: Any, place: Any) -> Rows:
         lo.alternate_name,
         lo.description,
         lo.transportation,
-        lo.latitude,
-        lo.longitude,
+        case((lo.coordinates_approximate, None), else_=lo.latitude).label("latitude"),
+        case((lo.coordinates_approximate, None), else_=lo.longitude).label("longitude"),
     ).where(lo.id.in_(place))
-
-
-def _number(number: Any, e164: Any, extension: Any) -> tuple[Any, Any]:
-    """HSDS number and extension: E.164 else as printed; a non-numeric extension after it."""
-    numeric = extension.op("~")("^[1-9][0-9]{0,8}$")
-    base = func.coalesce(e164, number)
-    written = case((or_(extension.is_(None), numeric), base), else_=base + " ext. " + extension)
-    whole = case((numeric, cast(extension, Integer)), else_=None)
-    return written.label("number"), whole.label("extension")
-
-
-def _phones(ids: Any, place: Any) -> Rows:
-    p = Phone
-    own = select(
-        p.id,
-        p.location_id,
-        p.service_id,
-        cast(null(), UUID).label("contact_id"),
-        *_number(p.number, p.e164, p.extension),
-        p.type,
-        p.description,
-    ).where(or_(p.service_id.in_(ids), p.location_id.in_(place)))
-    c = CrisisChannel
-    keyword = func.concat("Keyword: ", c.keyword, ". ")
-    crisis = select(
-        c.id,
-        cast(null(), UUID),
-        c.service_id,
-        cast(null(), UUID),
-        *_number(c.number, c.e164, literal(None, String)),
-        case((c.channel == "text", "text"), else_="voice"),
-        func.nullif(
-            func.concat(case((c.keyword.is_not(None), keyword), else_=""), c.description), ""
-        ),
-    ).where(c.service_id.in_(ids), c.channel.in_(("call", "text")), c.tel_uri.is_not(None))
-    return select(union_all(own, crisis, _contact_phones(ids)).subquery())
-
-
-def _contact_phones(ids: Any) -> Rows:
-    item = (
-        func.jsonb_array_elements(Contact.phones)
-        .table_valued("value", with_ordinality="n")
-        .render_derived()
-    )
-    value = item.c.value
-    text = value.op("->>")
-    phone_id = cast(func.md5(func.concat(cast(Contact.id, String), ":", item.c.n)), UUID)
-    return (
-        select(
-            phone_id,
-            cast(null(), UUID),
-            cast(null(), UUID),
-            Contact.id,
-            *_number(text("number"), text("e164"), func.nullif(text("extension"), "")),
-            func.coalesce(text("type"), "voice"),
-            text("description"),
-        )
-        .select_from(Contact)
-        .join(item, literal(True))
-        .where(Contact.service_id.in_(ids), func.jsonb_typeof(Contact.phones) == "array")
-    )
-
-
-def _contacts(ids: Any, place: Any) -> Rows:
-    c = Contact
-    return select(c.id, c.service_id, c.name, c.title, c.department, c.email).where(
-        c.service_id.in_(ids)
-    )
-
-
-def _addresses(ids: Any, place: Any) -> Rows:
-    a = Address
-    required = ("address_1", "city", "state_province", "postal_code", "country")
-    fields = [func.coalesce(getattr(a, f), "").label(f) for f in required]
-    return select(
-        a.id, a.location_id, a.attention, a.address_2, a.region, a.address_type, *fields
-    ).where(a.location_id.in_(place))
-
-
-def _schedules(ids: Any, place: Any) -> Rows:
-    s = Schedule
-    fields = [c for c in Schedule.__table__.columns if c.name != "position"]
-    return select(*fields).where(or_(s.service_id.in_(ids), s.location_id.in_(place)))
-
-
-def _service_areas(ids: Any, place: Any) -> Rows:
-    a = ServiceArea
-    codes = func.array_to_string(a.regions, " ")
-    regions = func.regexp_replace(codes, r"(\S+)", REGION_URN + r"\1", "g")
-    return select(
-        a.id,
-        a.service_id,
-        a.name,
-        a.description,
-        func.ST_AsGeoJSON(a.extent).label("extent"),
-        case((a.extent.is_not(None), "geojson"), else_=None).label("extent_type"),
-        func.nullif(regions, "").label("uri"),
-    ).where(a.service_id.in_(ids))
-
-
-def _languages(ids: Any, place: Any) -> Rows:
-    lg = Language
-    return select(lg.id, lg.service_id, lg.location_id, lg.name, lg.code, lg.note).where(
-        or_(lg.service_id.in_(ids), lg.location_id.in_(place))
-    )
-
-
-def _accessibility(ids: Any, place: Any) -> Rows:
-    a = Accessibility
-    return select(a.id, a.location_id, a.code.label("description"), a.details, a.url).where(
-        a.location_id.in_(place)
-    )
 
 
 def _used_terms(ids: Any) -> Any:
@@ -350,20 +220,6 @@ def _taxonomy_terms(ids: Any, place: Any) -> Rows:
     )
 
 
-def _cost_options(ids: Any, place: Any) -> Rows:
-    c = CostOption
-    return select(
-        c.id,
-        c.service_id,
-        c.valid_from,
-        c.valid_to,
-        c.option,
-        c.currency,
-        c.amount,
-        c.amount_description,
-    ).where(c.service_id.in_(ids))
-
-
 def _taxonomies(ids: Any, place: Any) -> Rows:
     t = Taxonomy
     used = select(TaxonomyTerm.taxonomy_id).where(TaxonomyTerm.id.in_(_used_terms(ids)))
@@ -375,17 +231,17 @@ def _taxonomies(ids: Any, place: Any) -> Rows:
 _QUERIES: dict[str, Query] = {
     "organizations": _organizations,
     "services": _services,
-    "attributes": _attributes,
+    "attributes": parts.attributes,
     "service_at_locations": _service_at_locations,
     "locations": _locations,
-    "phones": _phones,
-    "contacts": _contacts,
-    "addresses": _addresses,
-    "schedules": _schedules,
-    "service_areas": _service_areas,
-    "languages": _languages,
-    "accessibility": _accessibility,
+    "phones": parts.phones,
+    "contacts": parts.contacts,
+    "addresses": parts.addresses,
+    "schedules": parts.schedules,
+    "service_areas": parts.service_areas,
+    "languages": parts.languages,
+    "accessibility": parts.accessibility,
     "taxonomy_terms": _taxonomy_terms,
-    "cost_options": _cost_options,
+    "cost_options": parts.cost_options,
     "taxonomies": _taxonomies,
 }
