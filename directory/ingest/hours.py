@@ -217,6 +217,7 @@ def _rule(row: dict[str, Any], result: Normalised, field: str) -> list[dict[str,
         parsed = next((p for text in texts if (p := parse_hours(text, timezone=zone))), [])
         result.tally("hours: parsed" if parsed else "hours: text")
         kept = parsed or [{}]
+        extras |= _dates(row, result, field)  # the days a text applies to ("Closed ...")
         return [s | {"description": description} | extras for s in kept]
     schedule = _recurrence(row, result, field)
     schedule |= {k: v for k in ("opens_at", "closes_at") if (v := clock(row.get(k)))}
@@ -249,13 +250,19 @@ def _recurrence(row: dict[str, Any], result: Normalised, field: str) -> dict[str
         if number.isascii() and number.isdigit() and 1 <= len(number) <= 6 and int(number) >= 1:
             schedule[key] = int(number)
     schedule |= {k: v for k in _RULE_TEXT if (v := _text(row.get(k)))}
+    return schedule | _dates(row, result, field)
+
+
+def _dates(row: dict[str, Any], result: Normalised, field: str) -> dict[str, str]:
+    """The row's dates (``dtstart``, ``until``, ``valid_from``, ``valid_to``) that are dates."""
+    found = {}
     for key in _DATES:
         if text := _text(row.get(key)):
             try:
-                schedule[key] = dt.date.fromisoformat(text[:10]).isoformat()
+                found[key] = dt.date.fromisoformat(text[:10]).isoformat()
             except ValueError:
                 result.warn(field, f"{key} is not a date: {text!r}")
-    return schedule
+    return found
 
 
 def _zone(value: Any, result: Normalised, field: str) -> str | None:

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from directory.errors import Conflict, InvalidInput
 from directory.ingest import limits
 from directory.ingest.compose import composed_documents
-from directory.ingest.formats import Format
+from directory.ingest.formats import Format, hsds
+from directory.ingest.keep_ids import KeptIds
 from directory.ingest.merge import Key, Merger, keys
 from directory.ingest.parallel import prepared
 from directory.ingest.prepare import Prepared
@@ -165,6 +166,7 @@ class _Import:
         self.seen: set[str] = set()
         self.linked: set[uuid.UUID] = set()  # listings a record of this import created or joined
         self.batch = Batch()
+        self.kept = KeptIds()  # HSDS 3.0 UUIDs kept as the new listings' ids
 
     def run(self, path: Path) -> None:
         for item, ready in prepared(self.fmt, self.fmt.read(path), self.source):
@@ -201,6 +203,7 @@ class _Import:
             raw_json=ready.raw_json,
             format=self.fmt.name,
             content_hash=ready.content_hash,
+            verified=hsds.assured(item.raw, self.source) if self.fmt.name == "hsds" else None,
         )
         raw, places = _digest(ready.raw_json), keys(doc)
         outcome, service_id = self._load(doc, origin, item, raw, places)
@@ -249,9 +252,12 @@ class _Import:
         elif (match := self.merger.find(doc)) is not None:
             service_id, merge["rule"] = match
         else:
+            self.kept.mark(batch.rows)
             service_id = create_service(
                 self.session, doc, origin=origin, rows=batch.rows, by=self.source
             )
+            if self.fmt.name == "hsds":
+                service_id = self.kept.keep(self.session, batch.rows, item.raw, service_id)
             self.linked.add(service_id)
             return "created", service_id
         # The listing may still be queued in this batch: the rewrite follows the COPY.

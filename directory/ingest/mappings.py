@@ -13,6 +13,7 @@ import yaml
 
 from directory.ingest.common import clean
 from directory.listings import vocabularies
+from directory.listings.taxonomy import NEEDS_TAXONOMY
 from directory.listings.vocabularies import seed_dir
 
 
@@ -67,6 +68,8 @@ def airs_parent(code: str) -> str | None:
 
 def accessibility_codes(text: str) -> tuple[list[str], bool]:
     """Our accessibility codes for a value or a sentence, and whether it was read as a sentence."""
+    if text.strip() in vocabularies.accessibility_codes():  # one of our codes, as we export them
+        return [text.strip()], False
     table = mapping("accessibility")
     value = re.sub(r"[\s_-]+", " ", text.casefold()).strip()
     if value in table["values"]:
@@ -135,8 +138,11 @@ def _regions_by_name() -> dict[str, str]:
 
 
 def term_need(term: dict[str, Any]) -> str | None:
-    """Our need for an HSDS taxonomy term: its AIRS code (3.0 ``code``, 1.x ``id``), else its
-    name in the ``text:`` table of airs.yaml."""
+    """Our need for an HSDS taxonomy term: a term of our own needs taxonomy (as our export
+    writes it), else its AIRS code (3.0 ``code``, 1.x ``id``), else its name in the ``text:``
+    table of airs.yaml."""
+    if (own := own_need(term)) is not None:
+        return own
     for candidate in (term.get("code"), term.get("id")):
         code = (clean(candidate) or "").upper()
         if AIRS_CODE.match(code) and (need := airs_need(code)):
@@ -147,3 +153,29 @@ def term_need(term: dict[str, Any]) -> str | None:
         if need := table.get(re.sub(r"\s+", " ", key).strip().casefold()):
             return need
     return None
+
+
+def own_need(term: dict[str, Any]) -> str | None:
+    """The code of a term of our needs taxonomy (named in its ``taxonomy`` or its nested
+    ``taxonomy_detail``), when the code is one of ours."""
+    detail = term.get("taxonomy_detail")
+    named = term.get("taxonomy") or (detail.get("name") if isinstance(detail, dict) else None)
+    code = clean(term.get("code"))
+    if clean(named) != NEEDS_TAXONOMY or code is None:
+        return None
+    return code if code in need_codes() else None
+
+
+@lru_cache
+def need_codes() -> frozenset[str]:
+    """Every code of our needs taxonomy (seed_data/needs.yaml)."""
+    data = yaml.safe_load((seed_dir() / "needs.yaml").read_text())
+    found: set[str] = set()
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            found.add(item["code"])
+            walk(item.get("children") or [])
+
+    walk(data["needs"])
+    return frozenset(found)

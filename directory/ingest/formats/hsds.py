@@ -10,12 +10,14 @@ a warning; only a service without a name is rejected.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from directory.hsds.columns import REGION_URN
 from directory.ingest import common
 from directory.ingest.formats import Format
 from directory.ingest.formats.hsds_json import (
@@ -41,6 +43,7 @@ from directory.ingest.formats.package_files import package_path
 from directory.ingest.infer import infer_needs
 from directory.ingest.mappings import accessibility_codes, regions, term_need
 from directory.ingest.records import FormatError, Normalised, ReadItem, RowRejected
+from directory.listings import vocabularies
 from directory.listings.schemas import (
     AccessibilityIn,
     AddressIn,
@@ -80,7 +83,11 @@ def normalise(raw: dict[str, Any]) -> Normalised:
         p for p in _list(raw.get("service_at_locations")) if isinstance(p.get("location"), dict)
     ]
     doc["locations"] = _cap([_location(p, result) for p in places], "locations", result)
-    doc["phones"] = _cap(_phones(_list(raw.get("phones")), result, "phones"), "phones", result)
+    areas = _list(raw.get("service_areas")) + _list(raw.get("service_area"))
+    doc["service_areas"] = _cap(_service_areas(areas, result), "service_areas", result)
+    home = _home_country(doc)
+    phones = _phones(_list(raw.get("phones")), result, "phones", home)
+    doc["phones"] = _cap(phones, "phones", result)
     rows = _list(raw.get("schedules")) + _list(raw.get("regular_schedules"))
     rows += [{"description": text} for text in [_long(raw.get("hours"))] if text]
     holidays = _list(raw.get("holiday_schedules"))
@@ -88,18 +95,30 @@ def normalise(raw: dict[str, Any]) -> Normalised:
     contacts = _list(raw.get("contacts")) + [
         c for p in places for c in _list(p.get("contacts")) + _list(p["location"].get("contacts"))
     ]
-    doc["contacts"] = _cap(_contacts(contacts, result), "contacts", result)
+    doc["contacts"] = _cap(_contacts(contacts, result, home), "contacts", result)
     spoken = _list(raw.get("languages")) + [
         row for p in places for row in _list(p["location"].get("languages"))
     ]
     doc["languages"] = _cap(_languages(spoken, result), "languages", result)
-    areas = _list(raw.get("service_areas")) + _list(raw.get("service_area"))
-    doc["service_areas"] = _cap(_service_areas(areas, result), "service_areas", result)
     doc["cost_options"] = _cap(_cost_options(raw, result), "cost_options", result)
     doc["needs"] = _cap(_needs(raw, result), "needs", result)
     # no taxonomy, or none of ours: the name, the description and any keywords tell
     infer_needs(doc, result, keywords=common.clean(raw.get("keywords")))
     return result
+
+
+def assured(raw: dict[str, Any], source: str) -> tuple[dt.datetime, str] | None:
+    """When the service was last checked (``assured_date``, not in the future) and by whom
+    (``assurer_email``, else the source): the listing's verification."""
+    text = common.clean(raw.get("assured_date")) or ""
+    try:
+        day = dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+    if day > dt.datetime.now(dt.UTC).date():
+        return None
+    by = _email(raw.get("assurer_email"), Normalised(doc={}), "assurer_email") or source
+    return dt.datetime.combine(day, dt.time(), dt.UTC), by
 
 
 FORMAT = Format(name="hsds", detect=detect, read=read, normalise=normalise)
@@ -160,6 +179,16 @@ def _service_fields(raw: dict[str, Any], result: Normalised) -> dict[str, Any]:
         elif text is not None:
             result.warn(key, f"not an age: {text!r}")
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def _home_country(doc: dict[str, Any]) -> str:
+    """Where the service's own phones dial from: its first location's country, else its first
+    service area's, else the US (a short code such as 116 123 dials only in its country)."""
+    for location in doc["locations"]:
+        if location and (country := (location.get("address") or {}).get("country")):
+            return str(country)
+    regions = [code for area in doc["service_areas"] for code in area.get("regions") or []]
+    return regions[0][:2] if regions else "US"
 
 
 # --- locations ----------------------------------------------------------------------------------
@@ -263,12 +292,29 @@ def _service_areas(rows: list[dict[str, Any]], result: Normalised) -> list[dict[
         name = _short(row.get("name") or row.get("service_area") or row.get("description"))
         if name is None:
             continue
-        entry: dict[str, Any] = {"name": name, "regions": regions(name)}
+        entry: dict[str, Any] = {"name": name, "regions": _area_regions(row, name, result)}
         description = _long(row.get("description"))
         entry |= {"description": description} if description and description != name else {}
         if entry not in found and _valid(ServiceAreaIn, entry, result, "service_areas"):
             found.append(entry)
     return found
+
+
+def _area_regions(row: dict[str, Any], name: str, result: Normalised) -> list[str]:
+    """The regions our export writes in ``uri`` (``urn:iso:std:iso:3166:US-IL``), else those
+    the name says (a US state, the whole country)."""
+    written = [
+        part.removeprefix(REGION_URN)
+        for part in (common.clean(row.get("uri")) or "").split()
+        if part.startswith(REGION_URN)
+    ]
+    found: list[str] = []
+    for code in written:
+        try:
+            found.append(vocabularies.region(code))
+        except ValueError:
+            result.warn("service_areas", f"not an ISO 3166 region: {code!r}")
+    return list(dict.fromkeys(found)) if written else regions(name)
 
 
 def _cost_options(raw: dict[str, Any], result: Normalised) -> list[dict[str, Any]]:

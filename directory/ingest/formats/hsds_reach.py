@@ -40,7 +40,7 @@ def _phones(
             continue
         extension = re.sub(r"\.0+$", "", _short(row.get("extension")) or "")
         entry |= {"extension": extension} if extension and "extension" not in entry else {}
-        key = (entry["number"], entry.get("extension"), entry["type"])
+        key = (entry["number"], entry.get("extension"), entry["type"], entry.get("description"))
         found.setdefault(key, entry)  # phone_entry has checked that the number dials
     return list(found.values())
 
@@ -59,8 +59,11 @@ def _schedules(
     return found
 
 
-def _contacts(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str, Any]]:
-    """HSDS contacts (a named person or desk), each with its own phones."""
+def _contacts(
+    rows: list[dict[str, Any]], result: Normalised, country: str = "US"
+) -> list[dict[str, Any]]:
+    """HSDS contacts (a named person or desk), each with its own phones (dialled from
+    ``country``)."""
     found: list[dict[str, Any]] = []
     for row in rows:
         entry: dict[str, Any] = {
@@ -70,7 +73,7 @@ def _contacts(rows: list[dict[str, Any]], result: Normalised) -> list[dict[str, 
         }
         if email := _email(row.get("email"), result, "contacts.email"):
             entry["email"] = email
-        phones = _phones(_list(row.get("phones")), result, "contacts.phones")
+        phones = _phones(_list(row.get("phones")), result, "contacts.phones", country)
         entry |= {"phones": phones[:10]} if phones else {}
         if entry and entry not in found and _valid(ContactIn, entry, result, "contacts"):
             found.append(entry)
