@@ -193,8 +193,9 @@ def test_postcode_and_proximity(client: TestClient, session: Session) -> None:
     crisis lines serve the whole US (their service areas), not its sites."""
     near = get(client, "/service_at_locations", postcode="33602", proximity=20_000, per_page=100)
     assert near["total_items"] > 0
-    for doc in near["contents"]:
-        location = doc["location"]
+    points = [d["location"] for d in near["contents"] if "latitude" in d["location"]]
+    assert points  # a ZIP centre's point is not published: the others are near Tampa
+    for location in points:
         assert abs(location["latitude"] - 27.95) < 0.5 and abs(location["longitude"] + 82.46) < 0.5
     tiny = get(client, "/service_at_locations", postcode="33602", proximity=1)
     assert tiny["total_items"] < near["total_items"]
@@ -284,9 +285,8 @@ def test_real_data_documents_validate(
     real_listings: Session, client: TestClient, hsds_spec: Path
 ) -> None:
     """The spec's own example and Vermont's SAMHSA sites, through every shape."""
-    spec_service = "ac148810-d857-441c-9679-408f346de14b"
     found = get(client, "/services", search="Community Counselling", full="true")["contents"]
-    assert found, "the spec's example service is found by its name"
+    assert "Community Counselling" in [d["name"] for d in found]  # the spec's example
     checked = 0
     for kind, path in [
         ("service", "/services"),
@@ -300,4 +300,3 @@ def test_real_data_documents_validate(
     assert checked > 100
     vermont = get(client, "/service_at_locations", postcode="05401", proximity=30_000, per_page=100)
     assert vermont["total_items"] > 5
-    del spec_service
