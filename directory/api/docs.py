@@ -60,7 +60,7 @@ SWAGGER_POLICY = f"{BASE_POLICY}; style-src 'self'"
 # needs inline styles (never inline scripts); its search index runs in a worker it makes from a
 # blob: URL.
 REDOC_POLICY = f"{BASE_POLICY}; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
-NO_STORE = "no-cache"  # the pages are small; the hashed files they name are what is cached
+PAGE_CACHE = "no-cache"  # the pages are small; the hashed files they name are what is cached
 
 
 @lru_cache
@@ -89,7 +89,7 @@ def _page(request: Request, title: str, head: str, body: str, policy: str) -> HT
 </body>
 </html>
 """
-    headers = {"Content-Security-Policy": policy, "Cache-Control": NO_STORE}
+    headers = {"Content-Security-Policy": policy, "Cache-Control": PAGE_CACHE}
     return HTMLResponse(html, headers=headers)
 
 
