@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from directory.hsds.export import export_hsds
+from directory.hsds.tables import read_tables
 from directory.ingest.formats import resolve
 from directory.ingest.load import run_import
 from directory.ingest.report import ImportReport
@@ -26,8 +27,10 @@ from tests.hsds.roundtrip import (
     rolled_back,
     without_last_modified,
 )
+from tests.hsds.test_tables import check_tables
+from tests.ingest.test_datasets import _subset_locator
 
-REAL_FILES = ("hsds3-spec-examples/csv", "hsds1-sample-package")
+REAL_FILES = ("hsds3-spec-examples/csv", "hsds1-sample-package", "hsds1-ilao")
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +39,21 @@ def empty(database_url: str, engine: Engine) -> Iterator[Engine]:
         yield second
 
 
-def import_file(session: Session, path: Path, source: str) -> ImportReport:
-    report = run_import(session, resolve("hsds", path), path, source=source)
+def import_file(session: Session, path: Path, source: str, fmt: str = "hsds") -> ImportReport:
+    report = run_import(session, resolve(fmt, path), path, source=source)
     session.flush()
     return report
 
 
 @pytest.fixture
-def real_listings(session: Session, datasets_dir: Path) -> Session:
-    """The seeded database with real files imported (published, as imports are)."""
+def real_listings(session: Session, datasets_dir: Path, tmp_path: Path) -> Session:
+    """The seeded database with real files imported (published, as imports are): HSDS 3.0 and
+    1.x packages, and Vermont's rows of the SAMHSA locator (geocoded)."""
     for name in REAL_FILES:
         report = import_file(session, datasets_dir / name, f"hsds:{name.split('/')[0]}")
         assert report.loaded(), name
+    vermont = _subset_locator(datasets_dir, tmp_path, "VT")
+    assert import_file(session, vermont, "samhsa:vt", "samhsa-locator").loaded()
     return session
 
 
@@ -138,3 +144,9 @@ def test_listings_read_back_the_same(real_listings: Session, empty: Engine, tmp_
         ]
         new["phones"] = [phone for phone in new["phones"] if phone not in added]
         assert comparable(new) == comparable(old), old["name"]
+
+
+def test_real_listings_are_valid_hsds(real_listings: Session, hsds_spec: Path) -> None:
+    tables = read_tables(real_listings)
+    check_tables(tables, hsds_spec)
+    assert len(tables["services"]) > 500
