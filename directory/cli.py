@@ -350,6 +350,9 @@ def export_hsds_command(
 
     try:
         with unit_of_work(make_sessionmaker(engine())) as session:
+            # one snapshot for every table: a listing edited meanwhile is in all or in none
+            snapshot = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            session.connection(execution_options=snapshot)
             counts = export_hsds(session, out, force=force)
     except DirectoryError as error:
         raise fail(error.detail) from None
