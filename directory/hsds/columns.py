@@ -87,3 +87,15 @@ NUMBERS: dict[str, tuple[str, ...]] = {
     "schedules": ("count", "interval"),
     "cost_options": ("amount",),
 }
+
+# The table each foreign key column names (``link_id`` names whatever ``link_entity`` says).
+REFERENCES: dict[str, str] = {
+    "organization_id": "organizations",
+    "service_id": "services",
+    "location_id": "locations",
+    "contact_id": "contacts",
+    "service_at_location_id": "service_at_locations",
+    "taxonomy_term_id": "taxonomy_terms",
+    "taxonomy_id": "taxonomies",
+    "parent_id": "taxonomy_terms",
+}

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInput
-from directory.hsds.columns import COLUMNS, FILES, NUMBERS, TABLES
+from directory.hsds.columns import COLUMNS, FILES, NUMBERS, REFERENCES, TABLES
 from directory.hsds.tables import read_tables, row_of, table_queries
 from directory.listings.models import Service
 
@@ -138,6 +138,11 @@ def _resource(name: str) -> dict[str, Any]:
         "schema": {
             "fields": [_field(name, column) for column in COLUMNS[name]],
             "primaryKey": "id",
+            "foreignKeys": [
+                {"fields": column, "reference": {"resource": REFERENCES[column], "fields": "id"}}
+                for column in COLUMNS[name]
+                if column in REFERENCES
+            ],
         },
     }
 

@@ -36,6 +36,10 @@ def test_folder_package_is_the_tables_and_valid(
     package = json.loads(files["datapackage.json"])
     assert [r["name"] for r in package["resources"]] == list(TABLES)
     assert [r["path"] for r in package["resources"]] == [FILES[n] for n in TABLES]
+    phones = package["resources"][TABLES.index("phones")]["schema"]
+    assert {"fields": "contact_id", "reference": {"resource": "contacts", "fields": "id"}} in (
+        phones["foreignKeys"]
+    )
     assert package["resources"][0]["schema"]["fields"][0] == {
         "name": "id",
         "type": "string",

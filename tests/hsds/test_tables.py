@@ -10,21 +10,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from directory.hsds.columns import REFERENCES
 from directory.hsds.tables import COLUMNS, TABLES, read_tables
 from directory.listings.models import Service
 from tests.hsds.schemas import validate_table_row
-
-# foreign key -> the table it names
-REFERENCES = {
-    "organization_id": "organizations",
-    "service_id": "services",
-    "location_id": "locations",
-    "contact_id": "contacts",
-    "service_at_location_id": "service_at_locations",
-    "taxonomy_term_id": "taxonomy_terms",
-    "taxonomy_id": "taxonomies",
-    "parent_id": "taxonomy_terms",
-}
 
 
 def check_tables(tables: dict[str, list[dict[str, Any]]], spec: Path) -> None:
