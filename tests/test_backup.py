@@ -12,23 +12,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from directory.backup import BackupError, backup, restore
+from tests.dburl import libpq_url
 
 TABLES = ("service", "organization", "location", "phone", "search_document", "alembic_version")
 COPY = "directory_restore_test"
 
 
-def _plain(url: str, database: str | None = None) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
 def counts(url: str) -> dict[str, object]:
-    with psycopg.connect(_plain(url)) as conn:
+    with psycopg.connect(libpq_url(url)) as conn:
         found: dict[str, object] = {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
             for t in TABLES
@@ -43,12 +37,12 @@ def counts(url: str) -> dict[str, object]:
 @pytest.fixture
 def empty_database(database_url: str, engine: Engine) -> Iterator[str]:
     """A new database beside the test one (which ``engine`` migrated and seeded)."""
-    admin = _plain(database_url)
+    admin = libpq_url(database_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{COPY}"')
         conn.execute(f'CREATE DATABASE "{COPY}"')
     try:
-        yield _plain(database_url, COPY)
+        yield libpq_url(database_url, COPY)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{COPY}" WITH (FORCE)')
@@ -58,7 +52,7 @@ def test_a_backup_restores_into_an_empty_database(
     database_url: str, empty_database: str, tmp_path: Path
 ) -> None:
     file = tmp_path / "directory.dump"
-    assert backup(_plain(database_url), file) > 1000
+    assert backup(libpq_url(database_url), file) > 1000
     restore(empty_database, file)
     original = counts(database_url)
     assert original["service"] and counts(empty_database) == original
@@ -73,7 +67,7 @@ def test_a_broken_file_changes_nothing(
     database_url: str, empty_database: str, tmp_path: Path
 ) -> None:
     file = tmp_path / "directory.dump"
-    backup(_plain(database_url), file)
+    backup(libpq_url(database_url), file)
     restore(empty_database, file)
     before = counts(empty_database)
     broken = tmp_path / "broken.dump"
@@ -93,7 +87,7 @@ def test_the_commands(database_url: str, empty_database: str, tmp_path: Path) ->
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     file = tmp_path / "nightly.dump"
-    made = run(_plain(database_url), "backup", str(file))
+    made = run(libpq_url(database_url), "backup", str(file))
     assert made.returncode == 0 and "backed up to" in made.stdout, made.stderr
     restored = run(empty_database, "restore", str(file), "--yes")
     assert restored.returncode == 0, restored.stderr

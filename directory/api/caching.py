@@ -21,10 +21,11 @@ def cached_json(
         "Cache-Control": f"{'public' if public else 'private'}, max-age={max_age}",
         "Vary": "Authorization, X-Api-Key, Origin",
     }
-    if etag in _tags(request.headers.get("if-none-match")):
+    if etag in entity_tags(request.headers.get("if-none-match")):
         return Response(status_code=304, headers=headers)
     return JSONResponse(body, headers=headers)
 
 
-def _tags(header: str | None) -> set[str]:
+def entity_tags(header: str | None) -> set[str]:
+    """The entity tags an ``If-None-Match`` header names, weak or strong alike (quoted)."""
     return {t.strip().removeprefix("W/") for t in (header or "").split(",") if t.strip()}

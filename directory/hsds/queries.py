@@ -204,7 +204,7 @@ def _matching_words(session: Session, words: str) -> Select[Any]:
     """The services whose search documents match the words, as ``/v1/search`` matches them."""
     params: dict[str, Any] = {}
     # the search backend's own matcher (words, synonyms, corrections, named needs)
-    condition, _ = postgres._words(session, words, None, params)
+    condition, _ = postgres.word_condition(session, words, None, params)
     sql = f"SELECT d.service_id FROM search_document d WHERE {condition or 'TRUE'}"
     used = {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)}  # not the rank's
     found = text(sql).bindparams(**used).columns(column("service_id", Uuid))

@@ -208,7 +208,7 @@ def _filters(
 ) -> tuple[list[str], str]:
     """The WHERE conditions and the relevance expression of a search."""
     where: list[str] = []
-    matches, rank = _words(session, query.q, place, params) if query.q else (None, "0.0")
+    matches, rank = word_condition(session, query.q, place, params) if query.q else (None, "0.0")
     if matches:
         where.append(matches)
     for name, values in (
@@ -252,7 +252,7 @@ def _column(name: str, place: Place | None) -> str:
     return f"d.{name}" if place is None else f"coalesce(d.{name}, '{{}}')"
 
 
-def _words(
+def word_condition(
     session: Session, q: str, place: Place | None, params: dict[str, Any]
 ) -> tuple[str | None, str]:
     """The condition a query's words put on a document (None: none), and its relevance."""

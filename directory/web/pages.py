@@ -46,7 +46,7 @@ def is_page(request: Request) -> bool:
     return not request.url.path.startswith(API_PREFIXES)
 
 
-class _Static(StaticFiles):
+class HashedStatic(StaticFiles):
     """Static files; a URL with the content's hash (``?v=``) is cached for a year."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
@@ -83,7 +83,7 @@ async def error_page(request: Request, status: int, detail: str) -> Response:
 
 def install(app: FastAPI) -> None:
     """Add the pages, their static files and their error pages to the app."""
-    app.mount("/static", _Static(directory=STATIC_DIR), name="static")
+    app.mount("/static", HashedStatic(directory=STATIC_DIR), name="static")
     for module in (auth, search, listings, referrals, console, *CONSOLE_PAGES, *PARTNER_PAGES):
         app.include_router(module.router)
     app.add_middleware(PageCompression)

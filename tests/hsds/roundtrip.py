@@ -12,33 +12,26 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import migrate
 from directory.config import DEFAULT_SEED_DIR
 from directory.db import make_engine, unit_of_work
 from directory.listings.seed import seed_needs
+from tests.dburl import libpq_url
 
 EMPTY_DATABASE = "directory_hsds_round_trip"
-
-
-def _plain(url: str, database: str | None = None) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
 
 
 @contextmanager
 def empty_database(database_url: str) -> Iterator[Engine]:
     """The empty database's engine; dropped at the end."""
-    admin = _plain(database_url)
+    admin = libpq_url(database_url)
     drop = f'DROP DATABASE IF EXISTS "{EMPTY_DATABASE}" WITH (FORCE)'
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(drop)  # left over from an interrupted run
         conn.execute(f'CREATE DATABASE "{EMPTY_DATABASE}"')
-    engine = make_engine(_plain(database_url, EMPTY_DATABASE))
+    engine = make_engine(libpq_url(database_url, EMPTY_DATABASE))
     try:
         migrate.upgrade(engine)
         with unit_of_work(sessionmaker(engine)) as session:

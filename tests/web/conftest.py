@@ -23,7 +23,6 @@ import psycopg
 import pytest
 import uvicorn
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory import migrate
@@ -34,6 +33,7 @@ from directory.db import make_engine, unit_of_work
 from directory.listings.models import Service
 from directory.listings.seed import seed_all
 from directory.search import sync
+from tests.dburl import libpq_url
 
 CHROMIUM = Path(os.environ.get("DIRECTORY_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -54,14 +54,6 @@ PASSWORD = "correct horse battery staple"
 PROGRAM = "Browser program"
 
 
-def _plain(url: str, database: str | None = None) -> str:
-    """A libpq URL (``postgresql://``) for psycopg, optionally naming another database."""
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
 def _drop(admin_url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{WEB_DATABASE}" WITH (FORCE)')
@@ -72,11 +64,11 @@ def web_database_url(database_url: str) -> Iterator[str]:
     """A fresh database for the live server on the test server (the throwaway cluster, or the
     one DIRECTORY_TEST_DATABASE_URL names: ``database_url`` honours it), migrated and seeded
     with the demo region; dropped at the end."""
-    admin = _plain(database_url)
+    admin = libpq_url(database_url)
     _drop(admin)  # left over from an interrupted run
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{WEB_DATABASE}"')
-    url = _plain(database_url, WEB_DATABASE)
+    url = libpq_url(database_url, WEB_DATABASE)
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)

@@ -14,7 +14,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from directory.api.caching import _tags as if_none_match
+from directory.api.caching import entity_tags
 from directory.api.deps import SessionDep
 from directory.listings import queries
 from directory.web import present
@@ -43,7 +43,7 @@ def cached(request: Request, page: Response) -> Response:
     page.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     page.headers["ETag"] = "W/" + tag
     page.headers["Vary"] = "Accept-Language, Cookie"  # the language is chosen from these
-    if tag in if_none_match(request.headers.get("if-none-match")):
+    if tag in entity_tags(request.headers.get("if-none-match")):
         return Response(
             status_code=304, headers={k: page.headers[k] for k in ("Cache-Control", "ETag", "Vary")}
         )

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from fastapi import APIRouter, Request, Response
 
-from directory.api.caching import _tags as entity_tags
+from directory.api.caching import entity_tags
 from directory.web.templating import STATIC_DIR, static_version
 
 router = APIRouter(include_in_schema=False)
