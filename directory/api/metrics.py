@@ -14,14 +14,11 @@ ran, the pool gauges over the live ones. Scrapes are not in the latency histogra
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import logging
 import os
 import time
 from collections.abc import Iterator
-from contextvars import ContextVar
-from dataclasses import dataclass
 
 from anyio import fail_after, to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -45,10 +42,7 @@ from directory.api.errors import error_response
 from directory.api.metrics_figures import Figures, read_once
 from directory.api.requestlog import method_of, route_template
 from directory.config import Settings
-from directory.search.backends import Backends
-from directory.search.meilisearch import MeiliBackend, SearchBackendError
-from directory.search.places import Place
-from directory.search.query import SearchQuery, SearchResponse
+from directory.search.query import SearchResponse
 
 log = logging.getLogger(__name__)
 METRICS_PATH = "/metrics"
@@ -148,44 +142,22 @@ class _Database(Collector):
             yield from self.figures.metrics()
 
 
-@dataclass
-class _SearchNote:
-    """What a request's search did, noted where the middleware can read it."""
-
-    fell_back: bool = False
-
-
-_note: ContextVar[_SearchNote | None] = ContextVar("directory_search_note", default=None)
-
-
-class _NotedMeili(MeiliBackend):
-    """Meilisearch, noting on the request when a search failed (the service then answers
-    from postgres, and says so only in the response)."""
-
-    def search(
-        self, query: SearchQuery, place: Place | None, *, need_codes: list[str], now: dt.datetime
-    ) -> SearchResponse:
-        try:
-            return super().search(query, place, need_codes=need_codes, now=now)
-        except SearchBackendError:
-            note = _note.get()
-            if note is not None:
-                note.fell_back = True
-            raise
+def answered(request: Request, found: SearchResponse) -> None:
+    """Note on the request which backend answered its search, for the search histogram."""
+    request.state.search_answer = (found.backend, found.degraded)
 
 
 class Metrics:
     """ASGI middleware: each request's latency, and each API search's by its backend."""
 
-    def __init__(self, app: ASGIApp, *, meili: bool) -> None:
-        self.app, self.meili = app, meili
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        note, started, status = _SearchNote(), time.perf_counter(), 500
-        token = _note.set(note)
+        started, status = time.perf_counter(), 500
 
         async def watched(message: Message) -> None:
             nonlocal status
@@ -196,17 +168,17 @@ class Metrics:
         try:
             await self.app(scope, receive, watched)
         finally:
-            _note.reset(token)
-            self._observe(scope, status, time.perf_counter() - started, note)
+            self._observe(scope, status, time.perf_counter() - started)
 
-    def _observe(self, scope: Scope, status: int, seconds: float, note: _SearchNote) -> None:
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_template(scope)
         if route == METRICS_PATH:
             return
         REQUESTS.labels(method_of(scope), route, f"{status // 100}xx").observe(seconds)
-        if route in SEARCH_ROUTES and status < 400:
-            backend = "meilisearch" if self.meili and not note.fell_back else "postgres"
-            SEARCHES.labels(backend, str(note.fell_back).lower()).observe(seconds)
+        answer = scope.get("state", {}).get("search_answer")
+        if route in SEARCH_ROUTES and status < 400 and answer is not None:
+            backend, fell_back = answer
+            SEARCHES.labels(backend, str(fell_back).lower()).observe(seconds)
 
 
 def watch_pool(engine: Engine) -> None:
@@ -238,7 +210,4 @@ def install_metrics(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
     if settings.metrics_token is None:
         return
-    if settings.search_backend == "meilisearch":  # as Backends.from_settings makes it
-        meili = _NotedMeili(settings.meili_url, settings.meili_key, index=settings.meili_index)
-        app.state.backends = Backends(meili)
-    app.add_middleware(Metrics, meili=settings.search_backend == "meilisearch")
+    app.add_middleware(Metrics)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from directory.api.caching import cached_json
 from directory.api.callers import Reader
 from directory.api.deps import SessionDep
+from directory.api.metrics import answered
 from directory.search import service
 from directory.search.query import CrisisBlock, SearchQuery, SearchResponse
 
@@ -99,6 +100,7 @@ def search_get(request: Request, session: SessionDep, caller: Reader) -> Respons
         backends=request.app.state.backends,
         default_country=settings.default_country,
     )
+    answered(request, found)
     return cached_json(request, found, max_age=SEARCH_MAX_AGE, volatile={"took_ms"})
 
 
@@ -114,6 +116,7 @@ def search_post(
         backends=request.app.state.backends,
         default_country=settings.default_country,
     )
+    answered(request, found)
     return Response(found.model_dump_json(), media_type="application/json")  # validated once
 
 
