@@ -32,6 +32,7 @@ from directory.api.errors import error_response
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = ("/v1/crisis-lines",)
+HSDS_ABOUT = ("/hsds/", "/hsds/openapi.json")  # read by anyone, in every mode but off
 ALLOWED_HEADERS = "X-Api-Key, Content-Type, If-None-Match"
 EXPOSED_HEADERS = "ETag, Retry-After"
 
@@ -120,10 +121,13 @@ class PartnerCors:
 
 
 def _open_hsds(scope: Scope) -> bool:
-    """The HSDS API when open: published data, for any page (key-gated: the key's origins)."""
+    """The HSDS API when open: published data, for any page (key-gated: the key's origins).
+    What the API is and its document (``/hsds/``, ``/hsds/openapi.json``) are for any page
+    whenever the API is offered, so a partner's tools can read how to call it."""
     path: str = scope["path"]
     hsds = path == "/hsds" or path.startswith("/hsds/")
-    return hsds and scope["app"].state.settings.hsds_access == "open"
+    access = scope["app"].state.settings.hsds_access
+    return hsds and (access == "open" or (access == "key" and path in HSDS_ABOUT))
 
 
 def _headers(origin: str, *, preflight: bool) -> dict[str, str]:

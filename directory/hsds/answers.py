@@ -221,24 +221,26 @@ def every_of(
     ids: list[uuid.UUID],
     read: Callable[[Session, list[uuid.UUID]], list[Doc]],
 ) -> Iterator[Doc]:
-    """The documents of ``ids`` (picked in the request's transaction), read ``BATCH`` at a time
-    in a session of their own (the request's has ended when a streamed body is sent): the
-    memory held is a batch's documents, whatever the total. A listing unpublished meanwhile is
-    left out."""
-    with factory() as session:
-        for start in range(0, len(ids), BATCH):
-            yield from read(session, ids[start : start + BATCH])
+    """The documents of ``ids`` (picked in the request's transaction), read ``BATCH`` at a time,
+    each batch in a session of its own that is closed before the client reads it: a slow
+    reader holds no database connection, and the memory held is a batch's documents, whatever
+    the total. A listing unpublished meanwhile is left out."""
+    for start in range(0, len(ids), BATCH):
+        with factory() as session:
+            docs = read(session, ids[start : start + BATCH])
+        yield from docs
 
 
 def every_page(
     factory: Callable[[], Session], read: Callable[[Session, Paging], Doc]
 ) -> Iterator[Doc]:
-    """Every document of a paged listing (taxonomies, terms), ``BATCH`` at a time."""
-    with factory() as session:
-        page = 1
-        while True:
+    """Every document of a paged listing (taxonomies, terms), ``BATCH`` at a time, each page
+    read in a session closed before the client reads it."""
+    page = 1
+    while True:
+        with factory() as session:
             contents = read(session, Paging(page, BATCH))["contents"]
-            yield from contents
-            if len(contents) < BATCH:
-                return
-            page += 1
+        yield from contents
+        if len(contents) < BATCH:
+            return
+        page += 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory.accounts.keys import create_key
 from directory.api.app import create_app
-from directory.api.routes.hsds import OPEN_RATE
+from directory.api.routes.hsds import NDJSON_RATE, OPEN_RATE
 from directory.config import Settings
+from directory.hsds import answers
 
 SITE = "https://partner.example"
 PREFLIGHT = {"Origin": SITE, "Access-Control-Request-Method": "GET"}
@@ -71,6 +74,8 @@ def test_key_mode_wants_a_partner_key_from_its_origins(keyed: TestClient, sessio
     assert preflight.headers["access-control-allow-origin"] == SITE
     # what the API is stays readable, and says how to sign in
     assert keyed.get("/hsds/").status_code == 200
+    about = keyed.get("/hsds/", headers={"Origin": "https://anyone.example"})
+    assert about.headers["access-control-allow-origin"] == "*"
     served = keyed.get("/hsds/openapi.json").json()
     assert "partnerKey" in served["components"]["securitySchemes"]
 
@@ -80,3 +85,39 @@ def test_off_is_a_404_everywhere(session_factory: sessionmaker[Session], databas
         for path in ("/hsds/", "/hsds/openapi.json", "/hsds/services", "/hsds/taxonomies"):
             response = client.get(path)
             assert response.status_code == 404 and response.json()["error"] == "NotFound"
+
+
+def test_whole_dumps_have_a_rate_of_their_own(client: TestClient) -> None:
+    limiter = client.app.state.limiter  # type: ignore[attr-defined]
+    limiter.storage.reset()
+    for _ in range(int(NDJSON_RATE.split("/")[0])):
+        limiter.hit(parse(NDJSON_RATE), "hsds-ndjson", "testclient")
+    refused = client.get("/hsds/taxonomies", params={"format": "ndjson"})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert client.get("/hsds/taxonomies").status_code == 200  # pages still answer
+    limiter.storage.reset()
+
+
+def test_a_dump_holds_no_connection_while_the_client_reads(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Each batch is read in a session closed before its documents go out: a client reading
+    slowly (or not at all) keeps no pooled connection from everyone else."""
+    open_now = 0
+
+    @contextmanager
+    def counted() -> Iterator[Session]:
+        nonlocal open_now
+        open_now += 1
+        try:
+            with session_factory() as session:
+                yield session
+        finally:
+            open_now -= 1
+
+    ids = [uuid.uuid4() for _ in range(answers.BATCH + 1)]
+    docs = answers.every_of(counted, ids, lambda _, chunk: [{"id": str(i)} for i in chunk])
+    assert next(docs) == {"id": str(ids[0])} and open_now == 0
+    assert len(list(docs)) == answers.BATCH and open_now == 0
+    pages = answers.every_page(counted, lambda _, paging: {"contents": [{"page": paging.page}]})
+    assert next(pages) == {"page": 1} and open_now == 0

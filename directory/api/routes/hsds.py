@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from directory.api import hsds_openapi
 from directory.api.caching import cached_json
 from directory.api.callers import reader
+from directory.api.cors import HSDS_ABOUT
 from directory.api.deps import SessionDep
 from directory.errors import InvalidInput, NotFound, TooManyRequests
 from directory.hsds import answers, queries
@@ -35,8 +36,8 @@ from directory.hsds.queries import Filters
 from directory.search.query import NO_NUL
 
 OPEN_RATE = "600/minute"  # per client address when open: a crawler's pace, not a flood's
+NDJSON_RATE = "10/minute"  # whole dumps (format=ndjson) per client address, in every mode
 MAX_AGE = 60
-ABOUT = ("/hsds/", "/hsds/openapi.json")
 Doc = dict[str, Any]
 
 
@@ -50,17 +51,24 @@ def access(
     mode = request.app.state.settings.hsds_access
     if mode == "off":
         raise NotFound("the HSDS API is not offered here")
-    if request.url.path in ABOUT:
+    if request.url.path in HSDS_ABOUT:
         return  # what the API is, and how to call it, is for anyone
     if mode == "key":
         reader(request, session, authorization, x_api_key)
-        return
+    else:
+        _within(request, OPEN_RATE, "hsds")
+    if request.query_params.get("format") == "ndjson":  # a whole dump is one request
+        _within(request, NDJSON_RATE, "hsds-ndjson")
+
+
+def _within(request: Request, rate: str, name: str) -> None:
+    """Count the request against ``rate`` for its client address (429 past it)."""
     limiter = request.app.state.limiter
-    limit, who = parse(OPEN_RATE), request.client.host if request.client else "unknown"
-    if not limiter.hit(limit, "hsds", who):
-        reset, _ = limiter.get_window_stats(limit, "hsds", who)
+    limit, who = parse(rate), request.client.host if request.client else "unknown"
+    if not limiter.hit(limit, name, who):
+        reset, _ = limiter.get_window_stats(limit, name, who)
         wait = max(1, math.ceil(reset - time.time()))
-        raise TooManyRequests(f"at most {OPEN_RATE}; try again in {wait} s", retry_after=wait)
+        raise TooManyRequests(f"at most {rate}; try again in {wait} s", retry_after=wait)
 
 
 router = APIRouter(prefix="/hsds", include_in_schema=False, dependencies=[Depends(access)])
