@@ -356,6 +356,8 @@ def export_hsds_command(
             counts = export_hsds(session, out, force=force)
     except DirectoryError as error:
         raise fail(error.detail) from None
+    except OSError as error:  # e.g. no permission to write beside OUT
+        raise fail(f"cannot write {out}: {error.strerror or error}") from None
     for table, count in counts.items():
         typer.echo(f"{table}: {count}")
     typer.echo(f"written to {out}")

@@ -8,7 +8,9 @@ Deterministic, so that two exports of the same data are the same bytes: rows sor
 CSV dialect (comma, minimal quoting, ``\\n`` line ends, UTF-8 without BOM), numbers as Python
 writes them, the zip's entries in a fixed order with a fixed date. Memory stays bounded: each
 table is streamed from a server-side cursor, NDJSON is built a batch of services at a time.
-A file is written beside its target and renamed into place at the end.
+Nothing is written in place: the export goes into a private folder made beside OUT and is
+renamed into place once complete (an existing OUT folder is replaced as a whole); a failure
+leaves OUT as it was and nothing else behind. A link at OUT is refused, never followed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import csv
 import io
 import json
 import os
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,42 +38,77 @@ from directory.listings.models import Service
 BATCH = 1_000  # rows fetched at a time; services per NDJSON batch
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold: no export time inside
 PACKAGE_NAME = "directory-hsds-export"
+FILE_SUFFIXES = (".zip", ".ndjson")  # any other OUT is a folder
 
 
 def export_hsds(session: Session, out: Path, *, force: bool = False) -> dict[str, int]:
     """Write the export; the number of rows per table (``services`` only, for NDJSON)."""
-    _refuse_overwrite(out, force=force)
     suffix = out.suffix.lower()
+    _refuse_overwrite(out, folder=suffix not in FILE_SUFFIXES, force=force)
     if suffix == ".ndjson":
-        with _replacing(out) as handle:
+        with _staged(out) as path, path.open("xb") as handle:
             return {"services": write_ndjson(session, handle)}
     if suffix == ".zip":
-        with _replacing(out) as handle, zipfile.ZipFile(handle, "w") as archive:
+        with (
+            _staged(out) as path,
+            path.open("xb") as handle,
+            zipfile.ZipFile(handle, "w") as archive,
+        ):
             return write_package(session, lambda name: _zip_entry(archive, name))
-    out.mkdir(parents=True, exist_ok=True)
-    return write_package(session, lambda name: (out / name).open("wb"))
+    with _staged(out) as folder:
+        folder.mkdir()
+        return write_package(session, lambda name: (folder / name).open("xb"))
 
 
-def _refuse_overwrite(out: Path, *, force: bool) -> None:
-    if force or not out.exists():
+def _refuse_overwrite(out: Path, *, folder: bool, force: bool) -> None:
+    """One line saying why OUT cannot be (over)written, rather than an operating system error."""
+    if out.name in ("", ".", ".."):  # "." and ".." cannot be renamed: the export needs a name
+        raise InvalidInput(f"{out}: name the export's folder or file", field="out")
+    if out.is_symlink():  # never write, nor delete, where a link points
+        raise InvalidInput(f"{out} is a symbolic link: give the path it points to", field="out")
+    if not out.exists():
         return
-    if out.is_dir() and not any(out.iterdir()):
+    if folder and not out.is_dir():
+        raise InvalidInput(
+            f"{out} exists and is not a folder: name a folder, or a file ending in .zip or .ndjson",
+            field="out",
+        )
+    if not folder and not out.is_file():
+        kind = "a folder" if out.is_dir() else "not a regular file"
+        raise InvalidInput(f"{out} is {kind}: a {out.suffix} export is a file", field="out")
+    if force or (folder and not any(out.iterdir())):
         return
-    what = "a folder that is not empty" if out.is_dir() else "an existing file"
-    raise InvalidInput(f"{out} is {what}: give --force to overwrite it", field="out")
+    what = "a folder that is not empty" if folder else "an existing file"
+    raise InvalidInput(f"{out} is {what}: give --force to replace it", field="out")
 
 
 @contextmanager
-def _replacing(out: Path) -> Iterator[IO[bytes]]:
-    """A file beside ``out`` that replaces it once complete (removed on failure)."""
+def _staged(out: Path) -> Iterator[Path]:
+    """Where to write ``out``'s new content: a path in a private folder made beside it (a new
+    name, mode 700, so nothing planted there is followed); moved into place once the body is
+    done. The private folder and whatever is left in it go, whatever happens."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
+    private = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
     try:
-        with partial.open("wb") as handle:
-            yield handle
-        os.replace(partial, out)
+        new = private / out.name
+        yield new
+        _swap(new, out, aside=private / "previous")
     finally:
-        partial.unlink(missing_ok=True)
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _swap(new: Path, out: Path, *, aside: Path) -> None:
+    """Put ``new`` at ``out``: a file in one rename; a folder replaces an existing one whole
+    (moved ``aside`` first, put back if the new one cannot take its place)."""
+    if not new.is_dir() or out.is_symlink() or not out.is_dir():
+        os.replace(new, out)  # a rename never follows a link at out, whenever it appeared
+        return
+    os.rename(out, aside)
+    try:
+        os.rename(new, out)
+    except BaseException:
+        os.rename(aside, out)
+        raise
 
 
 def _zip_entry(archive: zipfile.ZipFile, name: str) -> IO[bytes]:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInput
+from directory.hsds import documents, export
 from directory.hsds.columns import COLUMNS, FILES, TABLES
 from directory.hsds.export import export_hsds
 from directory.hsds.tables import read_tables
@@ -78,10 +79,100 @@ def test_nothing_is_overwritten_without_force(session: Session, tmp_path: Path) 
     assert archive.read_bytes() == b"old"
     export_hsds(session, archive, force=True)
     assert archive.read_bytes()[:2] == b"PK"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "out.zip"]  # no leftovers
+
+
+def test_force_replaces_a_folder_as_a_whole(session: Session, tmp_path: Path) -> None:
+    """--force on a non-empty folder: the new export replaces it, with nothing of the old one
+    left over (a stale file of an earlier export would look like part of this one)."""
+    folder = tmp_path / "folder"
+    export_hsds(session, tmp_path / "fresh")
+    folder.mkdir()
+    (folder / "stale.csv").write_text("old")
     export_hsds(session, folder, force=True)
-    assert (folder / "mine.txt").read_text() == "keep"
-    assert (folder / "services.csv").exists()
-    assert not list(tmp_path.glob(".*partial"))
+    assert package_files(folder) == package_files(tmp_path / "fresh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "fresh"]
+    mode = (folder / "services.csv").stat().st_mode & 0o777
+    assert mode == (tmp_path / "fresh" / "services.csv").stat().st_mode & 0o777 != 0o600
+
+
+@pytest.mark.parametrize("name", ["out.ndjson", "out.zip"])
+def test_a_planted_partial_link_is_not_followed(
+    session: Session, tmp_path: Path, name: str
+) -> None:
+    """Whoever can write in OUT's folder cannot make the export overwrite another file by
+    planting a link where the file is first written."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    (tmp_path / f".{name}.partial").symlink_to(victim)
+    out = tmp_path / name
+    export_hsds(session, out)
+    assert victim.read_text() == "mine"
+    assert out.is_file() and not out.is_symlink()
+
+
+def test_links_inside_a_folder_are_replaced_not_followed(session: Session, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "services.csv").symlink_to(victim)
+    export_hsds(session, folder, force=True)
+    assert victim.read_text() == "mine"
+    assert not (folder / "services.csv").is_symlink()
+    assert (folder / "services.csv").read_text().startswith("id,")
+
+
+def test_a_link_as_out_is_refused(session: Session, tmp_path: Path) -> None:
+    """OUT itself a link: refused rather than writing (or deleting) where it points."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    for name, target in (("folder", elsewhere), ("out.zip", elsewhere / "keep.txt")):
+        (tmp_path / name).symlink_to(target)
+        with pytest.raises(InvalidInput, match="symbolic link"):
+            export_hsds(session, tmp_path / name, force=True)
+    assert [p.name for p in elsewhere.iterdir()] == ["keep.txt"]
+    assert (elsewhere / "keep.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_out_of_the_wrong_kind_is_a_clear_refusal(
+    session: Session, tmp_path: Path, force: bool
+) -> None:
+    """A file where a folder export goes, a folder named like a .zip or .ndjson: one line saying
+    so (not an operating system error), and nothing touched."""
+    file = tmp_path / "package"
+    file.write_text("mine")
+    with pytest.raises(InvalidInput, match="not a folder"):
+        export_hsds(session, file, force=force)
+    for name in ("x.zip", "x.ndjson"):
+        (tmp_path / name).mkdir()
+        with pytest.raises(InvalidInput, match="is a folder"):
+            export_hsds(session, tmp_path / name, force=force)
+    assert file.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["package", "x.ndjson", "x.zip"]
+    with pytest.raises(InvalidInput, match="name the export"):
+        export_hsds(session, tmp_path / "x.zip" / "..", force=force)
+
+
+@pytest.mark.parametrize("name", ["folder", "out.zip", "out.ndjson"])
+def test_a_failed_export_leaves_the_old_one_and_nothing_else(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    out = tmp_path / name
+    export_hsds(session, out)
+    before = package_files(out) if out.is_dir() else {name: out.read_bytes()}
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(export, "datapackage", broken)
+    monkeypatch.setattr(documents, "full_services", broken)  # NDJSON's, imported when used
+    with pytest.raises(RuntimeError, match="went away"):
+        export_hsds(session, out, force=True)
+    assert (package_files(out) if out.is_dir() else {name: out.read_bytes()}) == before
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_ndjson_is_one_valid_full_service_a_line(

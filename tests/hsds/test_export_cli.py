@@ -36,3 +36,23 @@ def test_export_prints_counts_and_refuses_to_overwrite(
     assert again.returncode == 1
     assert again.stderr.startswith("error: ") and "--force" in again.stderr
     assert run(database_url, str(out), "--force").returncode == 0
+
+
+def test_an_out_of_the_wrong_kind_is_one_line(
+    database_url: str, engine: object, tmp_path: Path
+) -> None:
+    """A folder named like a zip, a file where a folder goes, a file where OUT's folder goes:
+    `error: ...` on one line and exit code 1, no traceback."""
+    (tmp_path / "hsds.zip").mkdir()
+    (tmp_path / "package").write_text("mine")
+    cases = [
+        ("hsds.zip", "is a folder"),
+        ("package", "is not a folder"),
+        ("package/hsds.zip", "cannot write"),
+    ]
+    for name, said in cases:
+        refused = run(database_url, str(tmp_path / name), "--force")
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.startswith("error: ") and said in refused.stderr
+        assert len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert (tmp_path / "package").read_text() == "mine"
