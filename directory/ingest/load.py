@@ -60,6 +60,7 @@ class Link:
 class Batch:
     """Writes waiting for the next bulk round."""
 
+    kept: KeptIds  # HSDS 3.0 UUIDs kept as the listings' ids
     rows: Rows = field(default_factory=Rows)
     link_updates: list[dict[str, Any]] = field(default_factory=list)
     rewrite: set[uuid.UUID] = field(default_factory=set)
@@ -79,7 +80,8 @@ class Batch:
                 self.link_updates,
             )
             self.link_updates.clear()
-        rewrite_services(session, composed_documents(session, self.rewrite), by=source)
+        docs = composed_documents(session, self.rewrite)
+        rewrite_services(session, docs, by=source, keep=self.kept.rewriting(session, docs))
         self.rewrite.clear()
 
 
@@ -108,7 +110,7 @@ def run_import(
         if not allow_shrink:
             gone = {key for key, link in missing.items() if link.service_id not in vouched}
             refuse_shrink(session, source, gone)
-        _deactivate_missing(session, source, missing, vouched, report)
+        _deactivate_missing(session, loader.kept, missing, vouched, report)
     return report
 
 
@@ -165,8 +167,8 @@ class _Import:
         self.merger = Merger.for_import(session, source, fmt.name)
         self.seen: set[str] = set()
         self.linked: set[uuid.UUID] = set()  # listings a record of this import created or joined
-        self.batch = Batch()
-        self.kept = KeptIds()  # HSDS 3.0 UUIDs kept as the new listings' ids
+        self.kept = KeptIds(source)
+        self.batch = Batch(self.kept)
 
     def run(self, path: Path) -> None:
         for item, ready in prepared(self.fmt, self.fmt.read(path), self.source):
@@ -310,7 +312,7 @@ def _checked(
 
 def _deactivate_missing(
     session: Session,
-    source: str,
+    kept: KeptIds,  # of the import, with its source
     links: dict[str, Link],
     vouched: set[uuid.UUID],
     report: ImportReport,
@@ -322,11 +324,13 @@ def _deactivate_missing(
     records said: their links are removed and the listing is composed again (a repeated row that
     is no longer in the file takes its phones and codes with it).
     """
+    source = kept.source
     stale = [link for link in links.values() if link.service_id in vouched]
     if stale:
         session.execute(delete(Provenance).where(Provenance.id.in_([link.id for link in stale])))
         recomposed = {link.service_id for link in stale}
-        rewrite_services(session, composed_documents(session, recomposed), by=source)
+        docs = composed_documents(session, recomposed)
+        rewrite_services(session, docs, by=source, keep=kept.rewriting(session, docs))
         report.counts["updated"] += len(recomposed)
     missing = {key for key, link in links.items() if link.service_id not in vouched}
     if not missing:

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
@@ -54,6 +54,19 @@ class Origin:
     format: str | None = None
     content_hash: str | None = None
     verified: Verification | None = None
+
+
+class IdKeeper(Protocol):
+    """Chooses the ids a rewritten listing keeps (an import's: ``ingest.keep_ids``)."""
+
+    def mark(self, rows: Rows) -> None:
+        """Called before a listing's rows are queued."""
+
+    def rewritten(
+        self, session: Session, rows: Rows, service_id: uuid.UUID, organization_id: uuid.UUID
+    ) -> uuid.UUID:
+        """Called once they are: may swap ids in them; returns the listing's organization."""
+        ...
 
 
 def stable_id(*parts: str) -> uuid.UUID:
@@ -155,6 +168,7 @@ def rewrite_services(
     *,
     verified: Verification | None = None,
     by: str | None = None,
+    keep: IdKeeper | None = None,
 ) -> None:
     """Rewrite listings from whole documents in bulk; provenance links are left as they are.
 
@@ -162,7 +176,8 @@ def rewrite_services(
     columns that changed (not the lists: see ``history.SNAPSHOT_COLUMNS``) are recorded in each
     listing's history as an import by ``by``, else by the source of its document. A column that
     someone edited by hand since the listing's last import keeps their value: what the import
-    says instead waits in the review queue as a suggestion.
+    says instead waits in the review queue as a suggestion. Organization, locations and
+    services-at-location are ours anew unless ``keep`` chooses their ids.
     """
     if not docs:
         return
@@ -173,8 +188,12 @@ def rewrite_services(
     rows = Rows()
     updates = []
     for service_id, doc in docs.items():
+        if keep is not None:
+            keep.mark(rows)
         organization_id = _organization(session, doc, rows)
         service_lists(rows, service_id, organization_id, doc, LIST_FIELDS, need_ids)
+        if keep is not None:
+            organization_id = keep.rewritten(session, rows, service_id, organization_id)
         rows.add(SearchOutbox, entity="service", entity_id=service_id, operation="upsert")
         row = _service_row(service_id, organization_id, doc, Origin(verified=verified))
         row.pop("curation_status")  # curators' own: a re-import keeps it
