@@ -56,7 +56,7 @@ class Current:
 class KeptIds:
     """The ids one import of a source has taken; where the next listing's rows start."""
 
-    source: str
+    source: str | None  # None: of every source (a remap), and no organization is joined
     taken: set[uuid.UUID] = field(default_factory=set)
     # an organization id of ours (from source and name) -> the one this import gave it instead
     organizations: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
@@ -188,7 +188,7 @@ class KeptIds:
         if self.joinable is None:
             linked = select(Provenance.service_id).where(Provenance.source == self.source)
             query = select(Service.organization_id).where(Service.id.in_(linked)).distinct()
-            self.joinable = set(session.scalars(query))
+            self.joinable = set(session.scalars(query)) if self.source is not None else set()
         return self.joinable
 
     def _free(self, session: Session, wanted: Wanted, own: dict[uuid.UUID, str]) -> set[uuid.UUID]:

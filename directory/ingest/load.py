@@ -110,7 +110,7 @@ def run_import(
         if not allow_shrink:
             gone = {key for key, link in missing.items() if link.service_id not in vouched}
             refuse_shrink(session, source, gone)
-        _deactivate_missing(session, loader.kept, missing, vouched, report)
+        _deactivate_missing(session, source, missing, vouched, report, loader.kept)
     return report
 
 
@@ -312,10 +312,11 @@ def _checked(
 
 def _deactivate_missing(
     session: Session,
-    kept: KeptIds,  # of the import, with its source
+    source: str,
     links: dict[str, Link],
     vouched: set[uuid.UUID],
     report: ImportReport,
+    kept: KeptIds,
 ) -> None:
     """``--full``: listings of this source absent from the file become inactive (never deleted).
 
@@ -324,7 +325,6 @@ def _deactivate_missing(
     records said: their links are removed and the listing is composed again (a repeated row that
     is no longer in the file takes its phones and codes with it).
     """
-    source = kept.source
     stale = [link for link in links.values() if link.service_id in vouched]
     if stale:
         session.execute(delete(Provenance).where(Provenance.id.in_([link.id for link in stale])))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from directory.ingest import mappings
 from directory.ingest.compose import composed_documents
 from directory.ingest.formats import formats
+from directory.ingest.keep_ids import KeptIds
 from directory.ingest.prepare import approximate_places
 from directory.ingest.records import RowRejected
 from directory.listings.models import Provenance
@@ -47,6 +48,7 @@ def remap(session: Session, *, source: str | None = None) -> Counter[str]:
             continue
         link.content_hash = digest
         changed.add(link.service_id)
-    rewrite_services(session, composed_documents(session, changed))
+    docs = composed_documents(session, changed)
+    rewrite_services(session, docs, keep=KeptIds(source).rewriting(session, docs))
     counts["updated"] += len(changed)
     return counts

@@ -1,6 +1,6 @@
 """An HSDS 3.0 record's UUIDs kept as its listing's ids: on creation, through re-imports of a
 changed record, for a later service of the same organization, and never when another row has the
-id (whatever its table)."""
+id (whatever its table); a remap keeps them too."""
 
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ from sqlalchemy.orm import Session
 
 from directory.ingest.formats import resolve
 from directory.ingest.load import run_import
+from directory.ingest.remap import remap
 from directory.ingest.report import ImportReport
-from directory.listings.models import Location, Organization, Service, ServiceAtLocation
+from directory.listings.models import (
+    Location,
+    Organization,
+    Provenance,
+    Service,
+    ServiceAtLocation,
+)
 
 ORG_NAME = "Keep Ids Peer Network"
 
@@ -159,3 +166,16 @@ def test_records_of_one_organization_name_with_and_without_an_id_both_load(
     assert listing(session, named["service"])["organization"] == named["organization"]
     first = listing(session, nameless["service"])["organization"]
     assert session.get(Organization, first) is not None
+
+
+def test_a_remap_keeps_the_kept_ids(session: Session, tmp_path: Path) -> None:
+    """``directory ingest remap`` rewrites a listing whose record now maps differently."""
+    ids = new_ids()
+    load(session, tmp_path / "services.json", [record(ids)], "test:keep")
+    before = listing(session, ids["service"])
+    link = session.scalars(select(Provenance).where(Provenance.source == "test:keep")).one()
+    link.content_hash = "mapped otherwise"
+
+    assert remap(session, source="test:keep")["updated"] == 1
+
+    assert listing(session, ids["service"]) == before
