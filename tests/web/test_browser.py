@@ -340,6 +340,7 @@ def test_without_javascript(new_context: ContextFactory, live_server: LiveServer
 
 def tab_to(page: Page, selector: str, *, limit: int = 80) -> None:
     """Press Tab until the focused element matches ``selector`` (reading focus, no clicks)."""
+    page.wait_for_load_state()  # a page just navigated to: its document, not the last one's
     for _ in range(limit):
         page.keyboard.press("Tab")
         if page.evaluate("(s) => document.activeElement?.matches(s) ?? false", selector):
