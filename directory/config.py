@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         default="memory://", description="where partner-key rates are counted (limits storage)"
     )
+    shared_store: str | None = Field(
+        default=None,
+        description="redis://host:port/db shared by every process and host: rate counts (in"
+        " place of rate_limit_storage) and the crisis lines kept for when the database is away;"
+        " unset: each process keeps its own",
+    )
     workers: int = Field(default=1, ge=1, le=32, description="API processes of `serve`")
     access_log: bool = Field(
         default=False,
@@ -217,6 +223,13 @@ class Settings(BaseSettings):
             raise ValueError(f"not an IANA time zone: {value!r}") from None
         return value
 
+    @field_validator("shared_store")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("a redis://, rediss:// or unix:// URL (or unset)")
+        return value or None
+
     @field_validator("metrics_token")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -258,7 +271,11 @@ class Settings(BaseSettings):
                 "DIRECTORY_NOTE_KEYS is unset: notes are encrypted with a key derived from"
                 " the secret key"
             )
-        if self.workers > 1 and self.rate_limit_storage.startswith("memory://"):
+        if (
+            self.workers > 1
+            and self.shared_store is None
+            and self.rate_limit_storage.startswith("memory://")
+        ):
             found.append(
                 "DIRECTORY_RATE_LIMIT_STORAGE is memory:// with several workers: each counts apart"
             )
