@@ -35,6 +35,7 @@ from directory.config import Settings, get_settings
 from directory.db import database_url, make_engine, make_sessionmaker
 from directory.search import service as search_service
 from directory.search.backends import Backends
+from directory.search.crisis_cache import CrisisCache
 from directory.search.sync import Follower
 from directory.web import pages
 from directory.web.routes import console_imports
@@ -100,7 +101,8 @@ def create_app(
         swagger_ui_oauth2_redirect_url=None,  # no OAuth2 flow: a token or a key is pasted
     )
     app.state.settings = settings
-    app.state.limiter = make_limiter(settings.rate_limit_storage)
+    app.state.limiter = make_limiter(settings.shared_store or settings.rate_limit_storage)
+    app.state.crisis_cache = CrisisCache.open(settings.shared_store)
     app.state.backends = Backends.from_settings(settings)
     app.add_middleware(PartnerCors)
     app.add_middleware(RelativeRedirects)  # never a redirect to the Host a request names

@@ -7,13 +7,15 @@ CORS answer), and only within its rate (429 with ``Retry-After``).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from limits import parse
+from limits import RateLimitItem, WindowStats, parse
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -22,6 +24,9 @@ from directory.accounts.models import PartnerKey, User
 from directory.accounts.roles import can
 from directory.api.deps import SessionDep, current_user
 from directory.errors import Forbidden, TooManyRequests, Unauthorized
+
+STORE_TIMEOUT = 0.5  # seconds to connect to Redis and for each answer: a request waits no longer
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,37 @@ class Caller:
         return self.user is None or not can(self.user, "curate")
 
 
+class FailOpenLimiter(MovingWindowRateLimiter):
+    """A moving-window limiter that lets requests through while its store is unreachable.
+
+    A rate protects the service from a runaway page; refusing every search (the crisis lines
+    among them) because the counter is away would hurt more than a minute uncounted."""
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        try:
+            return super().hit(item, *identifiers, cost=cost)
+        except StorageError as error:
+            log.warning("rate store unavailable, request let through: %s", error.storage_error)
+            return True
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        try:
+            return super().get_window_stats(item, *identifiers)
+        except StorageError:
+            return WindowStats(time.time() + 1, 0)
+
+
 def make_limiter(storage_uri: str) -> MovingWindowRateLimiter:
     """The rate limiter of partner keys (``memory://`` per process; ``redis://`` shared)."""
-    return MovingWindowRateLimiter(storage_from_string(storage_uri))
+    uri = (
+        "redis+unix://" + storage_uri.removeprefix("unix://")
+        if storage_uri.startswith("unix://")
+        else storage_uri
+    )
+    options: dict[str, float] = {}
+    if uri.startswith(("redis", "rediss")):
+        options = {"socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT}
+    return FailOpenLimiter(storage_from_string(uri, wrap_exceptions=True, **options))
 
 
 def reader(

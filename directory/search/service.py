@@ -12,7 +12,7 @@ from directory.listings.queries import check_costs
 from directory.listings.taxonomy import need_lineage, resolve_needs
 from directory.search import postgres, unmet
 from directory.search.backends import Backends
-from directory.search.crisis import crisis_block
+from directory.search.crisis_cache import CrisisCache, read_through
 from directory.search.intent import CRISIS_NEEDS
 from directory.search.meilisearch import SearchBackendError
 from directory.search.places import Place, resolve_place
@@ -29,6 +29,7 @@ def search(
     backends: Backends | None = None,
     default_country: str = "US",
     now: dt.datetime | None = None,
+    crisis_cache: CrisisCache | None = None,
 ) -> SearchResponse:
     """One page of service-at-location results, with facets and, when risk shows, crisis lines."""
     resolve_needs(session, query.need, field="need")  # unknown codes: 422
@@ -47,7 +48,7 @@ def search(
             response.degraded = True
     reason = _crisis_reason(session, query)
     if reason is not None:
-        response.crisis = _block(session, reason, place, query, default_country)
+        response.crisis = _block(session, reason, place, query, default_country, crisis_cache)
     if response.total == 0 and query.page == 1:
         unmet.record(session, query, place)  # a gap in the directory: needs and area only
     return response
@@ -61,13 +62,15 @@ def crisis_lines(
     country: str | None = None,
     language: str | None = None,
     default_country: str = "US",
+    cache: CrisisCache | None = None,
 ) -> CrisisBlock:
-    """The crisis lines for a place (or a country) and a language, on their own."""
+    """The crisis lines for a place (or a country) and a language, on their own (from the
+    cache, if given, when the database cannot answer)."""
     query = SearchQuery(near=near, postcode=postcode, country=country)
     place = resolve_place(query.near, query.postcode, query.country)
     if language:
         query.language = SearchQuery(language=[language]).language
-    return _block(session, "requested", place, query, default_country)
+    return _block(session, "requested", place, query, default_country, cache)
 
 
 Reason = Literal["query", "need", "requested"]
@@ -85,11 +88,17 @@ def _crisis_reason(session: Session, query: SearchQuery) -> Reason | None:
 
 
 def _block(
-    session: Session, reason: Reason, place: Place | None, query: SearchQuery, default: str
+    session: Session,
+    reason: Reason,
+    place: Place | None,
+    query: SearchQuery,
+    default: str,
+    cache: CrisisCache | None,
 ) -> CrisisBlock:
     country = (place.country if place else None) or query.country or default
-    return crisis_block(
+    return read_through(
         session,
+        cache,
         reason=reason,
         country=country,
         region=place.region if place else None,

@@ -126,7 +126,7 @@ def test_only_a_silent_database_is_given_up_on(
 
 # --- a database that freezes or stops, then comes back: the same app recovers -------------------
 
-DATA = "/v1/crisis-lines?country=US"  # public, and reads the database
+DATA = "/hsds/services?per_page=1"  # public, and reads the database (crisis lines: cached)
 STATEMENT_TIMEOUT = 2  # the API's, in seconds: short, so a frozen statement is given up soon
 
 

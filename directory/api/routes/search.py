@@ -99,6 +99,7 @@ def search_get(request: Request, session: SessionDep, caller: Reader) -> Respons
         query,
         backends=request.app.state.backends,
         default_country=settings.default_country,
+        crisis_cache=request.app.state.crisis_cache,
     )
     answered(request, found)
     return cached_json(request, found, max_age=SEARCH_MAX_AGE, volatile={"took_ms"})
@@ -115,6 +116,7 @@ def search_post(
         query,
         backends=request.app.state.backends,
         default_country=settings.default_country,
+        crisis_cache=request.app.state.crisis_cache,
     )
     answered(request, found)
     return Response(found.model_dump_json(), media_type="application/json")  # validated once
@@ -148,5 +150,6 @@ def crisis_lines(
         country=query.country,
         language=query.language[0] if query.language else None,
         default_country=request.app.state.settings.default_country,
+        cache=request.app.state.crisis_cache,
     )
     return cached_json(request, block, max_age=CRISIS_MAX_AGE, public=True, volatile=set())

@@ -109,5 +109,6 @@ def crisis_page(request: Request, session: SessionDep, user: Viewer) -> Response
         postcode=postcode if ZIP.fullmatch(postcode) else None,
         language=request.state.lang,
         default_country=settings.default_country,
+        cache=request.app.state.crisis_cache,
     )
     return render(request, "crisis.html", {"block": block})

@@ -1,0 +1,163 @@
+"""The shared store (DIRECTORY_SHARED_STORE, a private redis-server started here): two apps, as
+two processes or hosts would be, count a partner key's rate together and answer crisis lines
+from each other's cache when their database is away; a store that is down costs nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from html import escape
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from directory.api.app import create_app
+from directory.config import Settings
+from directory.db import make_engine, make_sessionmaker
+from tests.api.test_partner_keys import SEARCH, new_key
+from tests.faultproxy import FaultProxy, target_of
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private redis-server on a free port, in a temp folder, saving nothing; stopped at the
+    end."""
+    if not os.path.exists(REDIS_SERVER):
+        message = "redis-server is not installed (`make redis-packages` installs it from Debian)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; under CI=true it is required")
+        pytest.skip(message)
+    port, folder = free_port(), tempfile.mkdtemp(prefix="directory-redis-")
+    command = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder]
+    command += ["--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        with redis.Redis.from_url(url) as probe:
+            for _ in range(100):
+                try:
+                    probe.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            else:
+                pytest.fail("redis-server did not answer within 5 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def app_client(
+    database_url: str, store: str | None, factory: sessionmaker[Session] | None = None
+) -> TestClient:
+    """An app of its own (its own limiter storage and cache), as another process would have."""
+    settings = Settings(
+        database_url=database_url, shared_store=store, index_sync_interval=0, db_connect_timeout=2
+    )
+    if factory is None:
+        engine = make_engine(database_url, pre_ping=False, timeouts=settings.api_timeouts)
+        factory = make_sessionmaker(engine)
+    return TestClient(create_app(settings, session_factory=factory), raise_server_exceptions=False)
+
+
+def closed_database() -> str:
+    """A database URL where nothing listens (a database that is down)."""
+    return f"postgresql://nobody@127.0.0.1:{free_port()}/directory"
+
+
+def test_a_keys_rate_is_counted_across_apps(
+    session: Session, session_factory: sessionmaker[Session], database_url: str, redis_url: str
+) -> None:
+    key = {"X-Api-Key": new_key(session, rate="3/minute")}
+    with (
+        app_client(database_url, redis_url, session_factory) as first,
+        app_client(database_url, redis_url, session_factory) as second,
+        app_client(database_url, None, session_factory) as alone,
+    ):
+        assert first.get("/v1/search", params=SEARCH, headers=key).status_code == 200
+        assert second.get("/v1/search", params=SEARCH, headers=key).status_code == 200
+        assert first.get("/v1/search", params=SEARCH, headers=key).status_code == 200
+        refused = second.get("/v1/search", params=SEARCH, headers=key)
+        counted_apart = alone.get("/v1/search", params=SEARCH, headers=key)
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert counted_apart.status_code == 200  # memory://: each process counts on its own
+
+
+def test_crisis_lines_read_by_one_app_answer_another_whose_database_is_down(
+    session_factory: sessionmaker[Session], database_url: str, redis_url: str
+) -> None:
+    with app_client(database_url, redis_url, session_factory) as up:
+        api = up.get("/v1/crisis-lines", params={"country": "US", "language": "es"})
+        page = up.get("/crisis")
+        english = up.get("/v1/crisis-lines", params={"country": "US", "language": "en"}).json()
+    assert api.status_code == 200 and api.json()["lines"]
+    assert page.status_code == 200
+    down = closed_database()
+    with app_client(down, redis_url) as shared, app_client(down, None) as alone:
+        kept = shared.get("/v1/crisis-lines", params={"country": "US", "language": "es"})
+        kept_page = shared.get("/crisis")
+        unknown = shared.get("/v1/crisis-lines", params={"country": "CA"})  # never read
+        nothing = alone.get("/v1/crisis-lines", params={"country": "US", "language": "es"})
+    assert kept.status_code == 200, kept.text
+    assert kept.json() == api.json()
+    assert kept_page.status_code == 200
+    shown = [n for n in (escape(line["name"]) for line in english["lines"]) if n in page.text]
+    assert shown and all(name in kept_page.text for name in shown)
+    assert unknown.status_code == 503 and unknown.headers["Retry-After"] == "1"
+    assert nothing.status_code == 503  # no shared store, nothing kept in this process
+
+
+def test_the_same_app_answers_crisis_lines_while_its_database_is_stopped(
+    database_url: str,
+) -> None:
+    with (
+        FaultProxy(target_of(database_url)) as proxy,
+        app_client(proxy.url_for(database_url), None) as client,
+    ):
+        before = client.get("/v1/crisis-lines", params={"postcode": "33602"})
+        proxy.mode = "stop"
+        during = client.get("/v1/crisis-lines", params={"postcode": "33602"})
+        needs = client.get("/v1/needs")
+    assert before.status_code == 200 and before.json()["lines"]
+    assert during.status_code == 200, during.text
+    assert during.json() == before.json()
+    assert needs.status_code in (401, 503)  # the rest of the API is away, as before
+
+
+def test_a_store_that_is_down_lets_requests_through_quickly(
+    session: Session, session_factory: sessionmaker[Session], database_url: str
+) -> None:
+    key = {"X-Api-Key": new_key(session, rate="1/minute")}
+    store = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+    with app_client(database_url, store, session_factory) as client:
+        started = time.monotonic()
+        answers = [client.get("/v1/search", params=SEARCH, headers=key) for _ in range(3)]
+        lines = client.get("/v1/crisis-lines", params={"country": "US"})
+        took = time.monotonic() - started
+    assert [a.status_code for a in answers] == [200, 200, 200]  # fails open: rates uncounted
+    assert lines.status_code == 200 and lines.json()["lines"]  # from the database
+    assert took < 5
+
+
+def test_a_shared_store_that_is_not_redis_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="redis://"):
+        Settings(shared_store="memcached://127.0.0.1:11211")
