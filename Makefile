@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install-check setup system-packages browser-packages lint pytest db-start db-stop bench clean
+.PHONY: run test install-check setup system-packages browser-packages redis-packages lint pytest db-start db-stop bench clean
 
 run: setup
 	$(BIN)/directory db start
@@ -16,7 +16,7 @@ run: setup
 	@[ "$${DIRECTORY_ENV:-development}" = production ] || $(BIN)/directory demo accounts
 	$(BIN)/directory serve
 
-test: setup browser-packages lint pytest
+test: setup browser-packages redis-packages lint pytest
 
 setup: system-packages $(STAMP)
 
@@ -38,6 +38,15 @@ browser-packages:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 
+# redis-server for the shared-store tests (each starts a private one); `make run` does not need
+# it: DIRECTORY_SHARED_STORE is for deployments of several processes or hosts.
+redis-packages:
+	@if [ ! -x /usr/bin/redis-server ]; then \
+	  echo "installing redis-server from Debian (shared-store tests)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	fi
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -53,7 +62,7 @@ lint: setup
 	$(BIN)/ruff format --check directory tests bench
 	$(BIN)/mypy
 
-pytest: setup browser-packages
+pytest: setup browser-packages redis-packages
 	$(BIN)/pytest
 
 db-start: setup
