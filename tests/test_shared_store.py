@@ -8,23 +8,37 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from html import escape
 
+import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from directory.accounts.keys import create_key
+from directory.accounts.models import PartnerKey
 from directory.api.app import create_app
 from directory.config import Settings
 from directory.db import make_engine, make_sessionmaker
-from tests.api.test_partner_keys import SEARCH, new_key
 from tests.faultproxy import FaultProxy, target_of
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+SITE = "https://site.example"
+SEARCH = {"q": "counseling", "near": "27.9506,-82.4572"}
+
+
+def new_key(session: Session, rate: str) -> str:
+    _, raw = create_key(session, name="Site", origins=[SITE], rate_text=rate)
+    session.commit()
+    return raw
 
 
 def free_port() -> int:
@@ -161,3 +175,50 @@ def test_a_store_that_is_down_lets_requests_through_quickly(
 def test_a_shared_store_that_is_not_redis_is_refused_at_start() -> None:
     with pytest.raises(ValueError, match="redis://"):
         Settings(shared_store="memcached://127.0.0.1:11211")
+
+
+@contextmanager
+def serving(database_url: str, store: str) -> Iterator[str]:
+    """`directory serve` in a process of its own (as on a host of its own); its address."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTORY_")}
+    env |= {
+        "DIRECTORY_DATABASE_URL": database_url,
+        "DIRECTORY_SHARED_STORE": store,
+        "DIRECTORY_INDEX_SYNC_INTERVAL": "0",
+    }
+    command = [sys.executable, "-m", "directory", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            assert server.poll() is None, "directory serve ended"
+            with suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=40)
+
+
+def test_two_serving_processes_count_a_rate_together(
+    database_url: str, engine: Engine, redis_url: str
+) -> None:
+    with Session(engine) as session:
+        made, raw = create_key(session, name="Hosts", origins=[SITE], rate_text="3/minute")
+        session.commit()
+        made_id = made.id
+    key = {"X-Api-Key": raw}
+    try:
+        with serving(database_url, redis_url) as one, serving(database_url, redis_url) as two:
+            answers = [
+                httpx.get(f"{base}/v1/search", params=SEARCH, headers=key, timeout=10)
+                for base in (one, two, one, two)
+            ]
+    finally:
+        with Session(engine) as session:
+            session.execute(delete(PartnerKey).where(PartnerKey.id == made_id))
+            session.commit()
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]

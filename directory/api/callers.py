@@ -26,6 +26,7 @@ from directory.api.deps import SessionDep, current_user
 from directory.errors import Forbidden, TooManyRequests, Unauthorized
 
 STORE_TIMEOUT = 0.5  # seconds to connect to Redis and for each answer: a request waits no longer
+STORE_RETRY = 5.0  # seconds a store that failed is left alone (requests pass uncounted meanwhile)
 log = logging.getLogger(__name__)
 
 
@@ -46,11 +47,16 @@ class FailOpenLimiter(MovingWindowRateLimiter):
     A rate protects the service from a runaway page; refusing every search (the crisis lines
     among them) because the counter is away would hurt more than a minute uncounted."""
 
+    _down_until = 0.0  # a store that failed is left alone for STORE_RETRY seconds
+
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        if time.monotonic() < self._down_until:
+            return True
         try:
             return super().hit(item, *identifiers, cost=cost)
         except StorageError as error:
-            log.warning("rate store unavailable, request let through: %s", error.storage_error)
+            self._down_until = time.monotonic() + STORE_RETRY
+            log.warning("rate store unavailable, requests let through: %s", error.storage_error)
             return True
 
     def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
