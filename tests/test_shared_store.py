@@ -5,11 +5,8 @@ from each other's cache when their database is away; a store that is down costs 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -17,7 +14,6 @@ from html import escape
 
 import httpx
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
@@ -29,8 +25,8 @@ from directory.api.app import create_app
 from directory.config import Settings
 from directory.db import make_engine, make_sessionmaker
 from tests.faultproxy import FaultProxy, target_of
+from tests.redisserver import free_port, private_redis
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 SITE = "https://site.example"
 SEARCH = {"q": "counseling", "near": "27.9506,-82.4572"}
 
@@ -41,42 +37,10 @@ def new_key(session: Session, rate: str) -> str:
     return raw
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A private redis-server on a free port, in a temp folder, saving nothing; stopped at the
-    end."""
-    if not os.path.exists(REDIS_SERVER):
-        message = "redis-server is not installed (`make redis-packages` installs it from Debian)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; under CI=true it is required")
-        pytest.skip(message)
-    port, folder = free_port(), tempfile.mkdtemp(prefix="directory-redis-")
-    command = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder]
-    command += ["--save", "", "--appendonly", "no"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        with redis.Redis.from_url(url) as probe:
-            for _ in range(100):
-                try:
-                    probe.ping()
-                    break
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-            else:
-                pytest.fail("redis-server did not answer within 5 s")
+    with private_redis() as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def app_client(
