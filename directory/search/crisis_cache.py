@@ -4,7 +4,8 @@ Crisis lines must be one step away, always: when the database is unreachable, fr
 of connections, a crisis block is answered from the last one read for the same country,
 region and language (stale is better than nothing). While the database answers, it is read
 every time, so a corrected number shows at once on every host and nothing needs invalidating
-(the query takes a few milliseconds; the HTTP answer is cached by clients for minutes anyway).
+(the query took 3.9 ms for a ZIP code's Spanish lines on the seed data; a process copy 0.04 ms:
+not worth a stale line; clients cache the HTTP answer for minutes anyway).
 
 Blocks are kept in this process and, with ``DIRECTORY_SHARED_STORE``, in Redis, so that a
 process or host that never read a block (or was restarted) answers from another's. A Redis
