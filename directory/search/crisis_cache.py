@@ -33,6 +33,7 @@ TIMEOUT = 0.5  # seconds to connect to Redis and for each answer: a request wait
 RETRY = 5.0  # seconds a failed Redis is left alone before it is tried again
 PREFIX = "directory:crisis:"
 LOCAL_MAX = 2000  # blocks kept in a process (countries x regions x languages asked for)
+RESHARE = 3600.0  # seconds after which an unchanged block is written to Redis again (its TTL)
 Key = tuple[str, str | None, str | None]
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class CrisisCache:
     """Crisis blocks by (country, region, language): in this process, and in Redis if given."""
 
     def __init__(self, url: str | None = None) -> None:
-        self._local: dict[Key, str] = {}
+        self._local: dict[Key, tuple[str, float]] = {}  # the block, when last written to Redis
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._redis = (
@@ -67,16 +68,23 @@ class CrisisCache:
         return cache
 
     def keep(self, block: CrisisBlock) -> None:
-        """Remember a block just read from the database."""
+        """Remember a block just read from the database; Redis is written only when the block
+        changed or was last written there over ``RESHARE`` seconds ago (not on every search)."""
         key, value = (
             _key(block.country or "", block.region, block.language),
             block.model_dump_json(),
         )
+        now = time.monotonic()
         with self._lock:
-            if key not in self._local and len(self._local) >= LOCAL_MAX:
+            known = self._local.get(key)
+            if known is not None and known[0] == value and now - known[1] < RESHARE:
+                return
+            if known is None and len(self._local) >= LOCAL_MAX:
                 self._local.pop(next(iter(self._local)))
-            self._local[key] = value
-        self._shared(lambda r: r.set(_redis_key(key), value, ex=KEEP))
+            self._local[key] = (value, now)
+        if not self._shared(lambda r: r.set(_redis_key(key), value, ex=KEEP)):
+            with self._lock:  # not in Redis: written again at the next keep
+                self._local[key] = (value, -RESHARE)
 
     def last(self, country: str, region: str | None, language: str | None) -> CrisisBlock | None:
         """The block last kept for this place and language (by any process), if any."""
@@ -84,7 +92,8 @@ class CrisisCache:
         value = self._shared(lambda r: r.get(_redis_key(key)))
         if not isinstance(value, bytes | str):
             with self._lock:
-                value = self._local.get(key)
+                known = self._local.get(key)
+            value = known[0] if known is not None else None
         return None if value is None else CrisisBlock.model_validate_json(value)
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -71,3 +72,21 @@ def test_a_redis_that_is_down_leaves_the_process_copy(session: Session) -> None:
     cache.close()
     assert kept is not None and kept.lines == read.lines
     assert time.monotonic() - started < 2
+
+
+def test_an_unchanged_block_is_not_written_to_redis_on_every_read(
+    session: Session, redis_url: str
+) -> None:
+    """Every crisis search keeps its block: Redis is written when the block changed (or an
+    hour on), not once a search."""
+    cache = CrisisCache(redis_url)
+    read = read_through(session, cache, reason="requested", **PLACE)
+    store = redis.Redis.from_url(redis_url)
+    (key,) = store.keys("directory:crisis:US:US-FL:es")
+    store.delete(key)
+    read_through(session, cache, reason="requested", **PLACE)  # the same block
+    assert not store.exists(key)
+    cache.keep(read.model_copy(update={"lines": read.lines[:1]}))  # a line changed
+    assert store.exists(key)
+    store.close()
+    cache.close()
