@@ -1,27 +1,24 @@
-"""The ``directory`` command: database, seed data, users and the API server."""
+"""The ``directory`` command: database, seed data, users and the API server.
+
+Each command imports the services it runs in its own body, so that reading the command line
+stays light (see ``cli_support``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError
 
-from directory import migrate
 from directory.accounts.cli import keys_app, programs_app, users_app
-from directory.cli_support import engine, fail, private_cluster
-from directory.config import get_settings
-from directory.db import database_url, make_engine, make_sessionmaker, unit_of_work
+from directory.cli_support import engine, fail, private_cluster, sessions, settings, unit
 from directory.errors import DirectoryError
-from directory.listings.demo import remove_demo
-from directory.listings.seed import seed_all
-from directory.pgcluster import ClusterError
-from directory.referrals.notes import cipher_for, rotate_all
-from directory.referrals.privacy import purge
-from directory.search import sync
-from directory.search.backends import Backends
+from directory.referrals.cli import referrals_app
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from directory.search.backends import Backends
 
 app = typer.Typer(
     help="Referral and resource directory for peer-mentoring programs.", no_args_is_help=True
@@ -33,9 +30,6 @@ index_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(programs_app, name="programs")
 app.add_typer(keys_app, name="keys")
-referrals_app = typer.Typer(
-    help="Referrals: retention purge, note key rotation.", no_args_is_help=True
-)
 app.add_typer(referrals_app, name="referrals")
 export_app = typer.Typer(help="Export the published listings.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -44,6 +38,8 @@ app.add_typer(export_app, name="export")
 @db_app.command("start")
 def db_start() -> None:
     """Create (first time) and start the private PostGIS cluster under the data folder."""
+    from directory.pgcluster import ClusterError
+
     cluster = private_cluster()
     if cluster is None:
         typer.echo("DIRECTORY_DATABASE_URL is set: nothing to start")
@@ -86,6 +82,8 @@ def db_destroy(
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Upgrade the database to the newest migration."""
+    from directory import migrate
+
     database = engine()
     migrate.upgrade(database)
     with database.connect() as connection:
@@ -95,6 +93,11 @@ def db_migrate() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Where the database is, whether it runs, and whether it is current."""
+    from sqlalchemy.exc import OperationalError
+
+    from directory import migrate
+    from directory.db import database_url, make_engine
+
     cluster = private_cluster()
     where = f"private cluster in {cluster.root}" if cluster else "DIRECTORY_DATABASE_URL"
     typer.echo(f"database: {where}")
@@ -102,7 +105,7 @@ def db_status() -> None:
         typer.echo("state: stopped (run `directory db start`)")
         raise typer.Exit(code=1)
     try:
-        with make_engine(database_url(get_settings())).connect() as connection:
+        with make_engine(database_url(settings())).connect() as connection:
             current = migrate.current_revision(connection)
     except OperationalError as error:
         raise fail(f"database unreachable: {error.orig}") from None
@@ -121,18 +124,17 @@ def seed(
     ] = None,
 ) -> None:
     """Load the needs taxonomy, national crisis lines and demo region (idempotent)."""
-    settings = get_settings()
-    factory = make_sessionmaker(engine())
-    with_demo = settings.env != "production" if demo is None else demo
-    try:
-        with unit_of_work(factory) as session:
-            report = seed_all(session, settings.seed_dir, demo=with_demo)
-    except DirectoryError as error:
-        raise fail(error.detail) from None
+    from directory.listings.seed import seed_all
+
+    configured = settings()
+    factory = sessions()
+    with_demo = configured.env != "production" if demo is None else demo
+    with unit(factory) as session:
+        report = seed_all(session, configured.seed_dir, demo=with_demo)
     for name, counts in report.items():
         summary = ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
         typer.echo(f"{name}: {summary}")
-    typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
+    _index_pending(factory)
 
 
 demo_app = typer.Typer(help="The demo region's fictional listings.", no_args_is_help=True)
@@ -147,14 +149,15 @@ def demo_accounts() -> None:
     from directory.accounts.invites import link_url
     from directory.listings.demo import DEMO_PROGRAM
 
-    settings = get_settings()
-    if settings.env == "production":
+    configured = settings()
+    if configured.env == "production":
         raise fail("no demo accounts in production")
-    with unit_of_work(make_sessionmaker(engine())) as session:
+    with unit() as session:
         accounts = [(u.role, u.email, t) for u, t in ensure(session, program=DEMO_PROGRAM)]
     typer.echo("Demo accounts (fictional data only; `directory demo remove` deletes the demo):")
+    base_url = configured.base_url
     for role, email, token in accounts:
-        where = link_url(settings.base_url, token) if token else "set up: sign in with its password"
+        where = link_url(base_url, token) if token else "set up: sign in with its password"
         typer.echo(f"  demo {role} {email}: {where}")
 
 
@@ -163,24 +166,31 @@ def demo_remove() -> None:
     """Delete the listings only the demo seed holds, and their search documents, and turn the
     demo accounts off (idempotent)."""
     from directory.accounts.invites import retire_demo_accounts
+    from directory.listings.demo import remove_demo
 
-    factory = make_sessionmaker(engine())
-    try:
-        with unit_of_work(factory) as session:
-            removed = remove_demo(session)
-            retired = retire_demo_accounts(session)
-    except DirectoryError as error:
-        raise fail(error.detail) from None
+    factory = sessions()
+    with unit(factory) as session:
+        removed = remove_demo(session)
+        retired = retire_demo_accounts(session)
     typer.echo(f"removed {removed} demo listing(s); `directory seed --no-demo` keeps them out")
     typer.echo(f"turned off {retired} demo account(s)")
-    typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
+    _index_pending(factory)
 
 
 def _backends() -> Backends:
     """The configured search backends, with Meilisearch's settings applied (idempotent)."""
-    backends = Backends.from_settings(get_settings())
+    from directory.search.backends import Backends
+
+    backends = Backends.from_settings(settings())
     backends.prepare()
     return backends
+
+
+def _index_pending(factory: sessionmaker[Session]) -> None:
+    """Index the outbox's pending changes, and say how many."""
+    from directory.search import sync
+
+    typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
 
 
 @index_app.command("sync")
@@ -190,10 +200,12 @@ def index_sync(
     ] = False,
 ) -> None:
     """Index the pending listing changes (the outbox), batch by batch."""
-    factory = make_sessionmaker(engine())
-    typer.echo(f"search index: {sync.drain(factory, backends=_backends())} change(s) indexed")
+    from directory.search import sync
+
+    factory = sessions()
+    _index_pending(factory)
     if follow:
-        interval = get_settings().index_sync_interval or 1.0
+        interval = settings().index_sync_interval or 1.0
         follower = sync.Follower(factory, backends=_backends(), interval=interval)
         try:
             follower.run()
@@ -204,7 +216,9 @@ def index_sync(
 @index_app.command("rebuild")
 def index_rebuild() -> None:
     """Rebuild the search index from every listing, in one transaction (search never empties)."""
-    written = sync.rebuild(make_sessionmaker(engine()), backends=_backends())
+    from directory.search import sync
+
+    written = sync.rebuild(sessions(), backends=_backends())
     typer.echo(f"search index rebuilt: {written} document(s)")
 
 
@@ -245,7 +259,7 @@ def ingest(
     no record loads fails (exit 1) and writes nothing."""
     from directory.ingest.cli import run_ingest, run_remap
 
-    factory = make_sessionmaker(engine())
+    factory = sessions()
     try:
         if format_name == "remap":
             run_remap(factory, source=source)
@@ -266,49 +280,18 @@ def ingest(
         raise fail(error.detail) from None
 
 
-@referrals_app.command("rotate-keys")
-def referrals_rotate_keys() -> None:
-    """Re-encrypt every referral note and event text with the first of DIRECTORY_NOTE_KEYS."""
-    settings = get_settings()
-    try:
-        with unit_of_work(make_sessionmaker(engine())) as session:
-            count = rotate_all(
-                session,
-                cipher_for(
-                    settings.note_keys, settings.secret_key, legacy=settings.env != "production"
-                ),
-            )
-    except DirectoryError as error:
-        raise fail(error.detail) from None
-    typer.echo(f"re-encrypted {count} text(s) with the newest key; older keys can now be removed")
-
-
-@referrals_app.command("purge")
-def referrals_purge(
-    older_than: Annotated[
-        str, typer.Option("--older-than", help="Retention, in days: 365d")
-    ] = "365d",
-) -> None:
-    """Strip the free text of referrals closed longer ago than the retention (figures stay)."""
-    text = older_than.strip().lower()
-    if not text.endswith("d") or not text[:-1].isdigit() or not 1 <= int(text[:-1]) <= 36_500:
-        raise fail(f"--older-than takes a number of days such as 365d, not {older_than!r}")
-    with unit_of_work(make_sessionmaker(engine())) as session:
-        count = purge(session, older_than=dt.timedelta(days=int(text[:-1])))
-    typer.echo(f"purged the free text of {count} closed referral(s) older than {text}")
-
-
 @app.command("backup")
 def backup_command(
     file: Annotated[Path, typer.Argument(help="Where to write it (pg_dump's custom format)")],
 ) -> None:
     """Write the whole database to FILE (listings, accounts, referrals, history, the index)."""
     from directory.backup import BackupError, backup
+    from directory.db import database_url
 
-    settings = get_settings()
+    configured = settings()
     engine().dispose()  # fail clearly when the private database is not running
     try:
-        size = backup(database_url(settings), file, bindir=settings.pg_bindir)
+        size = backup(database_url(configured), file, bindir=configured.pg_bindir)
     except BackupError as error:
         raise fail(error.detail) from None
     typer.echo(f"backed up to {file} ({size:,} bytes)")
@@ -321,13 +304,14 @@ def restore_command(
 ) -> None:
     """Replace the database's content with FILE's, in one transaction (all or nothing)."""
     from directory.backup import BackupError, restore
+    from directory.db import database_url
 
-    settings = get_settings()
+    configured = settings()
     engine().dispose()
     if not yes:
         typer.confirm("Replace everything in the database with the backup?", abort=True)
     try:
-        restore(database_url(settings), file, bindir=settings.pg_bindir)
+        restore(database_url(configured), file, bindir=configured.pg_bindir)
     except BackupError as error:
         raise fail(error.detail) from None
     typer.echo(f"restored from {file}; run `directory db migrate` if the backup is older")
@@ -349,13 +333,11 @@ def export_hsds_command(
     from directory.hsds.export import export_hsds
 
     try:
-        with unit_of_work(make_sessionmaker(engine())) as session:
+        with unit() as session:
             # one snapshot for every table: a listing edited meanwhile is in all or in none
             snapshot = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
             session.connection(execution_options=snapshot)
             counts = export_hsds(session, out, force=force)
-    except DirectoryError as error:
-        raise fail(error.detail) from None
     except OSError as error:  # e.g. no permission to write beside OUT
         raise fail(f"cannot write {out}: {error.strerror or error}") from None
     for table, count in counts.items():
@@ -377,24 +359,25 @@ def serve(
     from directory import logs
     from directory.api.app import create_app
 
-    settings = get_settings()
-    logs.configure(settings.log_format)  # this process's; each worker configures its own
+    configured = settings()
+    logs.configure(configured.log_format)  # this process's; each worker configures its own
     engine().dispose()  # fail early and clearly when the database is not there
-    host, port, count = host or settings.host, port or settings.port, workers or settings.workers
+    host, port = host or configured.host, port or configured.port
+    count = workers or configured.workers
     if count == 1:
         uvicorn.run(
-            create_app(settings),
+            create_app(configured),
             host=host,
             port=port,
             # uvicorn's access line has the query string; the app logs its own (access_log)
             access_log=False,
             log_config=None,  # uvicorn's lines go through ours (directory.logs)
-            forwarded_allow_ips=settings.forwarded_allow_ips,
+            forwarded_allow_ips=configured.forwarded_allow_ips,
         )
     else:
         from directory.serving import serve_processes
 
-        shared = settings.data_dir / "metrics" if settings.metrics_token else None
+        shared = configured.data_dir / "metrics" if configured.metrics_token else None
         try:
             status = serve_processes(host, port, count, metrics_dir=shared)
         except OSError as error:

@@ -1,17 +1,26 @@
-"""Schema migrations (Alembic), run from the CLI, the tests and the health check."""
+"""Schema migrations (Alembic), run from the CLI, the tests and the health check.
+
+Alembic itself is imported only to migrate: which migration the code and the database are at is
+read without it (``directory db status`` and the health check; Alembic and the scripts it loads
+would be most of their time), and Alembic decides whenever that reading is not plain."""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, Engine
+import ast
+from typing import TYPE_CHECKING
+
+from sqlalchemy import inspect, text
 
 from directory.config import PACKAGE_DIR
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection, Engine
+
 # PostGIS owns these tables; autogenerate must never touch them.
 EXTENSION_TABLES = frozenset({"spatial_ref_sys"})
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+VERSION_TABLE = "alembic_version"  # Alembic's default
 
 
 def include_object(
@@ -26,8 +35,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
     Built in code, not read from ``alembic.ini`` (which is only for developers' ``alembic``
     commands in a checkout), so that an installed package finds its migrations too."""
+    from alembic.config import Config
+
     config = Config()
-    config.set_main_option("script_location", str(PACKAGE_DIR / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
     if connection is not None:
         config.attributes["connection"] = connection
@@ -36,15 +47,63 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Upgrade the database to the newest migration."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
 
 
 def head_revision() -> str | None:
     """The newest migration in the code."""
+    chain = _script_chain()
+    heads = set(chain) - set(chain.values()) if chain else set()
+    if len(heads) == 1:
+        return heads.pop()
+    from alembic.script import ScriptDirectory  # no scripts, several heads, a merge: Alembic's
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(connection: Connection) -> str | None:
     """The migration the database is at (None when it has none)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    found = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(found) <= 1:
+        return found[0] if found else None
+    from alembic.runtime.migration import MigrationContext  # several: Alembic's error
+
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def _script_chain() -> dict[str, str | None] | None:
+    """Each migration script's revision and the one it revises, read from the scripts' text
+    (the files Alembic loads: ``*.py`` but ``__init__.py``); None unless each names a revision
+    of its own revising one known or none, with no branch labels or dependencies."""
+    chain: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        if script.name == "__init__.py" or script.name.startswith(".#"):
+            continue
+        names = _assignments(ast.parse(script.read_bytes()))
+        revision, down = names.get("revision"), names.get("down_revision")
+        plain = names.get("branch_labels") is None and names.get("depends_on") is None
+        if not (isinstance(revision, str) and isinstance(down, str | None)):
+            return None
+        if revision in chain or "down_revision" not in names or not plain:
+            return None
+        chain[revision] = down
+    return chain if all(down is None or down in chain for down in chain.values()) else None
+
+
+def _assignments(module: ast.Module) -> dict[str, object]:
+    """The module's top-level ``name = <literal>`` (annotated or not)."""
+    found: dict[str, object] = {}
+    for node in module.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and value is not None:
+            try:
+                found[target.id] = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError):  # not a literal
+                continue
+    return found

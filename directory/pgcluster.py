@@ -19,10 +19,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
-
-from directory.config import Settings
+if TYPE_CHECKING:
+    from directory.config import Settings
 
 DATABASE_NAME = "directory"
 SERVER_USER = "postgres"
@@ -300,6 +300,8 @@ class PrivateCluster:
         self._hand_over(self.log_file)
 
     def _create_database(self) -> None:
+        import psycopg  # only this needs the driver: reading the settings or the status does not
+
         admin = f"host={self.socket_dir} port={self.port} user={SERVER_USER} dbname=postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
             exists = conn.execute(

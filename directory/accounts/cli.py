@@ -3,27 +3,17 @@ terminal (the same service functions as the API and the coordinator pages)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from directory.accounts import people
-from directory.accounts.keys import (
-    DEFAULT_RATE,
-    all_keys,
-    create_key,
-    program_named,
-    revoke_key,
-)
-from directory.accounts.models import ROLES
-from directory.accounts.service import create_user, set_code_pattern
-from directory.cli_support import engine, fail
-from directory.config import get_settings
-from directory.db import make_sessionmaker, unit_of_work
-from directory.errors import DirectoryError
+from directory.cli_support import fail, settings, unit
+
+# The same as accounts.models.ROLES and accounts.keys.DEFAULT_RATE (tests/test_startup.py checks):
+# spelled out here because the help text is read before any command runs, and those modules
+# load the ORM.
+ROLES = ("admin", "coordinator", "mentor")
+DEFAULT_RATE = "120/minute"
 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 programs_app = typer.Typer(help="Peer-mentoring programs.", no_args_is_help=True)
@@ -40,19 +30,17 @@ def users_invite(
 ) -> None:
     """Invite someone to the web app: prints a one-time sign-in link (valid 72 hours) on the
     last line; opening it lets them choose a password. Inviting again replaces the link."""
+    from directory.accounts import people
     from directory.accounts.invites import VALID_FOR, link_url
 
-    settings = get_settings()
-    try:
-        with unit_of_work(make_sessionmaker(engine())) as session:
-            user, token = people.invite_person(
-                session, email=email, role=role, program=program, by=None, again=True
-            )
-    except DirectoryError as error:
-        raise fail(error.detail) from None
+    base_url = settings().base_url
+    with unit() as session:
+        user, token = people.invite_person(
+            session, email=email, role=role, program=program, by=None, again=True
+        )
     hours = int(VALID_FOR.total_seconds() // 3600)
     typer.echo(f"{user.role} {user.email}: sign-in link (once, within {hours} hours):")
-    typer.echo(link_url(settings.base_url, token))
+    typer.echo(link_url(base_url, token))
 
 
 @users_app.command("create")
@@ -64,13 +52,11 @@ def users_create(
     ] = None,
 ) -> None:
     """Create a user; prints its bearer token alone on the last line, once."""
-    factory = make_sessionmaker(engine())
-    try:
-        with unit_of_work(factory) as session:
-            user, token = create_user(session, email=email, role=role, program=program)
-    except DirectoryError as error:
-        raise fail(error.detail) from None
-    days = get_settings().token_days
+    from directory.accounts.service import create_user
+
+    with unit() as session:
+        user, token = create_user(session, email=email, role=role, program=program)
+    days = settings().token_days
     lasts = f", valid {days} days (DIRECTORY_TOKEN_DAYS)" if days else ""
     typer.echo(f"created {user.role} {user.email} ({user.id}); bearer token (shown once{lasts}):")
     typer.echo(token)
@@ -89,12 +75,11 @@ def programs_code_pattern(
     whole, case aside), so that a name cannot pass for a code."""
     if (pattern is None) == (not clear):
         raise fail("give a pattern, or --clear")
-    try:
-        with unit_of_work(make_sessionmaker(engine())) as session:
-            found = set_code_pattern(session, program, None if clear else pattern)
-            shown = found.mentee_ref_pattern
-    except DirectoryError as error:
-        raise fail(error.detail) from None
+    from directory.accounts.service import set_code_pattern
+
+    with unit() as session:
+        found = set_code_pattern(session, program, None if clear else pattern)
+        shown = found.mentee_ref_pattern
     rule = f"must match {shown}" if shown else "follow the general rules only"
     typer.echo(f"{program}: mentee codes {rule}")
 
@@ -114,15 +99,11 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create a publishable partner key; prints it alone on the last line, once."""
-    factory = make_sessionmaker(engine())
-    try:
-        with unit_of_work(factory) as session:
-            owner = program_named(session, program) if program is not None else None
-            key, raw = create_key(
-                session, name=name, origins=origin, rate_text=rate, program_id=owner
-            )
-    except DirectoryError as error:
-        raise fail(error.detail) from None
+    from directory.accounts.keys import create_key, program_named
+
+    with unit() as session:
+        owner = program_named(session, program) if program is not None else None
+        key, raw = create_key(session, name=name, origins=origin, rate_text=rate, program_id=owner)
     of = f" of {' '.join(program.split())}" if program else ""
     typer.echo(
         f"created key {key.prefix}...{of} for {key.name}: {', '.join(key.origins)}, {key.rate}"
@@ -135,12 +116,10 @@ def keys_revoke(
     key: Annotated[str, typer.Argument(help="The key, or the prefix `keys create` printed")],
 ) -> None:
     """Revoke a partner key at once."""
-    factory = make_sessionmaker(engine())
-    try:
-        with unit_of_work(factory) as session:
-            revoked = revoke_key(session, key)
-    except DirectoryError as error:
-        raise fail(error.detail) from None
+    from directory.accounts.keys import revoke_key
+
+    with unit() as session:
+        revoked = revoke_key(session, key)
     typer.echo(f"revoked key {revoked.prefix}... of {revoked.name}")
 
 
@@ -149,7 +128,9 @@ def keys_list(
     revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys")] = False,
 ) -> None:
     """Partner keys: prefix, partner, program, origins, rate, and when made (never the key)."""
-    with unit_of_work(make_sessionmaker(engine())) as session:
+    from directory.accounts.keys import all_keys
+
+    with unit() as session:
         found = [k for k in all_keys(session, by=None) if revoked or k.revoked_at is None]
         for key in found:
             program = key.program.name if key.program else "(admins only)"
@@ -168,7 +149,9 @@ def users_list(
     active_only: Annotated[bool, typer.Option("--active-only", help="Leave out inactive")] = False,
 ) -> None:
     """Everyone with an account: email, role, program, whether they signed up, live tokens."""
-    with unit_of_work(make_sessionmaker(engine())) as session:
+    from directory.accounts import people
+
+    with unit() as session:
         found = people.people(session, program=program, include_inactive=not active_only)
     for person in found:
         state = "active" if person.active else "INACTIVE"
@@ -182,7 +165,9 @@ def users_list(
 @users_app.command("deactivate")
 def users_deactivate(email: Annotated[str, typer.Argument(help="Their email address")]) -> None:
     """Take someone's access away now: sessions end, tokens are revoked, links stop working."""
-    with _changing() as session:
+    from directory.accounts import people
+
+    with unit() as session:
         user = people.deactivate(session, email)
         typer.echo(f"{user.email} deactivated: signed out everywhere, tokens revoked")
 
@@ -190,7 +175,9 @@ def users_deactivate(email: Annotated[str, typer.Argument(help="Their email addr
 @users_app.command("reactivate")
 def users_reactivate(email: Annotated[str, typer.Argument(help="Their email address")]) -> None:
     """Give a deactivated person their access back."""
-    with _changing() as session:
+    from directory.accounts import people
+
+    with unit() as session:
         typer.echo(f"{people.reactivate(session, email).email} is active again")
 
 
@@ -200,7 +187,9 @@ def users_set_role(
     role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}")],
 ) -> None:
     """Change someone's role (it applies from their next sign-in)."""
-    with _changing() as session:
+    from directory.accounts import people
+
+    with unit() as session:
         user = people.set_role(session, email, role)
         typer.echo(f"{user.email} is now a {user.role}")
 
@@ -214,7 +203,9 @@ def users_set_program(
     """Move someone to another program (or, with --none, out of any)."""
     if (program is None) == (not none):
         raise fail("give a program, or --none")
-    with _changing() as session:
+    from directory.accounts import people
+
+    with unit() as session:
         user = people.set_program(session, email, None if none else program)
         typer.echo(f"{user.email} moved to {program or 'no program'}")
 
@@ -222,7 +213,9 @@ def users_set_program(
 @users_app.command("revoke-tokens")
 def users_revoke_tokens(email: Annotated[str, typer.Argument(help="Their email address")]) -> None:
     """Revoke every bearer token of someone (their browser sessions are not touched)."""
-    with _changing() as session:
+    from directory.accounts import people
+
+    with unit() as session:
         revoked = people.revoke_tokens(session, email)
         typer.echo(f"{revoked} token(s) of {email} revoked")
 
@@ -231,19 +224,10 @@ def users_revoke_tokens(email: Annotated[str, typer.Argument(help="Their email a
 def users_reset_sign_in(email: Annotated[str, typer.Argument(help="Their email address")]) -> None:
     """A forgotten password: signs them out everywhere and prints a fresh one-time sign-in
     link on the last line (they choose a new password)."""
+    from directory.accounts import people
     from directory.accounts.invites import link_url
 
-    with _changing() as session:
+    with unit() as session:
         user, token = people.reset_sign_in(session, email)
         typer.echo(f"{user.email}: signed out everywhere; new sign-in link (once):")
-        typer.echo(link_url(get_settings().base_url, token))
-
-
-@contextmanager
-def _changing() -> Iterator[Session]:
-    """One transaction; a refusal (unknown email, bad role) is one line and exit 1."""
-    try:
-        with unit_of_work(make_sessionmaker(engine())) as session:
-            yield session
-    except DirectoryError as error:
-        raise fail(error.detail) from None
+        typer.echo(link_url(settings().base_url, token))
