@@ -7,6 +7,7 @@ would be most of their time), and Alembic decides whenever that reading is not p
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 EXTENSION_TABLES = frozenset({"spatial_ref_sys"})
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default
+IDENTITY_LINE = re.compile(r"^(revision|down_revision|branch_labels|depends_on)\b[^=\n]*=.*$", re.M)
 
 
 def include_object(
@@ -84,26 +86,33 @@ def _script_chain() -> dict[str, str | None] | None:
     for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
         if script.name == "__init__.py" or script.name.startswith(".#"):
             continue
-        names = _assignments(ast.parse(script.read_bytes()))
-        revision, down = names.get("revision"), names.get("down_revision")
-        plain = names.get("branch_labels") is None and names.get("depends_on") is None
+        names = _identity(script.read_text(encoding="utf-8"))
+        if names is None or "down_revision" not in names:
+            return None
+        revision, down = names.get("revision"), names["down_revision"]
         if not (isinstance(revision, str) and isinstance(down, str | None)):
             return None
-        if revision in chain or "down_revision" not in names or not plain:
+        plain = names.get("branch_labels") is None and names.get("depends_on") is None
+        if revision in chain or not plain:
             return None
         chain[revision] = down
     return chain if all(down is None or down in chain for down in chain.values()) else None
 
 
-def _assignments(module: ast.Module) -> dict[str, object]:
-    """The module's top-level ``name = <literal>`` (annotated or not)."""
+def _identity(source: str) -> dict[str, object] | None:
+    """A script's ``revision``, ``down_revision``, ``branch_labels`` and ``depends_on``, from
+    the lines that assign them, as Alembic's template writes them (parsing only these lines is
+    most of the time saved); None when one is not a one-line literal, or is assigned twice."""
     found: dict[str, object] = {}
-    for node in module.body:
-        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
-        if isinstance(target, ast.Name) and value is not None:
-            try:
-                found[target.id] = ast.literal_eval(value)
-            except (ValueError, TypeError, SyntaxError):  # not a literal
-                continue
+    for line in IDENTITY_LINE.finditer(source):
+        try:
+            node = ast.parse(line.group(0)).body[0]
+            if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+                return None
+            value = ast.literal_eval(node.value)
+        except (SyntaxError, ValueError, TypeError):
+            return None
+        if line.group(1) in found:
+            return None
+        found[line.group(1)] = value
     return found

@@ -117,7 +117,7 @@ def test_revisions_read_without_alembic_are_alembics(engine: Engine) -> None:
         assert migrate.current_revision(connection) == expected
 
 
-def script(folder: Path, revision: str, down: str | None) -> None:
+def script(folder: Path, revision: str, down: str | tuple[str, ...] | None) -> None:
     (folder / f"{revision}.py").write_text(
         f'revision: str = "{revision}"\ndown_revision: str | None = {down!r}\n'
         "branch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n    pass\n"
@@ -136,3 +136,5 @@ def test_a_history_that_is_not_one_chain_is_alembics(
     script(tmp_path / "versions", "c3", "a1")  # a branch: two heads
     with pytest.raises(CommandError, match="multiple heads"):
         migrate.head_revision()
+    script(tmp_path / "versions", "d4", ("b2", "c3"))  # their merge
+    assert migrate.head_revision() == "d4"
