@@ -18,6 +18,7 @@ from directory.referrals.cli import referrals_app
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from directory.pgcluster import PrivateCluster
     from directory.search.backends import Backends
 
 app = typer.Typer(
@@ -93,10 +94,7 @@ def db_migrate() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Where the database is, whether it runs, and whether it is current."""
-    from sqlalchemy.exc import OperationalError
-
     from directory import migrate
-    from directory.db import database_url, make_engine
 
     cluster = private_cluster()
     where = f"private cluster in {cluster.root}" if cluster else "DIRECTORY_DATABASE_URL"
@@ -104,16 +102,35 @@ def db_status() -> None:
     if cluster is not None and not cluster.running():
         typer.echo("state: stopped (run `directory db start`)")
         raise typer.Exit(code=1)
-    try:
-        with make_engine(database_url(settings())).connect() as connection:
-            current = migrate.current_revision(connection)
-    except OperationalError as error:
-        raise fail(f"database unreachable: {error.orig}") from None
+    current = _database_revision(cluster)
     head = migrate.head_revision()
     state = "current" if current == head else "needs `directory db migrate`"
     typer.echo(f"state: running; migration {current or 'none'} (newest {head}): {state}")
     if current != head:
         raise typer.Exit(code=1)
+
+
+def _database_revision(cluster: PrivateCluster | None) -> str | None:
+    """The migration the database is at; fails (one line) when it cannot be reached. The private
+    cluster is asked with the driver alone: importing SQLAlchemy would be most of the time."""
+    from directory import migrate
+
+    if cluster is not None:
+        import psycopg
+
+        try:
+            return migrate.revision_at(cluster.url, connect_timeout=settings().db_connect_timeout)
+        except psycopg.OperationalError as error:
+            raise fail(f"database unreachable: {error}") from None
+    from sqlalchemy.exc import OperationalError
+
+    from directory.db import database_url, make_engine
+
+    try:
+        with make_engine(database_url(settings())).connect() as connection:
+            return migrate.current_revision(connection)
+    except OperationalError as error:
+        raise fail(f"database unreachable: {error.orig}") from None
 
 
 @app.command("seed")

@@ -10,8 +10,6 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect, text
-
 from directory.config import PACKAGE_DIR
 
 if TYPE_CHECKING:
@@ -68,6 +66,8 @@ def head_revision() -> str | None:
 
 def current_revision(connection: Connection) -> str | None:
     """The migration the database is at (None when it has none)."""
+    from sqlalchemy import inspect, text  # loaded already: the connection is SQLAlchemy's
+
     if not inspect(connection).has_table(VERSION_TABLE):
         return None
     found = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
@@ -76,6 +76,22 @@ def current_revision(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext  # several: Alembic's error
 
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def revision_at(url: str, *, connect_timeout: float) -> str | None:
+    """``current_revision`` of the database at a plain ``postgresql://`` URL, asked with the
+    driver alone (``directory db status``, which SQLAlchemy's import would make slow)."""
+    import psycopg
+
+    timeout = max(1, round(connect_timeout))  # libpq's whole seconds, as the engine's
+    with psycopg.connect(url, connect_timeout=timeout) as connection:
+        table = connection.execute("SELECT to_regclass(%s)", (VERSION_TABLE,)).fetchone()
+        if table is None or table[0] is None:
+            return None
+        found = [row[0] for row in connection.execute(f"SELECT version_num FROM {VERSION_TABLE}")]
+    if len(found) > 1:
+        raise RuntimeError(f"{VERSION_TABLE} has {len(found)} rows: a branched history")
+    return found[0] if found else None
 
 
 def _script_chain() -> dict[str, str | None] | None:

@@ -104,17 +104,39 @@ def test_db_status_loads_only_what_it_needs(
     assert heavy(modules, NEVER_FOR_STATUS) == set()
 
 
+def plain(url: str) -> str:
+    """``url``, when the driver reads it as it is (as it does the private cluster's)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        pytest.skip("DIRECTORY_TEST_DATABASE_URL is not a plain postgresql:// URL")
+    return url
+
+
+def test_the_private_clusters_status_needs_no_sqlalchemy(database_url: str, engine: Engine) -> None:
+    code = (
+        "import sys; from directory import migrate;"
+        f"print(migrate.revision_at({plain(database_url)!r}, connect_timeout=5));"
+        "print(' '.join(sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    revision, modules = result.stdout.splitlines()
+    assert revision == migrate.head_revision()
+    assert heavy(set(modules.split()), ("sqlalchemy", "alembic")) == set()
+
+
 def test_the_help_texts_constants_are_the_services() -> None:
     assert accounts_cli.ROLES == ROLES
     assert accounts_cli.DEFAULT_RATE == DEFAULT_RATE
 
 
-def test_revisions_read_without_alembic_are_alembics(engine: Engine) -> None:
+def test_revisions_read_without_alembic_are_alembics(database_url: str, engine: Engine) -> None:
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
     assert migrate.head_revision() == scripts.get_current_head()
     with engine.connect() as connection:
         expected = MigrationContext.configure(connection).get_current_revision()
         assert migrate.current_revision(connection) == expected
+    assert migrate.revision_at(plain(database_url), connect_timeout=5) == expected
 
 
 def script(folder: Path, revision: str, down: str | tuple[str, ...] | None) -> None:
