@@ -29,7 +29,7 @@ def list_needs(session: SessionDep, user: CurrentUser) -> list[NeedRead]:
     return need_tree(session)
 
 
-expected_revision = cache(head_revision)  # reads the migration scripts (0.7 s): once
+expected_revision = cache(head_revision)  # the scripts do not change while the app runs
 HEALTH_WAIT = 1.0  # seconds: a monitor's probe is answered within this, database or not
 _probing = threading.Lock()  # one probe waits on the database at a time
 
