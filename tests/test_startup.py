@@ -20,6 +20,7 @@ from directory import migrate
 from directory.accounts import cli as accounts_cli
 from directory.accounts.keys import DEFAULT_RATE
 from directory.accounts.models import ROLES
+from tests.dburl import libpq_url
 
 # What the command line of every command loads without: SQLAlchemy, the driver, the migrations,
 # password hashing, geometry, the web app, the settings (Typer itself loads pydantic to read a
@@ -104,17 +105,10 @@ def test_db_status_loads_only_what_it_needs(
     assert heavy(modules, NEVER_FOR_STATUS) == set()
 
 
-def plain(url: str) -> str:
-    """``url``, when the driver reads it as it is (as it does the private cluster's)."""
-    if not url.startswith(("postgresql://", "postgres://")):
-        pytest.skip("DIRECTORY_TEST_DATABASE_URL is not a plain postgresql:// URL")
-    return url
-
-
 def test_the_private_clusters_status_needs_no_sqlalchemy(database_url: str, engine: Engine) -> None:
     code = (
         "import sys; from directory import migrate;"
-        f"print(migrate.revision_at({plain(database_url)!r}, connect_timeout=5));"
+        f"print(migrate.revision_at({libpq_url(database_url)!r}, connect_timeout=5));"
         "print(' '.join(sys.modules))"
     )
     result = subprocess.run(
@@ -136,7 +130,7 @@ def test_revisions_read_without_alembic_are_alembics(database_url: str, engine: 
     with engine.connect() as connection:
         expected = MigrationContext.configure(connection).get_current_revision()
         assert migrate.current_revision(connection) == expected
-    assert migrate.revision_at(plain(database_url), connect_timeout=5) == expected
+    assert migrate.revision_at(libpq_url(database_url), connect_timeout=5) == expected
 
 
 def script(folder: Path, revision: str, down: str | tuple[str, ...] | None) -> None:
