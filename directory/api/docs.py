@@ -85,7 +85,9 @@ def _page(request: Request, title: str, head: str, body: str, policy: str) -> HT
 {head}
 </head>
 <body>
+<main>
 {body}
+</main>
 </body>
 </html>
 """
@@ -99,7 +101,10 @@ def _openapi_url(request: Request) -> str:
 
 def swagger_ui(request: Request) -> HTMLResponse:
     """Swagger UI: "Authorize" with a bearer token or a partner key, then "Try it out"."""
-    head = f'<link rel="stylesheet" href="{_url(request, "swagger-ui.css")}">'
+    head = (
+        f'<link rel="stylesheet" href="{_url(request, "swagger-ui.css")}">\n'
+        f'<link rel="stylesheet" href="{_url(request, "swagger-contrast.css")}">'
+    )
     body = (
         f'<div id="swagger-ui" data-openapi="{_openapi_url(request)}"></div>\n'
         f'<script src="{_url(request, "swagger-ui-bundle.js")}"></script>\n'

@@ -76,6 +76,7 @@ def test_their_files_are_served_with_their_types_and_cached_by_content(
     assert {re.sub(r"\?.*", "", n).rsplit("/", 1)[1] for n in names} == {
         "favicon.png",
         "swagger-ui.css",
+        "swagger-contrast.css",
         "swagger-ui-bundle.js",
         "swagger-init.js",
         "redoc.standalone.js",
