@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, literal_column, select, union_all
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Table, any_, bindparam, literal_column, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, distinct_on
 from sqlalchemy.orm import Session
 
 from directory.listings.models import (
@@ -40,6 +41,8 @@ LINKS = ("id", "service_id", "location_id", "organization_id", "link_id", "entit
 LINKS_TOO = ("resource_id",)
 _MODELS: tuple[Any, ...] = (Service, Organization, Location, ServiceAtLocation)
 Wanted = dict[uuid.UUID, tuple[str, uuid.UUID]]  # our id -> (kind, the record's id)
+AHEAD = 1_000  # records whose ids one query checks before they are loaded
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,19 @@ class KeptIds:
     marks: dict[Table, int] = field(default_factory=dict)
     current: dict[uuid.UUID, Current] = field(default_factory=dict)
     joinable: set[uuid.UUID] | None = None  # organizations of the source's listings, once read
+    checked: set[uuid.UUID] = field(default_factory=set)  # ids asked about (the current chunk's)
+    used: set[uuid.UUID] = field(default_factory=set)  # of those, the ones a row had
+
+    def ahead(self, session: Session, items: Iterable[T], raw: Any) -> Iterator[T]:
+        """The items as they come, after checking in one query, ``AHEAD`` records at a time,
+        which of the ids they name some row already has (``raw``: an item's record, or None).
+        One query per listing instead was planned as sequential scans inside the import's own
+        transaction, and made a 10,000-service import five times slower."""
+        iterator = iter(items)
+        while chunk := list(islice(iterator, AHEAD)):
+            named = {i for item in chunk for i in _named(raw(item))}
+            self.checked, self.used = named, self._existing(session, named)
+            yield from chunk
 
     def mark(self, rows: Rows) -> None:
         """Remember where the next listing's rows will start in each queue."""
@@ -99,6 +115,8 @@ class KeptIds:
         raws = {sid: raw for sid, raw in session.execute(query) if isinstance(raw, dict)}
         if not raws:
             return self
+        named = {i for raw in raws.values() for i in _named(raw)} - self.checked
+        self.checked, self.used = self.checked | named, self.used | self._existing(session, named)
         own: dict[uuid.UUID, dict[uuid.UUID, str]] = {sid: {} for sid in raws}
         sites = select(
             ServiceAtLocation.service_id, ServiceAtLocation.id, ServiceAtLocation.location_id
@@ -192,16 +210,28 @@ class KeptIds:
         return self.joinable
 
     def _free(self, session: Session, wanted: Wanted, own: dict[uuid.UUID, str]) -> set[uuid.UUID]:
-        """The wanted ids that no other row has yet and the record names once (one query)."""
+        """The wanted ids that no other row has yet and the record names once (read ahead, or
+        asked here when they were not)."""
         counts = Counter(theirs for _, theirs in wanted.values())
         kinds = {theirs: kind for kind, theirs in wanted.values()}
         candidates = {theirs for theirs, count in counts.items() if count == 1}
         if not candidates:
             return set()
-        found = union_all(*(select(model.id).where(model.id.in_(candidates)) for model in _MODELS))
-        query: Any = select(literal_column("id")).select_from(found.subquery())
-        used = self.taken | set(session.scalars(query))
+        if unknown := candidates - self.checked:
+            self.checked |= unknown
+            self.used |= self._existing(session, unknown)
+        used = self.taken | (self.used & candidates)
         return {c for c in candidates if c not in used or own.get(c) == kinds[c]}
+
+    @staticmethod
+    def _existing(session: Session, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of the ids that a service, organization, location or site has (one query)."""
+        if not ids:
+            return set()
+        wanted = bindparam("ids", list(ids), type_=ARRAY(UUID(as_uuid=True)))
+        found = union_all(*(select(model.id).where(model.id == any_(wanted)) for model in _MODELS))
+        query: Any = select(literal_column("id")).select_from(found.subquery())
+        return set(session.scalars(query))
 
 
 def _wanted(
@@ -221,6 +251,17 @@ def _wanted(
             if (theirs := _uuid(place["location"].get("id"))) is not None:
                 wanted[site["location_id"]] = ("location", theirs)
     return wanted
+
+
+def _named(raw: Any) -> set[uuid.UUID]:
+    """The UUIDs an HSDS record names for its service, organization, locations and sites."""
+    if not isinstance(raw, dict):
+        return set()
+    places = [p for p in raw.get("service_at_locations") or [] if isinstance(p, dict)]
+    locations = [p["location"] for p in places if isinstance(p.get("location"), dict)]
+    values = [raw.get("id"), *(p.get("id") for p in places), *(p.get("id") for p in locations)]
+    named = {_uuid(value) for value in values} | {_organization_id(raw)}
+    return {value for value in named if value is not None}
 
 
 def _organization_id(raw: dict[str, Any]) -> uuid.UUID | None:

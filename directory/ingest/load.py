@@ -171,7 +171,10 @@ class _Import:
         self.batch = Batch(self.kept)
 
     def run(self, path: Path) -> None:
-        for item, ready in prepared(self.fmt, self.fmt.read(path), self.source):
+        items = prepared(self.fmt, self.fmt.read(path), self.source)
+        if self.fmt.name == "hsds":
+            items = self.kept.ahead(self.session, items, _record)
+        for item, ready in items:
             self._item(item, ready)
             if self.batch.full():
                 self.batch.write(self.session, self.source)
@@ -278,6 +281,10 @@ class _Import:
             }
         )
         return "merged", service_id
+
+
+def _record(pair: tuple[ReadItem, Prepared | None]) -> Any:
+    return pair[0].raw if isinstance(pair[0], SourceRecord) else None
 
 
 def _digest(raw_json: str | None) -> bytes | None:
