@@ -29,22 +29,16 @@ alike.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
-import uuid
-from collections.abc import Sequence
-from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import delete, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from directory.listings.taxonomy import need_lineage
-from directory.search.documents import Document
 from directory.search.intent import intent
-from directory.search.models import SearchDocument, SearchWord
 from directory.search.places import Place
+from directory.search.postgres_index import clear, replace
 from directory.search.postgres_words import (
     CACHE_TTL_S,
     count_matches,
@@ -59,8 +53,8 @@ from directory.search.query import (
     SearchResponse,
     SearchResult,
 )
-from directory.search.vocabulary import words
 
+__all__ = ["clear", "replace", "search", "word_condition"]
 NAME = "postgres"
 DISTANCE_WEIGHT = 0.25  # near a place, relevance loses up to this share with distance
 REMOTE_WEIGHT = 0.5  # and a service that only serves the area (telehealth, lines) this share
@@ -69,61 +63,6 @@ FIELD_WEIGHTS = (("B", 1.0), ("A", 0.9), ("C", 0.6), ("D", 0.5))
 NEED_WEIGHT = 1.0  # a word naming a need the listing has counts as a match in its needs
 BROADER_WEIGHT = 0.5  # a listing with a need above the one named ("mental health": depression)
 NAMING_BOOST = 2.0  # a word that names a need says what is wanted: it weighs twice its rarity
-
-INSERT = text(
-    """
-    INSERT INTO search_document (
-        id, service_id, location_id, kind, name, needs, languages, accessibility, costs, regions,
-        minimum_age, maximum_age, point, open_minutes, timezone, body, last_verified_at, tsv)
-    SELECT d.id, d.service_id, d.location_id, d.kind, d.name, d.needs, d.languages,
-        d.accessibility, d.costs, d.regions, d.minimum_age, d.maximum_age,
-        CASE WHEN d.latitude IS NOT NULL
-            THEN ST_SetSRID(ST_MakePoint(d.longitude, d.latitude), 4326)::geography END,
-        d.open_minutes::int4multirange, d.timezone, d.body, d.last_verified_at,
-        setweight(to_tsvector('english', unaccent(d.a)), 'A')
-        || setweight(to_tsvector('simple', unaccent(d.a)), 'A')
-        || setweight(to_tsvector('english', unaccent(d.b)), 'B')
-        || setweight(to_tsvector('spanish', unaccent(d.b)), 'B')
-        || setweight(to_tsvector('english', unaccent(d.c)), 'C')
-        || setweight(to_tsvector('spanish', unaccent(d.c)), 'C')
-        || setweight(to_tsvector('simple', unaccent(d.d)), 'D')
-    FROM jsonb_to_recordset(CAST(:docs AS jsonb)) AS d(
-        id uuid, service_id uuid, location_id uuid, kind text, name text, needs text[],
-        languages text[], accessibility text[], costs text[], regions text[], minimum_age int,
-        maximum_age int, latitude float8, longitude float8, open_minutes text, timezone text,
-        body jsonb, last_verified_at timestamptz, a text, b text, c text, d text)
-    """
-)
-
-
-def replace(session: Session, service_ids: Sequence[uuid.UUID], docs: list[Document]) -> None:
-    """Make the index hold exactly ``docs`` for these services (in the caller's transaction)."""
-    if service_ids:
-        session.execute(delete(SearchDocument).where(SearchDocument.service_id.in_(service_ids)))
-    if not docs:
-        return
-    session.execute(INSERT, {"docs": json.dumps([_row(d) for d in docs], default=str)})
-    vocabulary_words = sorted({w for d in docs for t in d.text.values() for w in words(t)})
-    fresh = [{"word": w} for w in vocabulary_words if 3 <= len(w) <= 64 and not w.isdigit()]
-    if fresh:
-        session.execute(pg_insert(SearchWord).on_conflict_do_nothing(), fresh)
-
-
-def clear(session: Session) -> None:
-    """Empty the index (a rebuild refills it in the same transaction)."""
-    session.execute(delete(SearchDocument))
-    session.execute(delete(SearchWord))
-
-
-def _row(doc: Document) -> dict[str, Any]:
-    row = {f.name: getattr(doc, f.name) for f in fields(doc)}  # asdict() deep-copies: slow
-    spans = row.pop("open_minutes")
-    row["open_minutes"] = "{" + ",".join(f"[{a},{b})" for a, b in spans) + "}" if spans else None
-    row.update({k.lower(): v for k, v in row.pop("text").items()})
-    return row
-
-
-# --- searching ----------------------------------------------------------------------------------
 
 
 def search(

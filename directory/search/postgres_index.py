@@ -1,0 +1,70 @@
+"""The postgres backend's index: the ``search_document`` table and its words (see
+:mod:`directory.search.postgres` for what the columns and weights mean to a search)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import delete, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from directory.search.documents import Document
+from directory.search.models import SearchDocument, SearchWord
+from directory.search.vocabulary import words
+
+INSERT = text(
+    """
+    INSERT INTO search_document (
+        id, service_id, location_id, kind, name, needs, languages, accessibility, costs, regions,
+        minimum_age, maximum_age, point, open_minutes, timezone, body, last_verified_at, tsv)
+    SELECT d.id, d.service_id, d.location_id, d.kind, d.name, d.needs, d.languages,
+        d.accessibility, d.costs, d.regions, d.minimum_age, d.maximum_age,
+        CASE WHEN d.latitude IS NOT NULL
+            THEN ST_SetSRID(ST_MakePoint(d.longitude, d.latitude), 4326)::geography END,
+        d.open_minutes::int4multirange, d.timezone, d.body, d.last_verified_at,
+        setweight(to_tsvector('english', unaccent(d.a)), 'A')
+        || setweight(to_tsvector('simple', unaccent(d.a)), 'A')
+        || setweight(to_tsvector('english', unaccent(d.b)), 'B')
+        || setweight(to_tsvector('spanish', unaccent(d.b)), 'B')
+        || setweight(to_tsvector('english', unaccent(d.c)), 'C')
+        || setweight(to_tsvector('spanish', unaccent(d.c)), 'C')
+        || setweight(to_tsvector('simple', unaccent(d.d)), 'D')
+    FROM jsonb_to_recordset(CAST(:docs AS jsonb)) AS d(
+        id uuid, service_id uuid, location_id uuid, kind text, name text, needs text[],
+        languages text[], accessibility text[], costs text[], regions text[], minimum_age int,
+        maximum_age int, latitude float8, longitude float8, open_minutes text, timezone text,
+        body jsonb, last_verified_at timestamptz, a text, b text, c text, d text)
+    """
+)
+
+
+def replace(session: Session, service_ids: Sequence[uuid.UUID], docs: list[Document]) -> None:
+    """Make the index hold exactly ``docs`` for these services (in the caller's transaction)."""
+    if service_ids:
+        session.execute(delete(SearchDocument).where(SearchDocument.service_id.in_(service_ids)))
+    if not docs:
+        return
+    session.execute(INSERT, {"docs": json.dumps([_row(d) for d in docs], default=str)})
+    vocabulary_words = sorted({w for d in docs for t in d.text.values() for w in words(t)})
+    fresh = [{"word": w} for w in vocabulary_words if 3 <= len(w) <= 64 and not w.isdigit()]
+    if fresh:
+        session.execute(pg_insert(SearchWord).on_conflict_do_nothing(), fresh)
+
+
+def clear(session: Session) -> None:
+    """Empty the index (a rebuild refills it in the same transaction)."""
+    session.execute(delete(SearchDocument))
+    session.execute(delete(SearchWord))
+
+
+def _row(doc: Document) -> dict[str, Any]:
+    row = {f.name: getattr(doc, f.name) for f in fields(doc)}  # asdict() deep-copies: slow
+    spans = row.pop("open_minutes")
+    row["open_minutes"] = "{" + ",".join(f"[{a},{b})" for a, b in spans) + "}" if spans else None
+    row.update({k.lower(): v for k, v in row.pop("text").items()})
+    return row
