@@ -79,5 +79,12 @@ class KeepAlive:
         data = response.read()
         return response.status, json.loads(data) if data else None
 
+    def get(self, path: str) -> int:
+        """The status of a GET (its body read and dropped: the connection stays usable)."""
+        self._connection.request("GET", path, headers=self._headers)
+        response = self._connection.getresponse()
+        response.read()
+        return response.status
+
     def close(self) -> None:
         self._connection.close()

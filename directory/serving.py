@@ -22,7 +22,10 @@ import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 log = logging.getLogger(__name__)
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app does not start
@@ -147,17 +150,27 @@ def _stop(slots: list[_Slot]) -> None:
         slot.sock.close()
 
 
+def worker_app() -> ASGIApp:
+    """The app of one worker process, for any server that calls a factory in each worker:
+    the settings from the environment, and this process's log lines in our format."""
+    from directory import logs
+    from directory.api.app import create_app
+    from directory.config import get_settings
+
+    settings = get_settings()
+    logs.configure(settings.log_format)
+    return create_app(settings)
+
+
 def _worker(sock: socket.socket, host: str, port: int, parent: int) -> None:  # pragma: no cover
     import uvicorn
 
-    from directory import logs
     from directory.config import get_settings
 
     threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
     settings = get_settings()
-    logs.configure(settings.log_format)
     config = uvicorn.Config(
-        "directory.api.app:create_app",
+        "directory.serving:worker_app",
         factory=True,
         host=host,
         port=port,
