@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         default=None,
         description="the password for database_url, kept out of the URL so any character works",
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="postgresql://user@host:port/db of a streaming read replica: searches and"
+        " published reads go there (the primary when it is down); unset: every read on the"
+        " primary. database_password is its password too",
+    )
     data_dir: Path = Field(default_factory=default_data_dir)
     private_db_port: int = 54329
     pg_bindir: Path | None = Field(
@@ -230,7 +236,7 @@ class Settings(BaseSettings):
             raise ValueError("a redis://, rediss:// or unix:// URL (or unset)")
         return value or None
 
-    @field_validator("metrics_token")
+    @field_validator("metrics_token", "database_replica_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None  # DIRECTORY_METRICS_TOKEN= (empty) keeps /metrics closed

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -13,9 +14,12 @@ import psycopg
 from psycopg import pq
 from psycopg.abc import PQGen
 from sqlalchemy import DateTime, Executable, MetaData, create_engine, event, func
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import ClauseElement
 
 from directory.config import DatabaseTimeouts, Settings, get_settings
 
@@ -25,6 +29,7 @@ KEPT = "directory.kept"  # the session.info entry of keep_on_failure's statement
 # server that answers cancels the statement itself (an error, a 503 all the same); one that
 # does not is frozen, or the way to it is, and will not answer in time.
 ANSWER_GRACE = 2.0
+REPLICA_RETRY = 10.0  # seconds a read replica that failed is left alone (its reads: the primary)
 RV = TypeVar("RV")
 
 # Alembic and the models share one constraint naming convention.
@@ -79,13 +84,23 @@ def database_url(settings: Settings) -> str:
     """The configured database URL (with ``database_password`` put in, escaped as SQLAlchemy
     reads it back, so any character works), or the private cluster's when none is set."""
     if settings.database_url:
-        if settings.database_password is None:
-            return settings.database_url
-        url = make_url(settings.database_url).set(password=settings.database_password)
-        return url.render_as_string(hide_password=False)
+        return _with_password(settings.database_url, settings.database_password)
     from directory.pgcluster import PrivateCluster
 
     return PrivateCluster.from_settings(settings).url
+
+
+def replica_url(settings: Settings) -> str | None:
+    """The read replica's URL (with ``database_password`` put in), or None when none is set."""
+    if not settings.database_replica_url:
+        return None
+    return _with_password(settings.database_replica_url, settings.database_password)
+
+
+def _with_password(url: str, password: str | None) -> str:
+    if password is None:
+        return url
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
 
 
 def make_engine(
@@ -205,3 +220,104 @@ def commit_kept(session: Session) -> None:
     except SQLAlchemyError:
         log.exception("could not keep what a failed unit of work asked to keep")
         session.rollback()
+
+
+def open_replica(settings: Settings, **kwargs: object) -> Replica | None:
+    """The read replica of the settings, with the API's timeouts; None when none is set."""
+    url = replica_url(settings)
+    if url is None:
+        return None
+    return Replica(make_engine(url, pre_ping=True, timeouts=settings.api_timeouts, **kwargs))
+
+
+class Replica:
+    """A streaming read replica's engine, and whether it answers.
+
+    A replica that refuses a connection (down, full, unreachable), or loses one, is left alone
+    for ``retry`` seconds: reads go to the primary meanwhile, and the failure is logged once.
+    Its engine tests each pooled connection before use (``pre_ping``), so that a replica gone
+    away sends reads to the primary rather than failing them on a dead connection. It may lag
+    the primary (by the time its replay takes): what reads it is what tolerates that."""
+
+    def __init__(self, engine: Engine, *, retry: float = REPLICA_RETRY) -> None:
+        self.engine = engine
+        self.retry = retry
+        self.down_until = 0.0
+        event.listen(engine, "handle_error", self._failed)
+
+    @property
+    def up(self) -> bool:
+        """Whether reads go to it (not refused within the last ``retry`` seconds)."""
+        return time.monotonic() >= self.down_until
+
+    def connect(self) -> Connection | None:
+        """A connection to the replica; None when it is down, or its pool is busy."""
+        if not self.up:
+            return None
+        try:
+            return self.engine.connect()
+        except DBAPIError as error:
+            self.mark_down(error)
+        except PoolTimeout:  # busy, not down: this read goes to the primary
+            log.warning("read replica's pool busy, a read goes to the primary")
+        return None
+
+    def mark_down(self, error: BaseException) -> None:
+        if self.up:
+            log.warning(
+                "read replica unavailable, reads go to the primary for %g s: %s",
+                self.retry,
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__,
+            )
+        self.down_until = time.monotonic() + self.retry
+
+    def _failed(self, context: ExceptionContext) -> None:
+        if context.is_disconnect:  # lost mid-statement (this request fails: a 503)
+            self.mark_down(context.original_exception)
+
+
+class ReplicaSession(Session):
+    """A session whose reads go to the replica and whose writes go to the primary.
+
+    Writes (a flush, an INSERT, UPDATE or DELETE: the count of a search that found nothing)
+    join ``primary``, the request's session of the primary, in its transaction (committed when
+    it is): a request holds one primary connection at most. Reads go to the primary too while
+    the replica is down, and when ``own_writes()`` says the caller must read what they just
+    wrote (asked at each statement: who is calling is known once the request's sign-in is
+    checked)."""
+
+    def __init__(
+        self,
+        *,
+        replica: Replica,
+        primary: Session,
+        own_writes: Callable[[], bool] = lambda: False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(join_transaction_mode="rollback_only", expire_on_commit=False, **kwargs)
+        self.replica = replica
+        self.primary = primary
+        self.own_writes = own_writes
+        self._read: Connection | None = None  # the replica connection, once asked for
+        self._read_asked = False
+
+    def get_bind(
+        self, mapper: Any = None, *, clause: ClauseElement | None = None, **kw: Any
+    ) -> Engine | Connection:
+        if self._flushing or isinstance(clause, UpdateBase) or self.own_writes():
+            return self.primary.connection()
+        if not self._read_asked:
+            self._read_asked = True
+            self._read = self.replica.connect()
+        return self._read if self._read is not None else self.primary.connection()
+
+    @property
+    def on_replica(self) -> bool:
+        """Whether its reads went to the replica."""
+        return self._read is not None
+
+    def close(self) -> None:
+        super().close()
+        if self._read is not None:
+            self._read.close()  # back to the replica's pool
+        self._read, self._read_asked = None, False

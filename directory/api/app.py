@@ -32,7 +32,7 @@ from directory.api.routes import (
     services,
 )
 from directory.config import Settings, get_settings
-from directory.db import database_url, make_engine, make_sessionmaker
+from directory.db import database_url, make_engine, make_sessionmaker, open_replica
 from directory.search import service as search_service
 from directory.search.backends import Backends
 from directory.search.crisis_cache import CrisisCache
@@ -73,6 +73,11 @@ def create_app(
         for danger in settings.dangers():  # said once per process, where operators look
             log.warning("unsafe setting: %s", danger)
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.replica = replica = open_replica(
+            settings, pool_size=10, pool_timeout=settings.db_pool_timeout
+        )
+        if replica is not None:
+            event.listen(replica.engine, "connect", search_service.prepare_connection)
         meta.rehearse_probe(app.state.sessionmaker)  # the first probe is answered in time
         app.state.backends.prepare()
         follower = Follower(
@@ -89,6 +94,8 @@ def create_app(
                 follower.stop()
             unwatch_pool(engine)
             engine.dispose()
+            if replica is not None:
+                replica.engine.dispose()
             imports.dispose()
 
     app = FastAPI(
@@ -101,6 +108,7 @@ def create_app(
         swagger_ui_oauth2_redirect_url=None,  # no OAuth2 flow: a token or a key is pasted
     )
     app.state.settings = settings
+    app.state.replica = None  # the read replica (db.Replica), when one is set: see the lifespan
     app.state.limiter = make_limiter(settings.shared_store or settings.rate_limit_storage)
     app.state.crisis_cache = CrisisCache.open(settings.shared_store)
     app.state.backends = Backends.from_settings(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from anyio import CancelScope, CapacityLimiter, to_thread
@@ -12,9 +13,9 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory.accounts.models import User
-from directory.accounts.roles import require
+from directory.accounts.roles import can, require
 from directory.accounts.service import user_for_token
-from directory.db import commit_kept
+from directory.db import Replica, ReplicaSession, commit_kept
 from directory.errors import BadRequest, PreconditionRequired, Unauthorized
 
 IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
@@ -27,7 +28,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     runs in the thread pool. Each hop to a thread costs about as much as a small query
     (measured), so the dependencies that do no I/O are ``async`` too."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    session = factory()
+    async with _request_unit(factory()) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _request_unit(session: Session) -> AsyncIterator[Session]:
     # The ending runs shielded from cancellation (a client gone must not leave the session
     # open), and with a limiter of its own, as FastAPI does for its own exits: threads of the
     # shared pool may all be waiting for a database connection that this one would release.
@@ -57,6 +63,31 @@ def _commit(session: Session) -> None:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+async def get_read_session(request: Request, primary: SessionDep) -> AsyncIterator[Session]:
+    """The session of reads of published data (searches, crisis lines, published listings,
+    HSDS): with a read replica set, a ``ReplicaSession`` (reads on the replica, writes and a
+    fallback on ``primary``); without one, ``primary`` itself.
+
+    Signed-in coordinators and admins, who write listings, read the primary (the rule is asked
+    when a statement runs, after the request's sign-in is checked): they see their own edits
+    at once. Anyone else may read a published listing up to the replica's lag late."""
+    replica: Replica | None = request.app.state.replica
+    if replica is None:
+        yield primary
+        return
+    reads = ReplicaSession(replica=replica, primary=primary, own_writes=lambda: _staff(request))
+    async with _request_unit(reads) as session:
+        yield session
+
+
+def _staff(request: Request) -> bool:
+    user: User | None = getattr(request.state, "user", None)
+    return user is not None and can(user, "curate")
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
 def current_user(
     request: Request, session: SessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> User:
@@ -73,6 +104,7 @@ def current_user(
         raise Unauthorized(
             "the token is not valid (unknown, revoked, expired, or its user is inactive)"
         )
+    request.state.user = user  # who reads (get_read_session), as the pages' viewer does
     return user
 
 

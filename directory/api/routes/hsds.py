@@ -28,7 +28,7 @@ from directory.api import hsds_openapi
 from directory.api.caching import cached_json
 from directory.api.callers import reader
 from directory.api.cors import HSDS_ABOUT
-from directory.api.deps import SessionDep
+from directory.api.deps import ReadSessionDep, SessionDep
 from directory.errors import InvalidInput, NotFound, TooManyRequests
 from directory.hsds import answers, queries
 from directory.hsds.answers import Paging, TermFilters
@@ -169,7 +169,7 @@ def openapi(request: Request) -> JSONResponse:
 @router.get("/services")
 def services(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     found: FiltersDep,
     pages: PagingDep,
     format: Format = "json",
@@ -186,7 +186,7 @@ def services(
 
 
 @router.get("/services/{id}")
-def service(request: Request, session: SessionDep, id: uuid.UUID) -> Response:
+def service(request: Request, session: ReadSessionDep, id: uuid.UUID) -> Response:
     """One published service, fully nested."""
     return _json(request, answers.service(session, id))
 
@@ -194,7 +194,7 @@ def service(request: Request, session: SessionDep, id: uuid.UUID) -> Response:
 @router.get("/service_at_locations")
 def service_at_locations(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     found: FiltersDep,
     pages: PagingDep,
     format: Format = "json",
@@ -216,7 +216,7 @@ def service_at_locations(
 
 
 @router.get("/service_at_locations/{id}")
-def service_at_location(request: Request, session: SessionDep, id: uuid.UUID) -> Response:
+def service_at_location(request: Request, session: ReadSessionDep, id: uuid.UUID) -> Response:
     """One service_at_location of a published service, fully nested."""
     return _json(request, answers.service_at_location(session, id))
 
@@ -224,7 +224,7 @@ def service_at_location(request: Request, session: SessionDep, id: uuid.UUID) ->
 @router.get("/organizations")
 def organizations(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     pages: PagingDep,
     search: Words = None,
     format: Format = "json",
@@ -241,7 +241,7 @@ def organizations(
 
 @router.get("/organizations/{id}")
 def organization(
-    request: Request, session: SessionDep, id: uuid.UUID, full_service: bool = False
+    request: Request, session: ReadSessionDep, id: uuid.UUID, full_service: bool = False
 ) -> Response:
     """One organization of published services, with its services."""
     return _json(request, answers.organization(session, id, full_service=full_service))
@@ -250,7 +250,7 @@ def organization(
 @router.get("/taxonomies")
 def taxonomies(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     pages: PagingDep,
     search: Words = None,
     format: Format = "json",
@@ -264,14 +264,14 @@ def taxonomies(
 
 
 @router.get("/taxonomies/{id}")
-def taxonomy(request: Request, session: SessionDep, id: uuid.UUID) -> Response:
+def taxonomy(request: Request, session: ReadSessionDep, id: uuid.UUID) -> Response:
     return _json(request, answers.taxonomy(session, id))
 
 
 @router.get("/taxonomy_terms")
 def taxonomy_terms(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     pages: PagingDep,
     search: Words = None,
     format: Format = "json",
@@ -289,5 +289,5 @@ def taxonomy_terms(
 
 
 @router.get("/taxonomy_terms/{id}")
-def taxonomy_term(request: Request, session: SessionDep, id: uuid.UUID) -> Response:
+def taxonomy_term(request: Request, session: ReadSessionDep, id: uuid.UUID) -> Response:
     return _json(request, answers.taxonomy_term(session, id))

@@ -39,6 +39,11 @@ class Health(BaseModel):
     database: str = Field(description='"reachable", or the kind of failure met asking it')
     migration: str | None = None
     expected_migration: str | None = None
+    replica: Literal["in use", "down"] | None = Field(
+        default=None,
+        description="with a read replica set: down when it refused within the last seconds"
+        " (its reads go to the primary meanwhile; the status stays ok)",
+    )
 
 
 @router.get(
@@ -62,6 +67,8 @@ async def healthz(request: Request) -> JSONResponse:
         "migration": current,
         "expected_migration": head,
     }
+    if (replica := request.app.state.replica) is not None:
+        body["replica"] = "in use" if replica.up else "down"
     return JSONResponse(body, status_code=200 if current == head else 503)
 
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from directory.api.caching import cached_json
 from directory.api.callers import Reader
-from directory.api.deps import SessionDep
+from directory.api.deps import ReadSessionDep
 from directory.api.metrics import answered
 from directory.search import service
 from directory.search.query import CrisisBlock, SearchQuery, SearchResponse
@@ -90,7 +90,7 @@ def _query_from_url(request: Request) -> SearchQuery:
     responses=CACHED,
     openapi_extra=_documented(*SearchQuery.model_fields),
 )
-def search_get(request: Request, session: SessionDep, caller: Reader) -> Response:
+def search_get(request: Request, session: ReadSessionDep, caller: Reader) -> Response:
     """Search; list fields repeat (``need=anxiety&need=depression``) or take commas."""
     settings = request.app.state.settings
     query = _query_from_url(request)
@@ -107,7 +107,7 @@ def search_get(request: Request, session: SessionDep, caller: Reader) -> Respons
 
 @router.post("/v1/search", response_model=SearchResponse)
 def search_post(
-    request: Request, session: SessionDep, caller: Reader, query: SearchQuery
+    request: Request, session: ReadSessionDep, caller: Reader, query: SearchQuery
 ) -> Response:
     """Search with the fields in a JSON body, so that nothing about a mentee is in a URL."""
     settings = request.app.state.settings
@@ -132,7 +132,7 @@ def search_post(
 )
 def crisis_lines(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     near: Annotated[str | None, Query(max_length=64, include_in_schema=False)] = None,
     postcode: Annotated[str | None, Query(max_length=10, include_in_schema=False)] = None,
     country: Annotated[str | None, Query(max_length=2, include_in_schema=False)] = None,

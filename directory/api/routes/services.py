@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from directory.accounts.roles import can
 from directory.api.callers import Reader
-from directory.api.deps import CurrentUser, IfMatch, SessionDep, Writer
+from directory.api.deps import CurrentUser, IfMatch, ReadSessionDep, SessionDep, Writer
 from directory.api.openapi import errors
 from directory.listings import curating, history, queries, service
 from directory.listings.history import ListingChangePage
@@ -41,7 +41,7 @@ def _readable(
 
 @router.get("/{service_id}", response_model=ServiceRead, responses=errors(404))
 def get_service(
-    session: SessionDep, caller: Reader, service_id: uuid.UUID, response: Response
+    session: ReadSessionDep, caller: Reader, service_id: uuid.UUID, response: Response
 ) -> ServiceRead:
     """The whole listing; mentors and partner keys see published listings only."""
     found = queries.read_service(session, service_id, published_only=caller.published_only)
@@ -52,7 +52,7 @@ def get_service(
 
 @router.get("", response_model=ServicePage, responses=errors(403))
 def list_services(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: CurrentUser,
     status: ServiceStatus | None = None,
     need: NeedCode | None = None,

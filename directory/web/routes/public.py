@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from directory.api.caching import entity_tags
-from directory.api.deps import SessionDep
+from directory.api.deps import ReadSessionDep
 from directory.listings import queries
 from directory.web import present
 from directory.web.deps import PageContext
@@ -26,7 +26,7 @@ MAX_AGE = 120  # "Open now" may be this late; a verified listing changes far mor
 
 
 @router.get("/l/{service_id}")
-def public_listing(request: Request, session: SessionDep, service_id: uuid.UUID) -> Response:
+def public_listing(request: Request, session: ReadSessionDep, service_id: uuid.UUID) -> Response:
     """A published listing (any other, or none: the 404 page)."""
     service = queries.read_service(session, service_id, published_only=True)
     request.state.set_cookies = {}  # no visitor's cookie on a page that caches share

@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from directory.api.deps import SessionDep
+from directory.api.deps import ReadSessionDep, SessionDep
 from directory.curation.service import saved_ids, saved_listings
 from directory.search import service
 from directory.search.query import SearchQuery, SearchResponse
@@ -45,7 +46,9 @@ def _errors(error: ValidationError) -> dict[str, str]:
 
 
 @router.get("/search")
-def search_page(request: Request, session: SessionDep, user: SignedIn) -> Response:
+def search_page(
+    request: Request, session: SessionDep, reads: ReadSessionDep, user: SignedIn
+) -> Response:
     """One box for the need, a place, chips and filters; result cards; the crisis banner."""
     fields = form_fields(request)
     context: dict[str, Any] = {"fields": fields, "errors": {}, "found": None}
@@ -56,7 +59,7 @@ def search_page(request: Request, session: SessionDep, user: SignedIn) -> Respon
         except ValidationError as error:
             context["errors"] = _errors(error)
         else:
-            context["found"] = _search(request, session, query)
+            context["found"] = _search(request, reads, query)
             context["pages"] = _pages(fields, context["found"])
     context["saved"] = saved_ids(session, user)
     if not searching:
@@ -70,7 +73,7 @@ def search_page(request: Request, session: SessionDep, user: SignedIn) -> Respon
     return response
 
 
-def _search(request: Request, session: SessionDep, query: SearchQuery) -> SearchResponse:
+def _search(request: Request, session: Session, query: SearchQuery) -> SearchResponse:
     settings = request.app.state.settings
     return service.search(
         session,
@@ -100,7 +103,7 @@ def _listed(value: Any) -> list[str]:
 
 
 @router.get("/crisis")
-def crisis_page(request: Request, session: SessionDep, user: Viewer) -> Response:
+def crisis_page(request: Request, session: ReadSessionDep, user: Viewer) -> Response:
     """Crisis lines for the visitor's country (public: one step away, always)."""
     settings = request.app.state.settings
     postcode = request.query_params.get("postcode", "").strip()
