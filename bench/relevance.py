@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory.config import PROJECT_ROOT, get_settings
 from directory.db import make_engine, make_sessionmaker, unit_of_work
-from directory.geo import zip_place
+from directory.geo import offline_zips
 from directory.pgcluster import DATABASE_NAME, SERVER_USER, PrivateCluster
 
 HERE = Path(__file__).resolve().parent
@@ -131,7 +131,7 @@ def load_set(path: Path = SET) -> list[Question]:
     for key, entry in data["places"].items():
         postcode = entry.get("postcode")
         if postcode:
-            found = zip_place(str(postcode))
+            found = offline_zips().place(str(postcode))
             if found is None:
                 raise SystemExit(f"{path.name}: place {key}: unknown ZIP {postcode}")
             lat, lng = found.latitude, found.longitude

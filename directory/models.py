@@ -1,5 +1,6 @@
 """Every table, imported once so that Alembic and the tests see the whole schema."""
 
+from directory import geo
 from directory.accounts import models as accounts_models
 from directory.curation import models as curation_models
 from directory.db import Base
@@ -13,6 +14,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "curation_models",
+    "geo",
     "ingest_models",
     "listings_models",
     "metadata",

@@ -114,7 +114,7 @@ def service_at_location_ids(
         .where(sal.service_id.in_(select(matching.c.id)))
     )
     if filters.postcode is not None:
-        query = query.where(_near_postcode(_place(filters.postcode), filters.proximity))
+        query = query.where(_near_postcode(_place(session, filters.postcode), filters.proximity))
     order = (Service.name, sal.service_id, sal.position, sal.id)
     return _page(session, query, order, page=page, per_page=per_page)
 
@@ -227,8 +227,8 @@ def _changed_since(since: dt.datetime) -> ColumnElement[bool]:
     return or_(Service.updated_at >= since, history)
 
 
-def _place(postcode: str) -> Place:
-    place = resolve_place(None, postcode, None)  # an unknown ZIP: 422 on postcode
+def _place(session: Session, postcode: str) -> Place:
+    place = resolve_place(session, None, postcode, None)  # an unknown ZIP: 422 on postcode
     assert place is not None
     return place
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from directory.geo import zip_centroid
+from directory.geo import offline_zips
 from directory.ingest.formats import Format
 from directory.ingest.records import RowRejected, SourceRecord
 from directory.listings.schemas import ServiceCreate
@@ -83,7 +83,7 @@ def approximate_places(body: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         if location.get("latitude") is not None or address.get("country", "US") != "US":
             continue
-        centroid = zip_centroid(address.get("postal_code"))
+        centroid = offline_zips().centroid(address.get("postal_code"))
         if centroid is None:
             if location.get("location_type", "physical") == "physical":
                 warnings.append(("postal_code", "no coordinates and no known ZIP"))

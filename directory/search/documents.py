@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from directory.geo import zip_place
+from directory.geo import offline_zips
 from directory.listings.read_schemas import LocationRead, ScheduleRead, ServiceRead
 from directory.search.vocabulary import vocabulary
 
@@ -200,7 +200,7 @@ def local_zone(schedules: list[ScheduleRead], address: Any | None) -> str | None
     """A listing's own time zone: its hours', else its US ZIP's."""
     zone = next((s.timezone for s in schedules if s.timezone), None)
     if zone is None and address is not None and address.country in (None, "US"):
-        place = zip_place(address.postal_code)
+        place = offline_zips().place(address.postal_code)
         zone = place.timezone if place else None
     return zone
 

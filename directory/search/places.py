@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
 from directory.errors import InvalidInput
-from directory.geo import nearest_zip, zip_place
+from directory.geo import ZipPlace, nearest_zip, offline_zips, zip_place
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -22,17 +30,45 @@ class Place:
 
 
 def resolve_place(
-    near: tuple[float, float] | None, postcode: str | None, country: str | None
+    session: Session,
+    near: tuple[float, float] | None,
+    postcode: str | None,
+    country: str | None,
 ) -> Place | None:
-    """The searcher's place from ``near`` or a US ``postcode`` (``near`` wins), or None."""
+    """The searcher's place from ``near`` or a US ``postcode`` (``near`` wins), or None.
+
+    When the database cannot answer, from the ZIP table's compact copy in this process: the
+    crisis lines are then answered from their cache, for the searcher's state all the same.
+    """
+    try:
+        return _resolved(
+            near,
+            postcode,
+            country,
+            lambda zip5: zip_place(session, zip5),
+            lambda lat, lng: nearest_zip(session, lat, lng),
+        )
+    except (OperationalError, PoolTimeout) as error:
+        log.warning("ZIP lookup without the database (%s)", type(error).__name__)
+        zips = offline_zips()
+        return _resolved(near, postcode, country, zips.place, zips.nearest)
+
+
+def _resolved(
+    near: tuple[float, float] | None,
+    postcode: str | None,
+    country: str | None,
+    by_zip: Callable[[str], ZipPlace | None],
+    nearest: Callable[[float, float], ZipPlace | None],
+) -> Place | None:
     if near is not None:
         latitude, longitude = near
-        found = nearest_zip(latitude, longitude)
+        found = nearest(latitude, longitude)
         if found is not None and country in (None, "US"):
             return Place(latitude, longitude, "US", f"US-{found.state}")
         return Place(latitude, longitude, country, None)
     if postcode is not None:
-        zip5 = zip_place(postcode)
+        zip5 = by_zip(postcode)
         if zip5 is None:
             raise InvalidInput(f"unknown US ZIP code: {postcode}", field="postcode")
         return Place(zip5.latitude, zip5.longitude, "US", f"US-{zip5.state}")

@@ -34,7 +34,7 @@ def search(
     """One page of service-at-location results, with facets and, when risk shows, crisis lines."""
     resolve_needs(session, query.need, field="need")  # unknown codes: 422
     check_costs(session, query.cost)  # unknown options too (the API's and the pages' searches)
-    place = resolve_place(query.near, query.postcode, query.country)
+    place = resolve_place(session, query.near, query.postcode, query.country)
     at = now or dt.datetime.now(dt.UTC)
     meili = backends.meili if backends else None
     if meili is None:
@@ -67,7 +67,7 @@ def crisis_lines(
     """The crisis lines for a place (or a country) and a language, on their own (from the
     cache, if given, when the database cannot answer)."""
     query = SearchQuery(near=near, postcode=postcode, country=country)
-    place = resolve_place(query.near, query.postcode, query.country)
+    place = resolve_place(session, query.near, query.postcode, query.country)
     if language:
         query.language = SearchQuery(language=[language]).language
     return _block(session, "requested", place, query, default_country, cache)
@@ -107,9 +107,8 @@ def _block(
 
 
 def warm_up() -> None:
-    """Load what the first search would otherwise load (the vocabulary, the ZIP table)."""
+    """Load what the first search would otherwise load (the vocabulary)."""
     vocabulary()
-    resolve_place(None, "10001", None)
 
 
 WARM_UP_SQL = (

@@ -47,7 +47,8 @@ def test_a_card_says_its_distance_is_to_the_zip_centre(
 ) -> None:
     listing(session, "centre", approximate=True)
     listing(session, "exact", approximate=False)
-    listing(session, "here", approximate=True, point=zip_centroid(DOWNTOWN_TAMPA_ZIP) or (0, 0))
+    here = zip_centroid(session, DOWNTOWN_TAMPA_ZIP) or (0, 0)
+    listing(session, "here", approximate=True, point=here)
     sync_batch(session)
     postgres_words.forget()
     sign_up(client, session)
