@@ -220,8 +220,11 @@ class KeptIds:
         if unknown := candidates - self.checked:
             self.checked |= unknown
             self.used |= self._existing(session, unknown)
-        used = self.taken | (self.used & candidates)
-        return {c for c in candidates if c not in used or own.get(c) == kinds[c]}
+        return {
+            c
+            for c in candidates
+            if (c not in self.taken and c not in self.used) or own.get(c) == kinds[c]
+        }
 
     @staticmethod
     def _existing(session: Session, ids: set[uuid.UUID]) -> set[uuid.UUID]:

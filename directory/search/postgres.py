@@ -29,18 +29,41 @@ alike.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import time
+from functools import reduce
 from typing import Any
 
-from sqlalchemy import text
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    ScalarSelect,
+    Subquery,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, aggregate_order_by, distinct_on
 from sqlalchemy.orm import Session
 
 from directory.listings.taxonomy import need_lineage
 from directory.search.intent import intent
+from directory.search.models import SearchDocument
 from directory.search.places import Place
 from directory.search.postgres_index import clear, replace
 from directory.search.postgres_words import (
     CACHE_TTL_S,
+    Alternatives,
     count_matches,
     idf,
     tsquery,
@@ -65,6 +88,12 @@ BROADER_WEIGHT = 0.5  # a listing with a need above the one named ("mental healt
 NAMING_BOOST = 2.0  # a word that names a need says what is wanted: it weighs twice its rarity
 
 
+D = SearchDocument.__table__.alias("d")  # the documents searched
+SHOWN = SearchDocument.__table__.alias("shown")  # the page's documents, for what they show
+TEXTS = ARRAY(Text)
+GEOGRAPHY = Geography("POINT", srid=4326)
+
+
 def search(
     session: Session,
     query: SearchQuery,
@@ -76,48 +105,47 @@ def search(
     """One page of results (one per service) with the facets of the whole match set, in one
     round trip (and, for words not seen for a few minutes, one or two more to analyse them)."""
     started = time.perf_counter()
-    params: dict[str, Any] = {"now": now, "limit": query.per_page}
-    params["offset"] = (query.page - 1) * query.per_page
-    where, rank = _filters(session, query, place, need_codes, params)
-    distance = "ST_Distance(d.point, CAST(:origin AS geography))" if place else "NULL::float8"
-    order = _order(query, place)
-    statement = text(
-        f"""
-        WITH matched AS MATERIALIZED (
-            SELECT d.id, d.service_id, d.kind, d.needs, d.languages, d.accessibility,
-                d.last_verified_at, {rank} AS rank, {distance} AS distance_m
-            FROM search_document d
-            WHERE {" AND ".join(where) or "TRUE"}
-        ),
-        best AS MATERIALIZED (
-            SELECT DISTINCT ON (service_id) * FROM matched
-            ORDER BY service_id, {_pick(place)}
-        ),
-        page AS (
-            SELECT id, kind, last_verified_at, rank, distance_m FROM best
-            ORDER BY {order}
-            LIMIT :limit OFFSET :offset
+    where, rank = _filters(session, query, place, need_codes, now)
+    origin = _origin(place)
+    distance = func.ST_Distance(D.c.point, origin) if origin is not None else null()
+    matched = (
+        select(
+            D.c.id,
+            D.c.service_id,
+            D.c.kind,
+            D.c.needs,
+            D.c.languages,
+            D.c.accessibility,
+            D.c.last_verified_at,
+            rank.label("rank"),
+            type_coerce(distance, Float).label("distance_m"),
         )
-        SELECT
-            (SELECT count(*) FROM best) AS total,
-            (SELECT coalesce(json_agg(json_build_object(
-                    'kind', p.kind, 'body', d.body, 'distance_m', p.distance_m,
-                    'last_verified_at', p.last_verified_at,
-                    'open_now', d.open_minutes @> week_minute(:now, d.timezone)
-                ) ORDER BY p.position), '[]')
-             FROM (SELECT page.*, row_number() OVER (ORDER BY {order}) AS position FROM page) p
-             JOIN search_document d ON d.id = p.id) AS items,
-            (SELECT coalesce(json_object_agg(code, n), '{{}}') FROM (
-                SELECT unnest(needs) AS code, count(*) AS n FROM best GROUP BY 1) f) AS needs,
-            (SELECT coalesce(json_object_agg(code, n), '{{}}') FROM (
-                SELECT unnest(languages) AS code, count(*) AS n FROM best GROUP BY 1) f)
-                AS languages,
-            (SELECT coalesce(json_object_agg(code, n), '{{}}') FROM (
-                SELECT unnest(accessibility) AS code, count(*) AS n FROM best GROUP BY 1) f)
-                AS accessibility
-        """
+        .where(*where)
+        .cte("matched")
+        .prefix_with("MATERIALIZED")
     )
-    row = session.execute(statement, params).one()
+    best = (
+        select(matched)
+        .ext(distinct_on(matched.c.service_id))
+        .order_by(matched.c.service_id, *_pick(matched.c, place))
+        .cte("best")
+        .prefix_with("MATERIALIZED")
+    )
+    order = _order(best.c, query, place)
+    page = (
+        select(best.c.id, best.c.kind, best.c.last_verified_at, best.c.rank, best.c.distance_m)
+        .add_columns(func.row_number().over(order_by=order).label("position"))
+        .order_by(*order)
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+        .subquery("page")
+    )
+    statement = select(
+        select(func.count()).select_from(best).scalar_subquery().label("total"),
+        _items(page, now).label("items"),
+        *(_facet(best.c[name]).label(name) for name in ("needs", "languages", "accessibility")),
+    )
+    row = session.execute(statement).one()
     return SearchResponse(
         items=[_result(item, place) for item in row.items],
         total=row.total,
@@ -130,12 +158,49 @@ def search(
     )
 
 
-def _pick(place: Place | None) -> str:
+def _items(page: Subquery, now: dt.datetime) -> ScalarSelect[Any]:
+    """The page's results in order, as one JSON array."""
+    item = func.json_build_object(
+        "kind",
+        page.c.kind,
+        "body",
+        SHOWN.c.body,
+        "distance_m",
+        page.c.distance_m,
+        "last_verified_at",
+        page.c.last_verified_at,
+        "open_now",
+        SHOWN.c.open_minutes.bool_op("@>")(func.week_minute(now, SHOWN.c.timezone)),
+    )
+    listed = func.json_agg(aggregate_order_by(item, page.c.position))
+    return (
+        select(func.coalesce(listed, func.json_build_array()))
+        .select_from(page.join(SHOWN, SHOWN.c.id == page.c.id))
+        .scalar_subquery()
+    )
+
+
+def _facet(codes: Any) -> ScalarSelect[Any]:
+    """How many of the matched services have each code of an array column."""
+    code = func.unnest(codes).label("code")
+    counted = select(code, func.count().label("n")).group_by(literal_column("1")).subquery()
+    counts = func.json_object_agg(counted.c.code, counted.c.n)
+    return select(func.coalesce(counts, func.json_build_object())).scalar_subquery()
+
+
+def _origin(place: Place | None) -> ColumnElement[Any] | None:
+    if place is None:
+        return None
+    point = func.ST_SetSRID(func.ST_MakePoint(place.longitude, place.latitude), 4326)
+    return cast(point, GEOGRAPHY)
+
+
+def _pick(c: Any, place: Place | None) -> list[ColumnElement[Any]]:
     """Which of a service's matching documents is its result: near a place its nearest site in
     range, else its area document; without a place, the most relevant."""
     if place is None:
-        return "rank DESC, kind = 'area', id"
-    return "kind = 'area', distance_m ASC NULLS LAST, rank DESC, id"
+        return [c.rank.desc(), c.kind == "area", c.id]
+    return [c.kind == "area", c.distance_m.asc().nulls_last(), c.rank.desc(), c.id]
 
 
 def _filters(
@@ -143,12 +208,12 @@ def _filters(
     query: SearchQuery,
     place: Place | None,
     need_codes: list[str],
-    params: dict[str, Any],
-) -> tuple[list[str], str]:
+    now: dt.datetime,
+) -> tuple[list[ColumnElement[bool]], ColumnElement[float]]:
     """The WHERE conditions and the relevance expression of a search."""
-    where: list[str] = []
-    matches, rank = word_condition(session, query.q, place, params) if query.q else (None, "0.0")
-    if matches:
+    where: list[ColumnElement[bool]] = []
+    matches, rank = word_condition(session, query.q, place) if query.q else (None, _ZERO)
+    if matches is not None:
         where.append(matches)
     for name, values in (
         ("needs", need_codes),
@@ -157,93 +222,102 @@ def _filters(
         ("costs", query.cost),
     ):
         if values:
-            params[name] = values
-            operator = "@>" if name in ("languages", "accessibility") else "&&"  # every / any
-            where.append(f"{_column(name, place)} {operator} CAST(:{name} AS text[])")
+            wanted = literal(list(values), TEXTS)
+            column = _column(name, place)
+            every = name in ("languages", "accessibility")  # else any
+            where.append(column.contains(wanted) if every else column.overlap(wanted))
     if query.age is not None:
-        params["age"] = query.age
-        where.append("coalesce(d.minimum_age, 0) <= :age AND :age <= coalesce(d.maximum_age, 200)")
+        where.append(func.coalesce(D.c.minimum_age, 0) <= query.age)
+        where.append(func.coalesce(D.c.maximum_age, 200) >= query.age)
     if query.mode != "any":
-        where.append("d.kind = 'site'" if query.mode == "in_person" else "d.kind = 'area'")
+        where.append(D.c.kind == ("site" if query.mode == "in_person" else "area"))
     if query.open_now is not None:
-        test = "d.open_minutes @> week_minute(:now, d.timezone)"
+        open_now = D.c.open_minutes.bool_op("@>")(func.week_minute(now, D.c.timezone))
         where.append(
-            f"coalesce({test}, FALSE)" if query.open_now else f"NOT coalesce({test}, TRUE)"
+            func.coalesce(open_now, False) if query.open_now else ~func.coalesce(open_now, True)
         )
     if query.accepting:  # a listing without a status stays: nobody has asked yet
-        params["not_taking"] = list(NOT_TAKING_CLIENTS)
-        where.append("coalesce(d.body->>'capacity_status', '') <> ALL(CAST(:not_taking AS text[]))")
-    if place is not None:
-        params["origin"] = f"SRID=4326;POINT({place.longitude} {place.latitude})"
-        params["radius_m"] = query.radius_km * 1000
-        params["regions"] = place.regions
-        where.append(
-            "((d.kind = 'site' AND ST_DWithin(d.point, CAST(:origin AS geography), :radius_m))"
-            " OR (d.kind = 'area' AND d.regions && CAST(:regions AS text[])))"
-        )
+        status = func.coalesce(D.c.body["capacity_status"].astext, "")
+        where.append(status.not_in(NOT_TAKING_CLIENTS))
+    if (origin := _origin(place)) is not None and place is not None:
+        radius = query.radius_km * 1000
+        near = and_(D.c.kind == "site", func.ST_DWithin(D.c.point, origin, radius))
+        serves = and_(D.c.kind == "area", D.c.regions.overlap(literal(place.regions, TEXTS)))
+        where.append(or_(near, serves))
     return where, rank
 
 
-def _column(name: str, place: Place | None) -> str:
+_ZERO: ColumnElement[float] = literal(0.0, Float)
+
+
+def _column(name: str, place: Place | None) -> Any:
     # Near a place, the GiST index finds the few candidates and array conditions filter them:
     # left an indexable array, the planner ANDs a need's whole GIN posting list (a third of the
     # index) with the place, measured 10x slower. coalesce() keeps it off the index.
-    return f"d.{name}" if place is None else f"coalesce(d.{name}, '{{}}')"
+    column = D.c[name]
+    if place is None:
+        return column
+    return type_coerce(func.coalesce(column, literal([], TEXTS)), TEXTS)
+
+
+def _matches(query: str) -> ColumnElement[bool]:
+    matches: ColumnElement[bool] = D.c.tsv.bool_op("@@")(cast(literal(query, Text), TSQUERY))
+    return matches
 
 
 def word_condition(
-    session: Session, q: str, place: Place | None, params: dict[str, Any]
-) -> tuple[str | None, str]:
+    session: Session, q: str, place: Place | None
+) -> tuple[ColumnElement[bool] | None, ColumnElement[float]]:
     """The condition a query's words put on a document (None: none), and its relevance."""
     if not intent(q).terms:
-        return ("FALSE" if intent(q).worded else None), "0.0"  # only stop words: nothing
+        return (false() if intent(q).worded else None), _ZERO  # only stop words: nothing
     groups, corrections = word_groups(session, intent(q).terms)
     meant = intent(q, corrections)
     frequencies, total = count_matches(session, [tsquery(g) for g in groups.values()])
     lineage = _lineage(session)
-    parts: list[str] = []
+    parts: list[ColumnElement[float]] = []
     weights = 0.0
     broader: set[str] = set()
-    for k, (term, alternatives) in enumerate(groups.items()):
+    for term, alternatives in groups.items():
         found = frequencies[tsquery(alternatives)]
         named = meant.needs_of(term)
         if not found and not named:
             continue  # matches nothing: it cannot tell listings apart
         weight = idf(found, total) * (NAMING_BOOST if named else 1.0)
-        params[f"t{k}"] = tsquery(alternatives)
         above = sorted({a for code in named for a in lineage.get(code, ())[1:]} - set(named))
         broader.update(above)
-        case = ["CASE"]
-        if named:
-            params[f"n{k}"] = named
-            case.append(f"WHEN d.needs && CAST(:n{k} AS text[]) THEN {NEED_WEIGHT}")
-        if above:  # a general service answers a narrower need, below the services for it
-            params[f"b{k}"] = above
-            outside = f"NOT d.tsv @@ CAST(:t{k} AS tsquery)"
-            case.append(
-                f"WHEN {outside} AND d.needs && CAST(:b{k} AS text[]) THEN {BROADER_WEIGHT}"
-            )
-        case.append(f"WHEN NOT d.tsv @@ CAST(:t{k} AS tsquery) THEN 0.0")
-        for letter, field_weight in FIELD_WEIGHTS[:-1]:
-            params[f"t{k}{letter}"] = tsquery(alternatives, letter)
-            case.append(f"WHEN d.tsv @@ CAST(:t{k}{letter} AS tsquery) THEN {field_weight}")
-        last = FIELD_WEIGHTS[-1][1]
-        if above:
-            case.append(f"WHEN d.needs && CAST(:b{k} AS text[]) THEN {max(BROADER_WEIGHT, last)}")
-        case.append(f"ELSE {last} END")
-        parts.append(f"{weight:.6f} * {' '.join(case)}")
+        parts.append(literal(weight, Float) * _group_rank(alternatives, named, above))
         weights += weight
     if not parts:
-        return "FALSE", "0.0"
+        return false(), _ZERO
     conditions = []
     if groups:
-        params["words"] = " | ".join(f"({tsquery(g)})" for g in groups.values())
-        conditions.append("d.tsv @@ CAST(:words AS tsquery)")
+        conditions.append(_matches(" | ".join(f"({tsquery(g)})" for g in groups.values())))
     if meant.needs:
-        params["named"] = sorted({*meant.need_codes, *broader})
-        conditions.append(f"{_column('needs', place)} && CAST(:named AS text[])")
-    rank = f"(({' + '.join(parts)}) / {weights:.6f})"
-    return "(" + " OR ".join(conditions) + ")", rank
+        named_codes = literal(sorted({*meant.need_codes, *broader}), TEXTS)
+        conditions.append(_column("needs", place).overlap(named_codes))
+    rank = reduce(operator.add, parts) / literal(weights, Float)
+    return or_(*conditions), type_coerce(rank, Float)
+
+
+def _group_rank(
+    alternatives: Alternatives, named: list[str], above: list[str]
+) -> ColumnElement[float]:
+    """How well a document answers one group of words (0..1): where it matched best."""
+    whens: list[tuple[ColumnElement[bool], float]] = []
+    if named:
+        whens.append((D.c.needs.overlap(literal(named, TEXTS)), NEED_WEIGHT))
+    outside = ~_matches(tsquery(alternatives))
+    if above:  # a general service answers a narrower need, below the services for it
+        broader = D.c.needs.overlap(literal(above, TEXTS))
+        whens.append((and_(outside, broader), BROADER_WEIGHT))
+    whens.append((outside, 0.0))
+    for letter, field_weight in FIELD_WEIGHTS[:-1]:
+        whens.append((_matches(tsquery(alternatives, letter)), field_weight))
+    last = FIELD_WEIGHTS[-1][1]
+    if above:
+        whens.append((D.c.needs.overlap(literal(above, TEXTS)), max(BROADER_WEIGHT, last)))
+    return case(*((w, literal(v, Float)) for w, v in whens), else_=literal(last, Float))
 
 
 _LINEAGE: list[tuple[float, dict[str, tuple[str, ...]]]] = []
@@ -257,20 +331,25 @@ def _lineage(session: Session) -> dict[str, tuple[str, ...]]:
     return _LINEAGE[0][1]
 
 
-def _order(query: SearchQuery, place: Place | None) -> str:
+def _order(c: Any, query: SearchQuery, place: Place | None) -> list[ColumnElement[Any]]:
     if query.sort == "distance":
-        return "distance_m ASC NULLS LAST, rank DESC, id"
+        return [c.distance_m.asc().nulls_last(), c.rank.desc(), c.id]
     if place is None:
-        return "rank DESC, last_verified_at DESC NULLS LAST, id"
+        return [c.rank.desc(), c.last_verified_at.desc().nulls_last(), c.id]
     # Relevance, less up to DISTANCE_WEIGHT of it at the edge of the radius, less REMOTE_WEIGHT
     # for a service that only serves the area: a closer service wins a near-tie, a better
     # match wins over a closer one, and one to go to over one reached remotely alike.
-    edge = "CAST(:radius_m AS float8)"
-    score = (
-        f"rank * CASE WHEN distance_m IS NULL THEN {1 - REMOTE_WEIGHT}"
-        f" ELSE 1 - {DISTANCE_WEIGHT} * least(distance_m / {edge}, 1) END"
+    edge = literal(query.radius_km * 1000, Float)
+    share = case(
+        (c.distance_m.is_(None), literal(1 - REMOTE_WEIGHT, Float)),
+        else_=1 - literal(DISTANCE_WEIGHT, Float) * func.least(c.distance_m / edge, 1),
     )
-    return f"{score} DESC, distance_m ASC NULLS LAST, last_verified_at DESC NULLS LAST, id"
+    return [
+        (c.rank * share).desc(),
+        c.distance_m.asc().nulls_last(),
+        c.last_verified_at.desc().nulls_last(),
+        c.id,
+    ]
 
 
 def _result(item: dict[str, Any], place: Place | None) -> SearchResult:

@@ -197,8 +197,11 @@ def test_the_search_statement_can_use_its_indexes(session: Session) -> None:
 
     def explain(statement: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         if "WITH matched" in str(statement):
-            rows = real(text("EXPLAIN " + str(statement)), params).scalars().all()
-            plans.append("\n".join(rows))
+            compiled = statement.compile(dialect=session.get_bind().dialect)
+            explained = session.connection().exec_driver_sql(
+                "EXPLAIN " + str(compiled), compiled.params
+            )
+            plans.append("\n".join(explained.scalars().all()))
         return real(statement, params, *args, **kwargs)
 
     session.execute(text("SET LOCAL enable_seqscan = off"))
