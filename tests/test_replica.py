@@ -32,6 +32,7 @@ from tests.api.test_services import listing
 from tests.dburl import libpq_url
 from tests.redisserver import free_port
 from tests.replica import StreamingReplica, streaming_replica
+from tests.web.webutil import sign_up
 
 DATABASE = "directory_replica"
 TAMPA = "27.9506,-82.4572"
@@ -170,6 +171,23 @@ def test_searches_read_the_replica_and_staff_read_their_own_writes(
     assert client.get(f"/l/{service_id}").status_code == 200
 
 
+def test_the_search_page_reads_the_replica_and_staff_the_primary(
+    client: TestClient, primary: Engine, replica: StreamingReplica
+) -> None:
+    coordinator = bearer(primary, "coordinator")
+    with replica.replay_paused():
+        q = word()
+        publish(client, primary, coordinator, f"Harbor {q} Warmline")
+        with Session(primary) as session:
+            sign_up(client, session, "mentor")
+        page = client.get("/search", params={"q": q, "near": TAMPA})
+        assert page.status_code == 200 and f"Harbor {q}" not in page.text  # the replica's
+        with Session(primary) as session:
+            sign_up(client, session, "coordinator")  # the same browser, now staff's
+        page = client.get("/search", params={"q": q, "near": TAMPA})
+        assert page.status_code == 200 and f"Harbor {q} Warmline" in page.text
+
+
 def test_a_search_that_finds_nothing_is_counted_on_the_primary(
     client: TestClient, primary: Engine, replica: StreamingReplica
 ) -> None:
@@ -189,8 +207,10 @@ def test_a_failing_search_rolls_back_cleanly(
     client: TestClient, primary: Engine, replica: StreamingReplica
 ) -> None:
     mentor = bearer(primary, "mentor")
-    bad = client.get("/v1/search", params={"need": "no-such-need"}, headers=mentor)
-    assert bad.status_code == 422
+    coordinator = bearer(primary, "coordinator")
+    for who in (mentor, coordinator):  # on the replica; on the primary, joined
+        bad = client.get("/v1/search", params={"need": "no-such-need"}, headers=who)
+        assert bad.status_code == 422
     after = client.get("/v1/search", params={"q": "peer support"}, headers=mentor)
     assert after.status_code == 200 and after.json()["total"] > 0  # the next one works
 
