@@ -1,4 +1,4 @@
-"""Our `directory serve` against well-kept servers, on issue 15's 8-client throughput bench.
+"""`directory serve`, its former supervisor, Granian and Gunicorn on issue 15's 8-client bench.
 
     DIRECTORY_DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/servers.py \
         [--workers 2 1] [--rounds 2] [--seconds 20] [--servers serve granian ...]
@@ -41,12 +41,17 @@ APP = "directory.serving:worker_app"
 Command = Callable[[int, int], list[str]]
 
 SERVERS: dict[str, Command] = {
-    # ours: a parent holding one SO_REUSEPORT socket per uvicorn worker (directory/serving.py)
+    # our former supervisor: a parent holding one SO_REUSEPORT socket per uvicorn worker
+    "supervisor": lambda port, n: [
+        *[sys.executable, str(Path(__file__).with_name("supervisor.py"))],
+        *["--port", str(port), "--workers", str(n)],
+    ],
+    # `directory serve` as it is now (directory/serving.py)
     "serve": lambda port, n: [
         *[sys.executable, "-m", "directory", "serve"],
         *["--port", str(port), "--workers", str(n)],
     ],
-    # Granian: Rust HTTP, one listening socket shared by its workers
+    # Granian's command line: Rust HTTP; on Linux each worker binds its own SO_REUSEPORT socket
     "granian": lambda port, n: [
         *[str(BIN / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop"],
         *["--http", "1", "--no-ws", "--backlog", "2048", "--log-level", "warning"],
@@ -160,6 +165,8 @@ def run_one(
                 server.kill()
                 status = server.wait()
             down = time.perf_counter() - stopping
+    if not figures["searches"]:
+        raise SystemExit(f"{name}: no search answered ({figures['error_statuses']}); a token?")
     busy = sorted((pid for pid in pids if used[pid] > 0.5), key=lambda pid: -used[pid])
     total = sum(used[pid] for pid in busy) or 1.0
     return {
