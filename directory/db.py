@@ -292,12 +292,14 @@ class ReplicaSession(Session):
         replica: Replica,
         primary: Session,
         own_writes: Callable[[], bool] = lambda: False,
+        owns_primary: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(join_transaction_mode="rollback_only", expire_on_commit=False, **kwargs)
         self.replica = replica
         self.primary = primary
         self.own_writes = own_writes
+        self.owns_primary = owns_primary  # closed with it (a session of its own, not a request's)
         self._read: Connection | None = None  # the replica connection, once asked for
         self._read_asked = False
 
@@ -321,3 +323,5 @@ class ReplicaSession(Session):
         if self._read is not None:
             self._read.close()  # back to the replica's pool
         self._read, self._read_asked = None, False
+        if self.owns_primary:
+            self.primary.close()

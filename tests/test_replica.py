@@ -152,6 +152,7 @@ def test_searches_read_the_replica_and_staff_read_their_own_writes(
         assert not finds(client, mentor, q, service_id)  # the replica has not replayed it
         assert client.get(f"/v1/services/{service_id}", headers=mentor).status_code == 404
         assert client.get(f"/hsds/services/{service_id}").status_code == 404
+        assert service_id not in client.get("/hsds/services?format=ndjson").text  # streamed
         assert client.get(f"/l/{service_id}").status_code == 404
         # the coordinator who wrote it reads the primary: it is there at once
         assert finds(client, coordinator, q, service_id)
@@ -168,6 +169,7 @@ def test_searches_read_the_replica_and_staff_read_their_own_writes(
     replica.catch_up()
     assert finds(client, mentor, q, service_id)
     assert client.get(f"/hsds/services/{service_id}").status_code == 200
+    assert service_id in client.get("/hsds/services?format=ndjson").text
     assert client.get(f"/l/{service_id}").status_code == 200
 
 

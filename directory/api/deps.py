@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -78,6 +78,18 @@ async def get_read_session(request: Request, primary: SessionDep) -> AsyncIterat
     reads = ReplicaSession(replica=replica, primary=primary, own_writes=lambda: _staff(request))
     async with _request_unit(reads) as session:
         yield session
+
+
+def read_sessions(request: Request) -> Callable[[], Session]:
+    """Sessions of reads of published data made apart from the request's (a streamed answer
+    is read after the request's own session ended), by the same rule as ``get_read_session``."""
+    primary: sessionmaker[Session] = request.app.state.sessionmaker
+    replica: Replica | None = request.app.state.replica
+    if replica is None:
+        return primary
+    return lambda: ReplicaSession(
+        replica=replica, primary=primary(), own_writes=lambda: _staff(request), owns_primary=True
+    )
 
 
 def _staff(request: Request) -> bool:

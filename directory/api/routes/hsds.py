@@ -28,7 +28,7 @@ from directory.api import hsds_openapi
 from directory.api.caching import cached_json
 from directory.api.callers import reader
 from directory.api.cors import HSDS_ABOUT
-from directory.api.deps import ReadSessionDep, SessionDep
+from directory.api.deps import ReadSessionDep, SessionDep, read_sessions
 from directory.errors import InvalidInput, NotFound, TooManyRequests
 from directory.hsds import answers, queries
 from directory.hsds.answers import Paging, TermFilters
@@ -130,8 +130,7 @@ def _ndjson(request: Request, docs: Iterator[Doc]) -> Response:
 
 
 def _factory(request: Request) -> Callable[[], Session]:
-    factory: Callable[[], Session] = request.app.state.sessionmaker
-    return factory
+    return read_sessions(request)
 
 
 def _paged(
