@@ -3,14 +3,18 @@
 Files are read as UTF-8 (with or without a BOM), and a file that is not fails before its first
 record. A row can be packed into one string (its line number and cells joined by the unit
 separator, which is why that character is replaced in every cell read), the form in which the
-tabular reader keeps the rows it has indexed, in an ``Index`` by the id each row belongs to.
+tabular reader keeps the rows it has indexed, in an ``Index`` by the id each row belongs to. The
+packed rows themselves wait in a temporary file (``Spill``): a package of 100,000 services holds
+about a million child rows, and their text held in memory was most of an import's peak.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +22,8 @@ from directory.ingest.records import FormatError
 
 csv.field_size_limit(2**24)
 SEP = "\x1f"  # ASCII unit separator: joins the cells of an indexed row
+LENGTH_BITS = 32  # a spilled row's handle: its offset, then its length in these low bits
+LENGTH_MASK = (1 << LENGTH_BITS) - 1
 
 
 def header_of(path: Path) -> tuple[str, ...]:
@@ -96,24 +102,66 @@ def cell(header: tuple[str, ...], values: tuple[str, ...] | list[str], name: str
     return values[position] if position < len(values) else ""
 
 
-class Index:
-    """Packed rows by the id they belong to. Ids are interned (the same location id keys several
-    tables), and a lone row is kept bare: a one-item list would cost more than most rows."""
-
-    __slots__ = ("_rows",)
+class Spill:
+    """Packed rows written to a temporary file and read back by their place in it: a package's
+    indexed rows (most of its size) wait on disk, not in the process's memory. A row is known by
+    one int, its offset and length. Closed (and the file gone) at the end of the ``with``."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, str | list[str]] = {}
+        self._file = tempfile.TemporaryFile(prefix="directory-ingest-")  # noqa: SIM115 (see close)
+        self._size = 0
+        self._unflushed = False
+
+    def put(self, row: str) -> int:
+        """Write a row; the handle to read it back with."""
+        data = row.encode()
+        if len(data) > LENGTH_MASK:
+            raise FormatError(f"a row of {len(data):,} bytes: too long to import")
+        self._file.write(data)
+        handle = self._size << LENGTH_BITS | len(data)
+        self._size += len(data)
+        self._unflushed = True
+        return handle
+
+    def get(self, handle: int) -> str:
+        """The row written under this handle."""
+        if self._unflushed:
+            self._file.flush()
+            self._unflushed = False
+        length, offset = handle & LENGTH_MASK, handle >> LENGTH_BITS
+        return os.pread(self._file.fileno(), length, offset).decode()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Spill:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class Index:
+    """Packed rows by the id they belong to, kept in a ``Spill``. Ids are interned (the same
+    location id keys several tables), and a lone row's handle is kept bare: a one-item list would
+    cost more than the handle."""
+
+    __slots__ = ("_rows", "_spill")
+
+    def __init__(self, spill: Spill) -> None:
+        self._rows: dict[str, int | list[int]] = {}
+        self._spill = spill
 
     def add(self, key: str, row: str) -> None:
         """Add a row under this id."""
+        handle = self._spill.put(row)
         found = self._rows.get(key)
         if found is None:
-            self._rows[sys.intern(key)] = row
-        elif isinstance(found, str):
-            self._rows[key] = [found, row]
+            self._rows[sys.intern(key)] = handle
+        elif isinstance(found, int):
+            self._rows[key] = [found, handle]
         else:
-            found.append(row)
+            found.append(handle)
 
     def add_each(self, keys: str, row: str) -> None:
         """Add a row under each id of a comma-separated list (real exports link one row, such
@@ -124,13 +172,17 @@ class Index:
 
     def get(self, key: str) -> list[str]:
         """The rows under this id."""
-        found = self._rows.get(key, [])
-        return [found] if isinstance(found, str) else found
+        return self._read(self._rows.get(key))
 
     def pop(self, key: str) -> list[str]:
         """The rows under this id, taken out of the index."""
-        found = self._rows.pop(key, [])
-        return [found] if isinstance(found, str) else found
+        return self._read(self._rows.pop(key, None))
+
+    def _read(self, found: int | list[int] | None) -> list[str]:
+        if found is None:
+            return []
+        handles = [found] if isinstance(found, int) else found
+        return [self._spill.get(handle) for handle in handles]
 
     def __contains__(self, key: object) -> bool:
         return key in self._rows

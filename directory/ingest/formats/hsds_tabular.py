@@ -2,9 +2,10 @@
 
 The child tables are indexed first, by the id of the service, location or service-at-location
 each row belongs to; services.csv is then streamed, and each service takes its rows out of the
-index as it is joined, so that what is left at the end are the orphans. Indexed rows are kept as
-one string each (line number and cells joined by the unit separator): a tuple of cells costs
-about three times as much, and a package of 100,000 services must fit in a few hundred MB.
+index as it is joined, so that what is left at the end are the orphans. Indexed rows are packed
+into one string each (line number and cells joined by the unit separator) and wait in a temporary
+file, the index holding only their places in it (``csv_rows.Spill``): a package of 100,000
+services must import in a few hundred MB.
 
 ``datapackage.json`` is read but not trusted: a resource whose path does not exist is looked for
 by its table name, and columns are taken from each file's own header.
@@ -12,7 +13,6 @@ by its table name, and columns are taken from each file's own header.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 from directory.ingest.common import clean, derived_id
 from directory.ingest.formats.csv_rows import (
     Index,
+    Spill,
     as_dict,
     cell,
     check_utf8,
@@ -78,15 +79,20 @@ PARENTS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Child:
-    """One child table held in memory: packed rows by the id of what they belong to."""
+    """One child table, indexed: packed rows by the id of what they belong to."""
 
     key: str
     file: str
     header: tuple[str, ...]
-    service: Index = field(default_factory=Index)
-    location: Index = field(default_factory=Index)
-    sal: Index = field(default_factory=Index)
-    contact: Index = field(default_factory=Index)  # phones of contacts
+    spill: Spill = field(repr=False)
+    service: Index = field(init=False)
+    location: Index = field(init=False)
+    sal: Index = field(init=False)
+    contact: Index = field(init=False)  # phones of contacts
+
+    def __post_init__(self) -> None:
+        self.service, self.location = Index(self.spill), Index(self.spill)
+        self.sal, self.contact = Index(self.spill), Index(self.spill)
 
     def dicts(self, rows: list[str]) -> list[dict[str, str]]:
         """The rows as dicts (blank cells left out)."""
@@ -98,12 +104,12 @@ class Lookup:
     """A table read by its own id (organizations, locations, taxonomy terms)."""
 
     header: tuple[str, ...]
-    rows: dict[str, str]
+    rows: Index  # one row by id: the first of its id
 
     def get(self, key: str | None) -> dict[str, str] | None:
         """The row with this id, as a dict."""
         found = self.rows.get(key or "")
-        return None if found is None else as_dict(self.header, unpack(found)[1])
+        return as_dict(self.header, unpack(found[0])[1]) if found else None
 
 
 @dataclass
@@ -147,8 +153,8 @@ def read_package(path: Path) -> Iterator[ReadItem]:
         raise FormatError(f"{path}: not an HSDS package folder")
     if "services" not in locate(files, TABLES, "services"):
         raise FormatError(f"{path}: no services.csv (an HSDS package needs a services table)")
-    with unpacked(path) as folder:  # a zip: extracted for the time of the read
-        package = index_package(folder)
+    with unpacked(path) as folder, Spill() as spill:  # a zip: extracted for the time of the read
+        package = index_package(folder, spill)
         yield from package.rejected
         yield from stream_services(package)
         yield from orphans(package)
@@ -166,8 +172,8 @@ def tables(folder: Path) -> dict[str, Path]:
 # --- indexing -----------------------------------------------------------------------------------
 
 
-def index_package(folder: Path) -> Package:
-    """Read every child table into memory, keyed by what its rows belong to."""
+def index_package(folder: Path, spill: Spill) -> Package:
+    """Index every child table (its rows written to ``spill``), keyed by what they belong to."""
     found = tables(folder)
     if "services" not in found:
         raise FormatError(f"{folder}: no services.csv (an HSDS package needs a services table)")
@@ -179,15 +185,15 @@ def index_package(folder: Path) -> Package:
         raise FormatError(f"{services.name}: no 'name' column (columns: {', '.join(header)})")
     rejected: list[Rejection] = []
     usage = {path.name: Usage(key, header_of(path)) for key, path in found.items()}
-    lookups = {key: _lookup(found[key], usage) for key in LOOKUPS if key in found}
-    known = set(lookups["locations"].rows) if "locations" in lookups else set()
-    sal = _index_sal(found.get("service_at_locations"), known, rejected, usage)
+    lookups = {key: _lookup(found[key], usage, spill) for key in LOOKUPS if key in found}
+    known = lookups["locations"].rows if "locations" in lookups else Index(spill)
+    sal = _index_sal(found.get("service_at_locations"), known, rejected, usage, spill)
     children = [
-        _index_child(key, found[key], sal.sal, known, rejected, usage)
+        _index_child(key, found[key], sal.sal, known, rejected, usage, spill)
         for key in PARENTS
         if key in found
     ]
-    links = _index_links(found, usage)
+    links = _index_links(found, usage, spill)
     package = Package(services, lookups, children, sal, links, rejected, usage)
     folders = {path.parent for path in found.values()}
     package.other_files = sorted(
@@ -199,20 +205,24 @@ def index_package(folder: Path) -> Package:
     return package
 
 
-def _lookup(path: Path, usage: dict[str, Usage]) -> Lookup:
+def _lookup(path: Path, usage: dict[str, Usage], spill: Spill) -> Lookup:
     header = header_of(path)
-    by_id: dict[str, str] = {}
+    by_id = Index(spill)
     for line, values in rows_of(path, len(header)):
         usage[path.name].count(values)
-        if key := cell(header, values, "id"):
-            by_id.setdefault(sys.intern(key), pack(line, values))
+        if (key := cell(header, values, "id")) and key not in by_id:
+            by_id.add(key, pack(line, values))
     return Lookup(header, by_id)
 
 
 def _index_sal(
-    path: Path | None, locations: set[str], rejected: list[Rejection], usage: dict[str, Usage]
+    path: Path | None,
+    locations: Index,
+    rejected: list[Rejection],
+    usage: dict[str, Usage],
+    spill: Spill,
 ) -> Child:
-    sal = Child("service_at_locations", path.name if path else "", ())
+    sal = Child("service_at_locations", path.name if path else "", (), spill)
     if path is None:
         return sal
     sal.header = header_of(path)
@@ -242,14 +252,15 @@ def _index_child(
     key: str,
     path: Path,
     sal_ids: Index,
-    locations: set[str],
+    locations: Index,
     rejected: list[Rejection],
     usage: dict[str, Usage],
+    spill: Spill,
 ) -> Child:
     """Rows by service-at-location, else service, else location (phones, schedules, ...); the
     phones of contacts by contact. Rows of organizations only are counted, not listed."""
     header = header_of(path)
-    child = Child(key, path.name, header)
+    child = Child(key, path.name, header, spill)
     parents = PARENTS[key]
     used = usage[path.name]
     for line, values in rows_of(path, len(header)):
@@ -276,13 +287,13 @@ def _index_child(
     return child
 
 
-def _index_links(found: dict[str, Path], usage: dict[str, Usage]) -> Child | None:
+def _index_links(found: dict[str, Path], usage: dict[str, Usage], spill: Spill) -> Child | None:
     """Taxonomy links by service id: 3.0 attributes (by link_id) or 1.x services_taxonomy."""
     key = "attributes" if "attributes" in found else "services_taxonomy"
     if key not in found:
         return None
     header = header_of(found[key])
-    links = Child(key, found[key].name, header)
+    links = Child(key, found[key].name, header, spill)
     for line, values in rows_of(found[key], len(header)):
         usage[links.file].count(values)
         if parent := cell(header, values, "link_id" if key == "attributes" else "service_id"):
