@@ -105,6 +105,7 @@ def run(url: str) -> None:
         _wait(base)
         time.sleep(2)  # both workers up (the probe reached one)
         pids = workers(server.pid)
+        report("the supervisor (serves nothing)", [server.pid])
         report("at rest, after start-up", pids)
         searches(base, token, WORKERS * 4)
         report("after a first ZIP and near search", pids)

@@ -7,9 +7,10 @@ The table lives once, in the database (``zip_place``, filled by migration 0015):
 42,789 entries cost a process 147 MB and 1.3 s as Python dicts (measured), which every API worker
 used to hold. Lookups are SQL (a primary key, a KNN scan of the GiST index), and each process
 keeps a bounded map of its recent answers. Callers without a session (the ingest's record
-preparation, pure and possibly in a worker process) use :func:`offline_zips`: a compact copy
-(arrays, about 1 MB) read from the package in a child process, so that no process but that
-short-lived one ever loads the package itself.
+preparation, pure and possibly in a worker process; a search document's time zone; a searcher's
+place while the database cannot answer) use :func:`offline_zips`: a compact copy in arrays
+(2 MB in a process) of the package's table as a child process reads it, so that no process but
+that short-lived one ever loads the package itself.
 """
 
 from __future__ import annotations
