@@ -2,8 +2,8 @@
 
 Starts a throwaway private PostGIS on port 55441 (or uses DIRECTORY_DATABASE_URL), migrates and
 seeds it (no demo listings: the figures are the process's own, not a big result's), serves the
-API with 2 worker processes on a free 127.0.0.1 port, and prints each worker's RSS and PSS
-(resident memory, and its share of pages shared with other processes) from /proc:
+API with BENCH_WORKERS processes (default 2) on a free 127.0.0.1 port, and prints each worker's
+RSS and PSS (resident memory, and its share of pages shared with other processes) from /proc:
   1. at rest, after start-up (the app warmed up, no request yet);
   2. after one search by ZIP (postcode) and one by lat,lng (near);
   3. after BENCH_SEARCHES more (default 200) over many ZIPs and points.
@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from database import with_database
-from serving import KeepAlive
+from serving import KeepAlive, api_server
 
-WORKERS = 2
 SAMPLE_ZIPS = ["10001", "33602", "60614", "94103", "98101", "02139", "73301", "99501"]
 
 
@@ -36,6 +35,15 @@ def kib(pid: int, field: str, path: str = "status") -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def serve_process(base: str) -> int:
+    """The `directory serve` process listening at ``base`` (found by its command line)."""
+    needle = f"serve\0--port\0{urlsplit(base).port}\0".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and needle in _cmdline(int(entry.name)):
+            return int(entry.name)
+    raise SystemExit("the serve process was not found")
 
 
 def workers(parent: int) -> list[int]:
@@ -63,9 +71,10 @@ def report(label: str, pids: list[int]) -> None:
 
 
 def searches(base: str, token: str, count: int) -> None:
-    """Searches by ZIP and by point, the first of each in every worker (two connections)."""
+    """Searches by ZIP and by point, over several connections (the workers share them out)."""
     rng = random.Random(5)
-    clients = [KeepAlive(base, {"Authorization": f"Bearer {token}"}) for _ in range(WORKERS * 2)]
+    headers = {"Authorization": f"Bearer {token}"}
+    clients = [KeepAlive(base, headers) for _ in range(count // 2 or 1)][:8]
     bodies: list[dict[str, object]] = []
     for i in range(count):
         if i % 2:
@@ -95,25 +104,16 @@ def run(url: str) -> None:
         text=True,
     )
     token = created.stdout.strip().splitlines()[-1]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    argv = [*cli, "serve", "--port", str(port), "--workers", str(WORKERS)]
-    server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(base)
-        time.sleep(2)  # both workers up (the probe reached one)
-        pids = workers(server.pid)
-        report("the supervisor (serves nothing)", [server.pid])
+    with api_server(env) as base:
+        time.sleep(2)  # every worker up (the probe reached one)
+        supervisor = serve_process(base)
+        pids = workers(supervisor)
+        report("the supervisor (serves nothing)", [supervisor])
         report("at rest, after start-up", pids)
-        searches(base, token, WORKERS * 4)
+        searches(base, token, len(pids) * 4)
         report("after a first ZIP and near search", pids)
         searches(base, token, int(os.environ.get("BENCH_SEARCHES", "200")))
         report("after more searches", pids)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     in_this_process(url)
 
 
@@ -132,19 +132,6 @@ def in_this_process(url: str) -> None:
     grown = (kib(os.getpid(), "VmRSS") - before) / 1024
     print(f"geo lookups in this process: RSS +{grown:.0f} MB; zipcodes imported:", end=" ")
     print("zipcodes" in sys.modules)
-
-
-def _wait(base: str) -> None:
-    import httpx
-
-    for _ in range(150):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the API did not start")
 
 
 def main() -> None:
