@@ -243,6 +243,7 @@ class Replica:
         self.engine = engine
         self.retry = retry
         self.down_until = 0.0
+        self.failed = False  # since it last answered
         event.listen(engine, "handle_error", self._failed)
 
     @property
@@ -255,20 +256,27 @@ class Replica:
         if not self.up:
             return None
         try:
-            return self.engine.connect()
+            connection = self.engine.connect()
         except DBAPIError as error:
             self.mark_down(error)
+            return None
         except PoolTimeout:  # busy, not down: this read goes to the primary
             log.warning("read replica's pool busy, a read goes to the primary")
-        return None
+            return None
+        if self.failed:
+            self.failed = False
+            log.warning("read replica answers again: reads go to it")
+        return connection
 
     def mark_down(self, error: BaseException) -> None:
         if self.up:
+            lines = str(error).strip().splitlines()
             log.warning(
                 "read replica unavailable, reads go to the primary for %g s: %s",
                 self.retry,
-                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__,
+                lines[0] if lines else type(error).__name__,
             )
+        self.failed = True
         self.down_until = time.monotonic() + self.retry
 
     def _failed(self, context: ExceptionContext) -> None:
@@ -312,11 +320,6 @@ class ReplicaSession(Session):
             self._read_asked = True
             self._read = self.replica.connect()
         return self._read if self._read is not None else self.primary.connection()
-
-    @property
-    def on_replica(self) -> bool:
-        """Whether its reads went to the replica."""
-        return self._read is not None
 
     def close(self) -> None:
         super().close()

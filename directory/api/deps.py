@@ -70,7 +70,7 @@ async def get_read_session(request: Request, primary: SessionDep) -> AsyncIterat
 
     Signed-in coordinators and admins, who write listings, read the primary (the rule is asked
     when a statement runs, after the request's sign-in is checked): they see their own edits
-    at once. Anyone else may read a published listing up to the replica's lag late."""
+    at once. Anyone else reads what the replica has replayed: up to its lag behind."""
     replica: Replica | None = request.app.state.replica
     if replica is None:
         yield primary
