@@ -53,8 +53,9 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, aggregate_order_by, distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR, aggregate_order_by, distinct_on
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from directory.listings.taxonomy import need_lineage
 from directory.search.intent import intent
@@ -106,24 +107,7 @@ def search(
     round trip (and, for words not seen for a few minutes, one or two more to analyse them)."""
     started = time.perf_counter()
     where, rank = _filters(session, query, place, need_codes, now)
-    origin = _origin(place)
-    distance = func.ST_Distance(D.c.point, origin) if origin is not None else null()
-    matched = (
-        select(
-            D.c.id,
-            D.c.service_id,
-            D.c.kind,
-            D.c.needs,
-            D.c.languages,
-            D.c.accessibility,
-            D.c.last_verified_at,
-            rank.label("rank"),
-            type_coerce(distance, Float).label("distance_m"),
-        )
-        .where(*where)
-        .cte("matched")
-        .prefix_with("MATERIALIZED")
-    )
+    matched = _matched(where, rank, _origin(place))
     best = (
         select(matched)
         .ext(distinct_on(matched.c.service_id))
@@ -156,6 +140,40 @@ def search(
         backend=NAME,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
     )
+
+
+def _matched(where: list[ColumnElement[bool]], rank: ColumnElement[float], origin: Any) -> Subquery:
+    """The matching documents, with their relevance and distance. A document's tsvector is read
+    once (into ``found``), and the relevance's tests use that copy: each test of the stored one
+    fetched it from TOAST again (about 5 fetches per document, measured 25,000 buffers for
+    3,000 documents)."""
+    distance = func.ST_Distance(D.c.point, origin) if origin is not None else null()
+    words = (
+        [D.c.tsv.op("||")(cast(literal(""), TSVECTOR)).label("tsv")] if rank is not _ZERO else []
+    )
+    found = (
+        select(
+            D.c.id,
+            D.c.service_id,
+            D.c.kind,
+            D.c.needs,
+            D.c.languages,
+            D.c.accessibility,
+            D.c.last_verified_at,
+            type_coerce(distance, Float).label("distance_m"),
+            *words,
+        )
+        .where(*where)
+        .cte("found")
+        .prefix_with("MATERIALIZED")
+    )
+
+    def swap(element: Any) -> Any:  # D's columns -> found's
+        return found.c[element.key] if getattr(element, "table", None) is D else None
+
+    relevance: Any = replacement_traverse(rank, {}, swap)
+    columns = [c for c in found.c if c.key != "tsv"]
+    return select(*columns, relevance.label("rank")).subquery("matched")
 
 
 def _items(page: Subquery, now: dt.datetime) -> ScalarSelect[Any]:

@@ -196,7 +196,7 @@ def test_the_search_statement_can_use_its_indexes(session: Session) -> None:
     real = session.execute
 
     def explain(statement: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if "WITH matched" in str(statement):
+        if "WITH found" in str(statement):
             compiled = statement.compile(dialect=session.get_bind().dialect)
             explained = session.connection().exec_driver_sql(
                 "EXPLAIN " + str(compiled), compiled.params
