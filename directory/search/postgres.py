@@ -168,7 +168,7 @@ def _matched(where: list[ColumnElement[bool]], rank: ColumnElement[float], origi
         .prefix_with("MATERIALIZED")
     )
 
-    def swap(element: Any) -> Any:  # D's columns -> found's
+    def swap(element: Any, **_: Any) -> Any:  # D's columns -> found's
         return found.c[element.key] if getattr(element, "table", None) is D else None
 
     relevance: Any = replacement_traverse(rank, {}, swap)
