@@ -140,8 +140,10 @@ def nearest_zip(db: Db, latitude: float, longitude: float) -> ZipPlace | None:
     if cached:
         return answer
     point = cast(func.ST_SetSRID(func.ST_MakePoint(longitude, latitude), 4326), Geography)
-    # The GiST index yields the nearest centres first (KNN). A few, not one: centres at the
-    # same point (a ZIP and its P.O. box ZIP) go to the lowest ZIP code, as they always did.
+    # The GiST index yields the nearest centres first (KNN). A few, not one: of ZIPs sharing a
+    # centre (a ZIP and its P.O. box ZIPs) the lowest, as the old in-memory table answered. An
+    # ORDER BY zip5 as well would give up the index (a 130 ms scan); a centre shared by more
+    # than 4 ZIPs may then answer another of them, but always of the same state (a test checks).
     nearest = select(*_COLUMNS).order_by(ZipPlaceRow.point.op("<->")(point)).limit(4)
     places = [ZipPlace(*row) for row in db.execute(nearest)]
     answer = None
@@ -174,7 +176,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def package_table() -> bytes:
     """The package's table as COPY text: ``directory.zip_package`` run as a child process (2 s
     and more), its output kept in the data folder for the next process that asks (20 ms)."""
-    kept = default_data_dir() / "cache" / f"zipcodes-{version('zipcodes')}.tsv"
+    kept = default_data_dir() / "cache" / f"zipcodes-{version('zipcodes')}-{zip_package.FORMAT}.tsv"
     if kept.exists():
         return kept.read_bytes()
     child = [sys.executable, "-m", "directory.zip_package"]

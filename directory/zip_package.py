@@ -12,10 +12,11 @@ import sys
 from collections.abc import Iterator
 
 NULL = "\\N"  # COPY's text format
+FORMAT = 2  # of these lines: copies kept elsewhere name it, and are read again when it changes
 
 
 def lines() -> Iterator[str]:
-    """zip5, state, time zone, latitude, longitude: one line per ZIP with a centre."""
+    """zip5, state, time zone, latitude, longitude: one line per ZIP that has a centre."""
     import zipcodes
 
     for entry in zipcodes.list_all():  # type: ignore[no-untyped-call]
@@ -23,6 +24,8 @@ def lines() -> Iterator[str]:
             lat, lng = float(entry["lat"]), float(entry["long"])
             zip5, state = entry["zip_code"], entry["state"]
         except (KeyError, TypeError, ValueError):
+            continue
+        if lat == lng == 0:  # 872 ZIPs (APO/FPO, some unique ZIPs) have no centre: not 0°N 0°E
             continue
         zone = entry.get("timezone") or NULL
         yield f"{zip5}\t{state}\t{zone}\t{lat!r}\t{lng!r}\n"
