@@ -60,7 +60,9 @@ class KeptIds:
     """The ids one import of a source has taken; where the next listing's rows start."""
 
     source: str | None  # None: of every source (a remap), and no organization is joined
-    taken: set[uuid.UUID] = field(default_factory=set)
+    taken: set[uuid.UUID] = field(default_factory=set)  # since the last ``written``
+    # taken and written since the last read-ahead: rows that its query did not see yet
+    stored: set[uuid.UUID] = field(default_factory=set)
     # an organization id of ours (from source and name) -> the one this import gave it instead
     organizations: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     itself: set[uuid.UUID] = field(default_factory=set)  # ids of ours a listing kept as they are
@@ -79,7 +81,14 @@ class KeptIds:
         while chunk := list(islice(iterator, AHEAD)):
             named = {i for item in chunk for i in _named(raw(item))}
             self.checked, self.used = named, self._existing(session, named)
+            self.stored = set()  # in the database, so in ``used`` when named again
             yield from chunk
+
+    def written(self) -> None:
+        """The rows queued so far are written: the ids they took are the database's to answer
+        for from the next read-ahead on, so that what an import remembers stays bounded."""
+        self.stored |= self.taken
+        self.taken = set()
 
     def mark(self, rows: Rows) -> None:
         """Remember where the next listing's rows will start in each queue."""
@@ -223,7 +232,8 @@ class KeptIds:
         return {
             c
             for c in candidates
-            if (c not in self.taken and c not in self.used) or own.get(c) == kinds[c]
+            if (c not in self.taken and c not in self.stored and c not in self.used)
+            or own.get(c) == kinds[c]
         }
 
     @staticmethod

@@ -83,6 +83,7 @@ class Batch:
         docs = composed_documents(session, self.rewrite)
         rewrite_services(session, docs, by=source, keep=self.kept.rewriting(session, docs))
         self.rewrite.clear()
+        self.kept.written()
 
 
 def run_import(

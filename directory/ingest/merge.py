@@ -23,6 +23,7 @@ approximate ones.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections import Counter
@@ -49,7 +50,9 @@ NOISE = re.compile(r"\b(inc|llc|ltd|corp|corporation|the|of|and)\b|[^a-z0-9 ]")
 PUNCTUATION = re.compile(r"[^a-z0-9 ]")
 SAME_FILE = "same name and address in one file"
 SAME_SOURCE = "same name and address as a listing of this source"
-Key = tuple[str, str, str, str, str]  # comparable name, organization name, streets 1 and 2, ZIP
+# A digest of the comparable name, organization name, streets 1 and 2 and ZIP: an import remembers
+# one per record, and the five strings would cost ten times as much.
+Key = bytes
 
 
 def comparable(name: str) -> str:
@@ -76,13 +79,9 @@ def place_key(
     address_2: str | None,
     zip_code: str,
 ) -> Key:
-    return (
-        comparable(name),
-        comparable(organization or ""),
-        street(address_1),
-        street(address_2),
-        zip_code,
-    )
+    parts = (comparable(name), comparable(organization or ""), street(address_1), street(address_2))
+    text = "\x1f".join((*parts, zip_code))  # the unit separator: in none of them
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def keys(doc: ServiceCreate) -> list[Key]:
@@ -113,7 +112,7 @@ class Candidate:
     streets: set[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Known:
     """A listing the same-source rule can merge into, and how it became known."""
 
