@@ -4,9 +4,12 @@ Starts a throwaway private PostGIS (or uses DIRECTORY_DATABASE_URL), migrates, l
 taxonomy, then times:
   1. the SAMHSA locator file (11,375 rows), then the same file again (all unchanged);
   2. the SAMHSA directory (merges onto the locator's listings);
-  3. a generated HSDS package of BENCH_HSDS_SERVICES services (default 100,000).
-Each import runs as its own process; its wall time and peak memory (max RSS) are printed.
-Needs DIRECTORY_DATASETS_DIR (or ../shared/datasets) for 1 and 2. Not a test.
+  3. a generated HSDS package of BENCH_HSDS_SERVICES services (default 100,000), or the package
+     folder BENCH_HSDS_PACKAGE (issue 15's: `python ../shared/bench/gen_hsds.py OUT 100000`).
+Each import runs as its own process; its wall time, CPU time (user + sys: less noisy than wall
+time on a shared machine) and peak memory (max RSS) are printed, for the loader and for its
+worker process. BENCH_HSDS_ONLY=1 skips 1 and 2. Needs DIRECTORY_DATASETS_DIR (or
+../shared/datasets) for 1 and 2. Not a test.
 """
 
 from __future__ import annotations
@@ -34,8 +37,11 @@ MEASURE = (
     "try:\n"
     "    runpy.run_module('directory', run_name='__main__')\n"
     "finally:\n"
-    "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-    "    print(f'peak memory {peak:.0f} MB', file=sys.stderr)\n"
+    "    me = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    worker = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "    cpu = [r.ru_utime + r.ru_stime for r in (me, worker)]\n"
+    "    print(f'peak memory {me.ru_maxrss / 1024:.0f} MB (worker {worker.ru_maxrss / 1024:.0f}"
+    " MB); CPU {cpu[0]:.1f} s (worker {cpu[1]:.1f} s)', file=sys.stderr)\n"
 )
 
 
@@ -60,12 +66,17 @@ def run(url: str) -> None:
     directory(env, "seed", "--no-demo")
     locator = DATASETS / "samhsa-locator-geocoded/MentalHealthProviders_Geocoded.csv"
     samhsa = DATASETS / "samhsa-mh-directory-2022/National_Directory_MH_Facilities_2022.xlsx"
-    if locator.exists():
+    if locator.exists() and not os.environ.get("BENCH_HSDS_ONLY"):
         for label in ("SAMHSA locator, 11,375 rows", "SAMHSA locator again (unchanged)"):
             seconds, summary = directory(env, "ingest", "samhsa-locator", str(locator))
             print(f"{label}: {seconds:.1f} s\n    {summary}")
         seconds, summary = directory(env, "ingest", "samhsa-directory", str(samhsa))
         print(f"SAMHSA directory, 9,037 rows, merging: {seconds:.1f} s\n    {summary}")
+    given = os.environ.get("BENCH_HSDS_PACKAGE")
+    if given:
+        seconds, summary = directory(env, "ingest", "hsds", given, "--source", "bench-hsds")
+        print(f"HSDS package {given}: {seconds:.1f} s\n    {summary}")
+        return
     count = int(os.environ.get("BENCH_HSDS_SERVICES", "100000"))
     with tempfile.TemporaryDirectory(prefix="hsds-bench-") as folder:
         generate(Path(folder), count)
