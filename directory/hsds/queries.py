@@ -200,7 +200,7 @@ def _services(session: Session, filters: Filters) -> Select[Any]:
 def _matching_words(session: Session, words: str) -> Select[Any]:
     """The services whose search documents match the words, as ``/v1/search`` matches them."""
     # the search backend's own matcher (words, synonyms, corrections, named needs)
-    condition, _ = postgres.word_condition(session, words, None)
+    condition = postgres.word_condition(session, words, None)
     return select(postgres.D.c.service_id).where(true() if condition is None else condition)
 
 

@@ -199,7 +199,7 @@ def test_the_search_statement_can_use_its_indexes(session: Session) -> None:
         if "WITH found" in str(statement):
             compiled = statement.compile(dialect=session.get_bind().dialect)
             explained = session.connection().exec_driver_sql(
-                "EXPLAIN " + str(compiled), compiled.params
+                "EXPLAIN " + str(compiled), compiled.params | (params or {})
             )
             plans.append("\n".join(explained.scalars().all()))
         return real(statement, params, *args, **kwargs)
