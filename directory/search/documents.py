@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directory.geo import offline_zips
-from directory.listings.read_schemas import LocationRead, ScheduleRead, ServiceRead
+from directory.listings.read_schemas import AddressRead, LocationRead, ScheduleRead, ServiceRead
 from directory.search.vocabulary import vocabulary
 
 DAY_MINUTES = 1440
@@ -53,15 +53,110 @@ class Document:
     sites: int = 0  # how many site documents the listing has
 
 
+@dataclass
+class Site:
+    """A location of a listing, as far as its documents read it."""
+
+    id: uuid.UUID
+    service_at_location_id: uuid.UUID
+    name: str | None
+    location_type: str
+    latitude: float | None
+    longitude: float | None
+    coordinates_approximate: bool
+    addresses: list[AddressRead]
+    accessibility: list[str]  # codes, in the listing's order
+    phones: list[dict[str, Any]]  # as a result shows them (``PHONE_FIELDS``)
+    schedules: list[ScheduleRead]
+
+
+@dataclass
+class Listing:
+    """What a searchable listing's documents are made of: read from a whole listing
+    (:func:`from_read`) or, for many at once, by :mod:`directory.search.documents_sql`."""
+
+    id: uuid.UUID
+    name: str
+    alternate_name: str | None
+    description: str | None
+    url: str | None
+    minimum_age: int | None
+    maximum_age: int | None
+    last_verified_at: dt.datetime | None
+    capacity_status: str | None
+    capacity_updated_at: dt.datetime | None
+    organization: str
+    organization_website: str | None
+    demo: bool
+    needs: list[tuple[str, str]]  # (code, name), in the taxonomy's order
+    languages: list[str]
+    costs: list[str]  # cost options, in the listing's order
+    phones: list[dict[str, Any]]
+    schedules: list[ScheduleRead]
+    service_areas: list[tuple[str, list[str]]]  # (name, regions)
+    crisis_channels: list[dict[str, Any]]  # as ``CrisisChannelRead`` dumps them
+    locations: list[Site]
+
+
+PHONE_FIELDS = ("display", "tel_uri", "type", "extension", "description")
+
+
 def searchable(service: ServiceRead) -> bool:
     """Whether a listing belongs in search at all."""
     return service.curation_status == "published" and service.status == "active"
 
 
-def documents(service: ServiceRead, lineage: dict[str, tuple[str, ...]]) -> list[Document]:
-    """The documents of one listing (none when it is not searchable)."""
-    if not searchable(service):
-        return []
+def from_read(service: ServiceRead) -> Listing:
+    """The parts of a whole listing its documents read."""
+    return Listing(
+        id=service.id,
+        name=service.name,
+        alternate_name=service.alternate_name,
+        description=service.description,
+        url=service.url,
+        minimum_age=service.minimum_age,
+        maximum_age=service.maximum_age,
+        last_verified_at=service.verification.last_verified_at,
+        capacity_status=service.capacity_status,
+        capacity_updated_at=service.capacity_updated_at,
+        organization=service.organization.name,
+        organization_website=service.organization.website,
+        demo=service.demo,
+        needs=[(need.code, need.name) for need in service.needs],
+        languages=[lang.code for lang in service.languages],
+        costs=[cost.option for cost in service.cost_options],
+        phones=[_phone(phone) for phone in service.phones],
+        schedules=service.schedules,
+        service_areas=[(area.name, area.regions) for area in service.service_areas],
+        crisis_channels=[channel.model_dump() for channel in service.crisis_channels],
+        locations=[_site(location) for location in service.locations],
+    )
+
+
+def _site(location: LocationRead) -> Site:
+    return Site(
+        id=location.id,
+        service_at_location_id=location.service_at_location_id,
+        name=location.name,
+        location_type=location.location_type,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        coordinates_approximate=location.coordinates_approximate,
+        addresses=location.addresses,
+        accessibility=[a.code for a in location.accessibility],
+        phones=[_phone(phone) for phone in location.phones],
+        schedules=location.schedules,
+    )
+
+
+def documents(
+    service: ServiceRead | Listing, lineage: dict[str, tuple[str, ...]]
+) -> list[Document]:
+    """The documents of one listing (none when it is not searchable; a ``Listing`` is)."""
+    if isinstance(service, ServiceRead):
+        if not searchable(service):
+            return []
+        service = from_read(service)
     # A postal location (a P.O. box) is where mail goes: never a site to go to.
     sites = [loc for loc in service.locations if loc.location_type not in ("virtual", "postal")]
     remote = any(loc.location_type == "virtual" for loc in service.locations) or not sites
@@ -73,43 +168,12 @@ def documents(service: ServiceRead, lineage: dict[str, tuple[str, ...]]) -> list
     return found
 
 
-def _document(
-    service: ServiceRead, lineage: dict[str, tuple[str, ...]], site: LocationRead | None
-) -> Document:
-    direct = [need.code for need in service.needs]
-    needs = list(dict.fromkeys(code for c in direct for code in lineage.get(c, (c,))))
+def _document(service: Listing, lineage: dict[str, tuple[str, ...]], site: Site | None) -> Document:
+    needs = list(dict.fromkeys(code for c, _ in service.needs for code in lineage.get(c, (c,))))
     address = site.addresses[0] if site and site.addresses else None
     schedules = (site.schedules if site else []) or service.schedules
-    timezone = local_zone(schedules, address)
-    phones = [*(site.phones if site else []), *service.phones]
     description = service.description or ""
-    body: dict[str, Any] = {
-        "service_id": str(service.id),
-        "location_id": str(site.id) if site else None,
-        "name": service.name,
-        "organization": service.organization.name,
-        "demo": service.demo,
-        "snippet": _snippet(description),
-        "needs": [{"code": n.code, "name": n.name} for n in service.needs],
-        "languages": [lang.code for lang in service.languages],
-        "accessibility": [a.code for a in site.accessibility] if site else [],
-        "costs": sorted({c.option for c in service.cost_options}),
-        "address": address.model_dump() if address else None,
-        "location_name": site.name if site else None,
-        "coordinates_approximate": site.coordinates_approximate if site else None,
-        "phones": [_phone(p) for p in phones],
-        "crisis_channels": [c.model_dump() for c in service.crisis_channels],
-        "website": service.url or service.organization.website,
-        "hours": hours_text(schedules),
-        "service_areas": [area.name for area in service.service_areas],
-        "last_verified_at": (
-            verified.isoformat() if (verified := service.verification.last_verified_at) else None
-        ),
-        "capacity_status": service.capacity_status,
-        "capacity_updated_at": (
-            heard.isoformat() if (heard := service.capacity_updated_at) else None
-        ),
-    }
+    body = _body(service, site, address, schedules)
     keywords = [k for code in needs for k in vocabulary().need_keywords.get(code, ())]
     related = [k for code in _narrower(needs, lineage) for k in vocabulary().need_keywords[code]]
     return Document(
@@ -119,27 +183,60 @@ def _document(
         kind="site" if site else "area",
         name=service.name,
         needs=needs,
-        languages=sorted({lang.code for lang in service.languages}),
-        accessibility=sorted({a.code for a in site.accessibility}) if site else [],
-        costs=sorted({c.option for c in service.cost_options}),
+        languages=sorted(set(service.languages)),
+        accessibility=sorted(set(site.accessibility)) if site else [],
+        costs=sorted(set(service.costs)),
         regions=[] if site else _regions(service),
         minimum_age=service.minimum_age,
         maximum_age=service.maximum_age,
         latitude=site.latitude if site else None,
         longitude=site.longitude if site else None,
         open_minutes=open_minutes(schedules),
-        timezone=timezone,
-        last_verified_at=service.verification.last_verified_at,
+        timezone=local_zone(schedules, address),
+        last_verified_at=service.last_verified_at,
         capacity_status=service.capacity_status,
         body=body,
         text={
             "A": " ".join(filter(None, [service.name, service.alternate_name])),
-            "B": " ".join([*(n.name for n in service.needs), *keywords, *_facts(body)]),
-            "C": " ".join(filter(None, [description, service.organization.name])),
+            "B": " ".join([*(name for _, name in service.needs), *keywords, *_facts(body)]),
+            "C": " ".join(filter(None, [description, service.organization])),
             "D": " ".join(filter(None, [site.name if site else None, *_place_words(address)])),
             "R": " ".join(related),
         },
     )
+
+
+def _body(
+    service: Listing,
+    site: Site | None,
+    address: AddressRead | None,
+    schedules: list[ScheduleRead],
+) -> dict[str, Any]:
+    """What a result shows of the document."""
+    verified, heard = service.last_verified_at, service.capacity_updated_at
+    return {
+        "service_id": str(service.id),
+        "location_id": str(site.id) if site else None,
+        "name": service.name,
+        "organization": service.organization,
+        "demo": service.demo,
+        "snippet": _snippet(service.description or ""),
+        "needs": [{"code": code, "name": name} for code, name in service.needs],
+        "languages": list(service.languages),
+        "accessibility": list(site.accessibility) if site else [],
+        "costs": sorted(set(service.costs)),
+        "address": address.model_dump() if address else None,
+        "location_name": site.name if site else None,
+        "coordinates_approximate": site.coordinates_approximate if site else None,
+        "phones": [*(site.phones if site else []), *service.phones],
+        "crisis_channels": [dict(channel) for channel in service.crisis_channels],
+        "website": service.url or service.organization_website,
+        "hours": hours_text(schedules),
+        "service_areas": [name for name, _ in service.service_areas],
+        "last_verified_at": verified.isoformat() if verified else None,
+        "capacity_status": service.capacity_status,
+        "capacity_updated_at": heard.isoformat() if heard else None,
+    }
 
 
 def _facts(body: dict[str, Any]) -> list[str]:
@@ -169,13 +266,7 @@ def _snippet(text: str) -> str:
 
 
 def _phone(phone: Any) -> dict[str, Any]:
-    return {
-        "display": phone.display,
-        "tel_uri": phone.tel_uri,
-        "type": phone.type,
-        "extension": phone.extension,
-        "description": phone.description,
-    }
+    return {name: getattr(phone, name) for name in PHONE_FIELDS}
 
 
 def _place_words(address: Any) -> list[str]:
@@ -184,9 +275,9 @@ def _place_words(address: Any) -> list[str]:
     return [w for w in (address.city, address.state_province, address.postal_code) if w]
 
 
-def _regions(service: ServiceRead) -> list[str]:
+def _regions(service: Listing) -> list[str]:
     """The regions a remote service serves: its service areas, else the states of its sites."""
-    regions = {r for area in service.service_areas for r in area.regions}
+    regions = {r for _, area in service.service_areas for r in area}
     if not regions:
         for loc in service.locations:
             for address in loc.addresses:

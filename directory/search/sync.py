@@ -18,14 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory.db import unit_of_work
 from directory.listings.models import SearchOutbox, Service
-from directory.listings.queries import read_services
 from directory.listings.taxonomy import need_lineage
 from directory.search import postgres
 from directory.search.backends import Backends
 from directory.search.documents import Document, documents
+from directory.search.documents_sql import collection_paused, read_listings
 from directory.search.meilisearch import MeiliBackend, SearchBackendError
 
 BATCH = 500
+REBUILD_BATCH = 2000  # listings read and written at once by a rebuild
 DRAIN_LOCK = 0x5EA2  # the advisory lock (with the index's number) that serialises batches
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,12 @@ def sync_batch(session: Session, *, limit: int = BATCH) -> int:
 
 
 def documents_of(session: Session, service_ids: Sequence[uuid.UUID]) -> list[Document]:
-    """The search documents of these listings (deleted or hidden ones have none)."""
-    present = list(session.scalars(select(Service.id).where(Service.id.in_(service_ids))))
+    """The search documents of these listings (deleted or hidden ones have none), read with a
+    fixed number of statements however many they are."""
     lineage = need_lineage(session)
-    return [doc for read in read_services(session, present) for doc in documents(read, lineage)]
+    with collection_paused():
+        listings = read_listings(session, service_ids)
+        return [doc for found in listings for doc in documents(found, lineage)]
 
 
 def sync_external(session: Session, backend: MeiliBackend, *, limit: int = BATCH) -> int:
@@ -96,13 +99,16 @@ def rebuild(factory: sessionmaker[Session], *, backends: Backends | None = None)
     with unit_of_work(factory) as session:
         upto = session.scalar(select(func.max(SearchOutbox.id))) or 0
         postgres.clear(session)
-        written = sum(len(docs) for docs in _all_documents(session, postgres_too=True))
+        written = 0
+        for docs in all_documents(session):
+            postgres.replace(session, [], docs)
+            written += len(docs)
         _mark(session, SearchOutbox.processed_at, upto)
     meili = backends.meili if backends else None
     if meili is not None:
         with unit_of_work(factory) as session:
             upto = session.scalar(select(func.max(SearchOutbox.id))) or 0
-            meili.rebuild(_all_documents(session, postgres_too=False))
+            meili.rebuild(all_documents(session))
             _mark(session, SearchOutbox.meili_synced_at, upto)
     return written
 
@@ -116,17 +122,14 @@ def _mark(session: Session, column: Any, upto: int) -> None:
     )
 
 
-def _all_documents(session: Session, *, postgres_too: bool) -> Iterator[list[Document]]:
+def all_documents(session: Session) -> Iterator[list[Document]]:
+    """The documents of every searchable listing, a batch of listings at a time."""
     query = select(Service.id).where(
         Service.curation_status == "published", Service.status == "active"
     )
     ids = list(session.scalars(query.order_by(Service.id)))
-    for start in range(0, len(ids), BATCH):
-        docs = documents_of(session, ids[start : start + BATCH])
-        if postgres_too:
-            postgres.replace(session, [], docs)
-        session.expunge_all()  # keep memory flat over a large rebuild
-        yield docs
+    for start in range(0, len(ids), REBUILD_BATCH):
+        yield documents_of(session, ids[start : start + REBUILD_BATCH])
 
 
 class Follower:

@@ -1,0 +1,99 @@
+"""Index sync speed: listings a second into the postgres index, and into Meilisearch documents.
+
+Starts a throwaway private PostGIS (or uses DIRECTORY_DATABASE_URL; an existing bench import of
+the same size is reused), imports BENCH_LISTINGS generated listings (default 100,000) with
+`directory ingest`, then times
+  1. `directory index rebuild`'s work for the postgres index (`sync.rebuild`): every listing's
+     documents read and written, in one transaction;
+  2. every listing's Meilisearch documents built and serialised as they are sent (no server).
+With BENCH_READ_ONLY=1 it only reads (2. alone, in a read-only transaction, no import): for a
+database that is not its own. Not a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from database import with_database
+from generate_listings import generate
+
+from directory.db import make_engine, make_sessionmaker
+from directory.listings.models import Provenance, Service
+from directory.search import sync
+from directory.search.meili_documents import Encoder, meili_document
+
+SOURCE = "bench-index"
+
+
+def run(url: str) -> None:
+    read_only = os.environ.get("BENCH_READ_ONLY") == "1"
+    factory = make_sessionmaker(make_engine(url))
+    if not read_only:
+        _import(url, int(os.environ.get("BENCH_LISTINGS", "100000")))
+    with factory() as session:
+        listings = session.scalar(
+            select(func.count(Service.id)).where(
+                Service.curation_status == "published", Service.status == "active"
+            )
+        )
+    print(f"{listings:,} searchable listings")
+    if not read_only:
+        started = time.perf_counter()
+        written = sync.rebuild(factory)
+        _report("postgres index", listings, written, time.perf_counter() - started)
+    with factory() as session:
+        session.execute(text("SET TRANSACTION READ ONLY"))
+        started, built, size = time.perf_counter(), 0, 0
+        for docs in sync.all_documents(session):
+            size += len(json.dumps([meili_document(doc) for doc in docs], cls=Encoder))
+            built += len(docs)
+        seconds = time.perf_counter() - started
+    _report("Meilisearch documents", listings, built, seconds, f", {size / 1e6:,.0f} MB of JSON")
+
+
+def _import(url: str, count: int) -> None:
+    env = {**os.environ, "DIRECTORY_DATABASE_URL": url, "DIRECTORY_INDEX_SYNC_INTERVAL": "0"}
+    cli = [sys.executable, "-m", "directory"]
+    subprocess.run([*cli, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "seed", "--no-demo"], env=env, check=True, capture_output=True)
+    factory = make_sessionmaker(make_engine(url))
+    with factory() as session:
+        query = select(func.count(Provenance.id)).where(Provenance.source == SOURCE)
+        present = session.scalar(query) or 0
+    if present >= count:
+        return
+    with tempfile.TemporaryDirectory(prefix="index-bench-") as folder:
+        generate(Path(folder), count)
+        started = time.perf_counter()
+        subprocess.run(
+            [*cli, "ingest", "hsds", folder, "--source", SOURCE],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        print(f"imported {count:,} listings in {time.perf_counter() - started:.0f} s")
+
+
+def _report(what: str, listings: int, docs: int, seconds: float, extra: str = "") -> None:
+    print(
+        f"{what}: {docs:,} documents of {listings:,} listings in {seconds:.1f} s,"
+        f" {listings / seconds:,.0f} listings/s{extra}"
+    )
+
+
+def main() -> None:
+    with_database(run, port=int(os.environ.get("BENCH_PORT", "55877")))
+
+
+if __name__ == "__main__":
+    main()
