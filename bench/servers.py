@@ -11,7 +11,9 @@ clients, and is stopped with SIGTERM. Each runs the same app, ``directory.servin
 off (``DIRECTORY_INDEX_SYNC_INTERVAL=0``: the bench writes nothing to the database but, once,
 the mentor whose token it uses; give ``BENCH_TOKEN`` to reuse one). Besides the throughput it
 records each worker's share of the CPU the workers used (how evenly the server spread the 8
-keep-alive connections), their memory after the run, and the time to start and to stop.
+keep-alive connections), their memory after the run, the time to start and to stop, and the
+same 8 clients' throughput on a light request (``LIGHT``, for half as long), where the servers'
+own cost shows more than behind a search.
 Prints a JSON line per run and a table at the end. Traffic goes to 127.0.0.1 only. Not a test.
 """
 
@@ -39,6 +41,9 @@ from throughput import measure
 BIN = Path(sys.executable).parent
 APP = "directory.serving:worker_app"
 Command = Callable[[int, int], list[str]]
+# A light request (a small read, answered in a few milliseconds), where the server's own work
+# is a larger share than in a search: its throughput tells the servers apart better.
+LIGHT = "/v1/crisis-lines?country=US&language=es"
 
 SERVERS: dict[str, Command] = {
     # our former supervisor: a parent holding one SO_REUSEPORT socket per uvicorn worker
@@ -154,6 +159,7 @@ def run_one(
             pids = descendants(server.pid) or [server.pid]
             before = {pid: cpu_seconds(pid) for pid in pids}
             figures = measure(base, token, seconds=seconds, warm=5)
+            light = measure(base, token, seconds=seconds / 2, warm=2, paths=[LIGHT])
             used = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
             memory = {pid: rss_mb(pid) for pid in pids}
         finally:
@@ -173,6 +179,8 @@ def run_one(
         "server": name,
         "workers": workers,
         **figures,
+        "light_per_s": light["searches_per_s"],
+        "light_p95_ms": light["p95_ms"],
         "cpu_share": [round(used[pid] / total, 2) for pid in busy],
         "worker_rss_mb": [round(memory[pid]) for pid in busy],
         "start_s": round(up, 1),
@@ -197,14 +205,15 @@ def _wait(base: str, server: subprocess.Popen[bytes], output: Any) -> None:
 
 def table(results: list[dict[str, Any]]) -> str:
     rows = [
-        "| server | workers | searches/s | p50 ms | p95 ms | p99 ms | CPU share of workers"
-        " | RSS MB per worker | start s | stop s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| server | workers | searches/s | p50 ms | p95 ms | p99 ms | light/s | light p95 ms"
+        " | CPU share of workers | RSS MB per worker | start s | stop s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         rows.append(
             f"| {r['server']} | {r['workers']} | {r['searches_per_s']:.0f} | {r['p50_ms']}"
-            f" | {r['p95_ms']} | {r['p99_ms']} | {' / '.join(map(str, r['cpu_share']))}"
+            f" | {r['p95_ms']} | {r['p99_ms']} | {r['light_per_s']:.0f} | {r['light_p95_ms']}"
+            f" | {' / '.join(map(str, r['cpu_share']))}"
             f" | {' / '.join(map(str, r['worker_rss_mb']))} | {r['start_s']} | {r['stop_s']} |"
         )
     return "\n".join(rows)

@@ -7,7 +7,8 @@ one after another, for ``--seconds`` (after ``--warm`` seconds not counted) or u
 ``--requests`` answers. The queries are the issue's mix, those of
 ``../shared/bench/peer_bench.py`` (its ``cases()``, copied so that this runs without it): near one
 of six metros, a 25 km radius, a keyword from its list (or none), ``language=es`` in 30%.
-Prints one JSON line: searches a second, p50/p95/p99 in milliseconds, errors. A token comes from
+Prints one JSON line: searches a second, p50/p95/p99 in milliseconds, errors (their statuses; 0
+for no answer within 10 s or a dropped connection). A token comes from
 ``directory users create --email ... --role mentor`` (its last line) against the API's database.
 Traffic goes to 127.0.0.1 only. Not a test.
 """
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -92,11 +94,13 @@ def measure(
     seconds: float = 20.0,
     warm: float = 3.0,
     requests: int | None = None,
+    paths: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run ``clients`` clients against ``base``; the figures (see the module's docstring)."""
+    """Run ``clients`` clients against ``base``; the figures (see the module's docstring).
+    ``paths``: what they ask for, in turn (the issue's search mix unless given)."""
     if urlsplit(base).hostname != "127.0.0.1":
         raise SystemExit("this bench sends its traffic to 127.0.0.1 only")
-    paths = search_paths(400)
+    paths = paths or search_paths(400)
     headers = {"Authorization": f"Bearer {token}"}
     samples: list[float] = []
     errors: list[int] = []
@@ -111,7 +115,12 @@ def measure(
         try:
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
-                status = connection.get(paths[i % len(paths)])
+                try:
+                    status = connection.get(paths[i % len(paths)])
+                except (OSError, HTTPException):  # a timeout, a dropped connection: a new one
+                    status = 0
+                    connection.close()
+                    connection = KeepAlive(base, headers)
                 done = time.perf_counter()
                 i += clients
                 if sent < counted:

@@ -371,32 +371,18 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API (OpenAPI at /docs)."""
-    import uvicorn
-
     from directory import logs
-    from directory.api.app import create_app
+    from directory.serving import serve_processes
 
     configured = settings()
     logs.configure(configured.log_format)  # this process's; each worker configures its own
     engine().dispose()  # fail early and clearly when the database is not there
     host, port = host or configured.host, port or configured.port
     count = workers or configured.workers
-    if count == 1:
-        uvicorn.run(
-            create_app(configured),
-            host=host,
-            port=port,
-            # uvicorn's access line has the query string; the app logs its own (access_log)
-            access_log=False,
-            log_config=None,  # uvicorn's lines go through ours (directory.logs)
-            forwarded_allow_ips=configured.forwarded_allow_ips,
-        )
-    else:
-        from directory.serving import serve_processes
-
-        shared = configured.data_dir / "metrics" if configured.metrics_token else None
-        try:
-            status = serve_processes(host, port, count, metrics_dir=shared)
-        except OSError as error:
-            raise fail(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-        raise typer.Exit(status)
+    # one process's figures need no sharing; several share theirs in files
+    shared = configured.data_dir / "metrics" if configured.metrics_token and count > 1 else None
+    try:
+        status = serve_processes(host, port, count, metrics_dir=shared)
+    except OSError as error:
+        raise fail(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    raise typer.Exit(status)

@@ -1,76 +1,56 @@
-"""`directory serve --workers N`: N uvicorn processes, each with a listening socket of its own.
+"""`directory serve`: the API in Granian's worker processes, each on a socket of its own.
 
-uvicorn's own multi-process mode shares one listening socket, and whichever process wakes
-first accepts every connection waiting: 8 keep-alive clients all landed on one of two workers
-(measured with `ss`; the other stayed idle, and throughput was that of one process). Here the
-parent opens one listening socket per worker, all bound with SO_REUSEPORT, so Linux spreads new
-connections across them (by a hash of the client's address and port), and hands each to its
-worker. The parent keeps them: a worker that dies is replaced on the same socket, and the
-connections waiting in its queue are served by the replacement.
+Granian (a well-kept Rust HTTP server with an ASGI interface) replaced a supervisor of our own
+(N uvicorn processes on SO_REUSEPORT sockets a parent held, now ``bench/supervisor.py``): on
+issue 15's 8-client bench (``bench/servers.py``) it served as many searches a second and more
+light requests (the figures are in the README), and it is code we no longer keep. On Linux
+each of its workers binds its own socket with SO_REUSEPORT, so the kernel spreads new
+connections across them by a hash of the client's address and port (one socket shared by
+uvicorn's workers gave all of 8 keep-alive clients to one of two workers). Unlike our
+supervisor, a worker that dies takes its socket with it: connections still waiting in its
+queue are reset, unless Linux's ``net.ipv4.tcp_migrate_req`` is 1. What Granian does not do is
+done here: a port some other server listens on is refused (``check_port``); each worker builds
+the app with ``worker_app`` (our settings and log format, X-Forwarded-For believed from the
+proxies we trust, a stop when the parent dies); a dead worker's pool gauges are let go by its
+successor (``forget_dead_workers``).
 """
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
 import os
 import shutil
 import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-log = logging.getLogger(__name__)
-STARTUP_FAILURE = 3  # uvicorn's exit code when the app does not start
-QUICK_EXIT = 5.0  # seconds: a worker dying this soon after its start did not really start
 BACKLOG = 2048
+STOP_WAIT = 30  # seconds a worker has to finish its requests after SIGTERM, then SIGKILL
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"  # where prometheus-client's workers keep figures
+# Granian's own lines go to its "_granian" logger with a handler of its own: hand them to ours
+GRANIAN_LOGS = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {"_granian": {"handlers": [], "propagate": True}},
+}
 
 
-def listeners(host: str, port: int, count: int) -> list[socket.socket]:
-    """``count`` listening sockets on host:port in one SO_REUSEPORT group.
+def check_port(host: str, port: int) -> None:
+    """OSError when some other server listens on host:port.
 
-    A port some other server listens on is an OSError here (a bind without SO_REUSEPORT comes
-    first: with it, a second `directory serve` would silently share the port). The sockets are
-    made with protocol IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose
-    protocol says TCP, and without it each response waited 40 ms (Nagle's algorithm against
-    delayed ACKs; measured)."""
+    The bind is without SO_REUSEPORT: Granian's workers bind with it, so a second `directory
+    serve` on the same port would otherwise share it silently."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
     )[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(address)
-    made: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(family, kind, proto)
-            made.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind(address)
-            sock.listen(BACKLOG)
-    except OSError:
-        for sock in made:
-            sock.close()
-        raise
-    return made
-
-
-@dataclass
-class _Slot:
-    sock: socket.socket
-    process: BaseProcess | None = None
-    started: float = 0.0
-    restarts: int = 0
-    quick: bool = False  # the last one died soon after its start
 
 
 def shared_metrics(folder: Path) -> None:
@@ -85,101 +65,81 @@ def shared_metrics(folder: Path) -> None:
 def serve_processes(host: str, port: int, workers: int, *, metrics_dir: Path | None = None) -> int:
     """Run ``workers`` API processes until SIGINT or SIGTERM; the exit status. With
     ``metrics_dir``, their figures are shared there (``shared_metrics``)."""
-    context = multiprocessing.get_context("spawn")
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    slots = [_Slot(sock) for sock in listeners(host, port, workers)]
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops
+
+    check_port(host, port)
+    # Granian forks its workers: prometheus-client, which picks its multiprocess mode as it is
+    # imported, must not be imported here before ``metrics_dir`` is set (nor is the app).
     if metrics_dir is not None:  # the port is ours: no other serve writes there
         shared_metrics(metrics_dir)
-    status = 0
+    server = Granian(
+        "directory.serving:worker_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=BACKLOG,
+        log_dictconfig=GRANIAN_LOGS,
+        log_access=False,  # the app logs its own (access_log), without the query string
+        respawn_failed_workers=True,  # a worker that dies is replaced (not one dying as it starts)
+        workers_kill_timeout=STOP_WAIT,
+    )
     try:
-        for slot in slots:
-            _start(context, slot, host, port)
-        while not stop.wait(0.5):
-            for slot in slots:
-                assert slot.process is not None
-                if slot.process.is_alive():
-                    continue
-                code = slot.process.exitcode
-                quick = time.monotonic() - slot.started < QUICK_EXIT
-                # The app cannot start (uvicorn says so, or the first one, or two in a row,
-                # died as they started): stop rather than start one every half second.
-                if code == STARTUP_FAILURE or (quick and (slot.restarts == 0 or slot.quick)):
-                    log.error("an API process exited as it started (%s): stopping", code)
-                    stop.set()
-                    status = STARTUP_FAILURE
-                    break
-                log.warning("API process %s exited (%s): starting another", slot.process.pid, code)
-                _forget_metrics(slot.process.pid)
-                slot.restarts, slot.quick = slot.restarts + 1, quick
-                _start(context, slot, host, port)
-    finally:
-        _stop(slots)
-    return status
-
-
-def _forget_metrics(pid: int | None) -> None:
-    """A dead worker's pool gauges no longer count (its counters do: requests it answered)."""
-    if pid is not None and os.environ.get(MULTIPROCESS):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
-
-
-def _start(context: Any, slot: _Slot, host: str, port: int) -> None:
-    args = (slot.sock, host, port, os.getpid())
-    slot.process = context.Process(target=_worker, args=args)
-    slot.process.start()
-    slot.started = time.monotonic()
-
-
-def _stop(slots: list[_Slot]) -> None:
-    """SIGTERM (uvicorn finishes the requests under way), then SIGKILL after 30 s."""
-    running = [slot.process for slot in slots if slot.process is not None]
-    for process in running:
-        if process.is_alive():
-            process.terminate()
-    deadline = time.monotonic() + 30
-    for process in running:
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            process.join()
-    for slot in slots:
-        slot.sock.close()
+        server.serve()
+    except SystemExit as stop:  # Granian's way to say that its workers could not stay up
+        return stop.code if isinstance(stop.code, int) else 1
+    return 0
 
 
 def worker_app() -> ASGIApp:
     """The app of one worker process, for any server that calls a factory in each worker:
-    the settings from the environment, and this process's log lines in our format."""
+    the settings from the environment, this process's log lines in our format, X-Forwarded-For
+    believed from ``forwarded_allow_ips`` only, and a stop when the parent dies."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
     from directory import logs
     from directory.api.app import create_app
     from directory.config import get_settings
 
     settings = get_settings()
     logs.configure(settings.log_format)
-    return create_app(settings)
-
-
-def _worker(sock: socket.socket, host: str, port: int, parent: int) -> None:  # pragma: no cover
-    import uvicorn
-
-    from directory.config import get_settings
-
+    forget_dead_workers()
+    parent = os.getppid()
     threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
-    settings = get_settings()
-    config = uvicorn.Config(
-        "directory.serving:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        # uvicorn's access line has the query string; the app logs its own (access_log)
-        access_log=False,
-        log_config=None,  # uvicorn's lines go through ours (directory.logs)
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    app = create_app(settings)
+    # the address a proxy we trust forwarded, found as uvicorn finds it (Granian does not)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+    return app
+
+
+def forget_dead_workers() -> None:
+    """Live gauges (the pools') of workers no longer running stop counting; counters and
+    histograms of theirs still do (requests they answered). Run by each worker as it starts, so
+    a successor clears its predecessor's."""
+    folder = os.environ.get(MULTIPROCESS)
+    if not folder:
+        return
+    from prometheus_client import multiprocess
+
+    for path in Path(folder).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if not _alive(pid):
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True
 
 
 def _stop_with_parent(parent: int) -> None:

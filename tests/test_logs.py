@@ -226,7 +226,7 @@ def test_serve_logs_json_and_never_uvicorns_access_line(database_url: str, engin
     text = output.decode()
     assert not any(word in text for word in WORDS.split())
     found = [json.loads(line) for line in text.splitlines() if line.strip()]  # every line JSON
-    assert any(line["logger"].startswith("uvicorn") for line in found)  # uvicorn's, through ours
+    assert any(line["logger"].startswith("_granian") for line in found)  # Granian's, through ours
     assert not any("color_message" in line for line in found)  # uvicorn's, with colours
     assert not any(line["logger"].startswith("alembic") for line in found)  # at each probe
     search = [line for line in found if line.get("request_id") == "s-1"]
