@@ -1,0 +1,176 @@
+"""Issue 15's figures from one run: speed at 100,000 listings, side by side with the peer.
+
+    .venv/bin/python bench/scale.py [SERVICES]        # default 100,000
+
+On a throwaway private PostGIS (or DIRECTORY_DATABASE_URL), in order:
+  1. ``../shared/bench/gen_hsds.py`` makes the issue's package (20 US metros);
+  2. ``directory ingest hsds`` imports it: wall time, CPU time, peak memory;
+  3. ``directory index rebuild``: listings indexed a second;
+  4. ``../shared/bench/peer_bench.py`` as it is: ``load`` the peer's table, then ``run`` 400
+     queries, the peer's bare SQL against our ``GET /v1/search`` over HTTP (``serve``, one
+     worker), its JSON line printed;
+  5. ``bench/throughput.py``: 8 clients against ``serve`` with two workers, and the workers'
+     memory (RSS) at rest and after the run;
+  6. ``bench/startup.py``: ``directory --help`` and ``directory db status``.
+Only 127.0.0.1 is sent traffic. Not a test; the figures go in the issue's closing note.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psycopg
+from database import with_database
+from ingest import directory
+
+from directory.config import PROJECT_ROOT
+
+PEER = PROJECT_ROOT.parent / "shared" / "bench"
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    with_database(lambda url: run(url, count), port=55441)
+
+
+def run(url: str, count: int) -> None:
+    env = {**os.environ, "DIRECTORY_DATABASE_URL": url}
+    directory(env, "db", "migrate")
+    directory(env, "seed", "--no-demo")
+    with tempfile.TemporaryDirectory(prefix="scale-bench-") as folder:
+        package = Path(folder) / "package"
+        subprocess.run(
+            [sys.executable, str(PEER / "gen_hsds.py"), str(package), str(count)], check=True
+        )
+        seconds, summary = directory(env, "ingest", "hsds", str(package), "--source", "bench")
+        print(f"ingest of {count:,} HSDS services: {seconds:.1f} s\n    {summary}", flush=True)
+        seconds, summary = directory(env, "index", "rebuild")
+        rate = f"{count / seconds:,.0f} listings a second"
+        print(f"index rebuild: {seconds:.1f} s, {rate}\n    {summary}", flush=True)
+        with psycopg.connect(_libpq(url), autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
+        token = _token(env)
+        with _serving(env, workers=1) as api:
+            subprocess.run(
+                [sys.executable, str(PEER / "peer_bench.py"), "load", str(package), _libpq(url)],
+                check=True,
+            )
+            side = subprocess.run(
+                [
+                    sys.executable,
+                    str(PEER / "peer_bench.py"),
+                    "run",
+                    _libpq(url),
+                    api,
+                    token,
+                    "400",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            print("side by side (peer_bench.py run, 400 queries):", side.stdout.strip(), flush=True)
+    with _serving(env, workers=2) as api:
+        rest = _worker_memory(api)
+        out = subprocess.run(
+            [sys.executable, str(HERE / "throughput.py"), api, "--token", token, "--seconds", "20"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        print("8 clients, 2 workers:", out.stdout.strip())
+        print(f"worker memory (RSS MB): at rest {rest}, after the run {_worker_memory(api)}")
+    startup = subprocess.run(
+        [sys.executable, str(HERE / "startup.py")], capture_output=True, text=True, env=env
+    )
+    print("start-up:", startup.stdout.strip())
+
+
+class _serving:
+    """``directory serve`` on a free port for the length of a with block; its base URL."""
+
+    def __init__(self, env: dict[str, str], *, workers: int) -> None:
+        self.env, self.workers = env, workers
+
+    def __enter__(self) -> str:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command = [sys.executable, "-m", "directory", "serve", "--port", str(port)]
+        self.process = subprocess.Popen(
+            [*command, "--workers", str(self.workers)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return base
+            except OSError:
+                time.sleep(0.5)
+        raise SystemExit("serve did not answer /healthz in 60 s")
+
+    def __exit__(self, *_: object) -> None:
+        os.killpg(self.process.pid, 15)
+        self.process.wait(timeout=30)
+
+
+def _worker_memory(api: str) -> list[int]:
+    """The RSS of the processes listening on the API's port, and their children."""
+    port = api.rsplit(":", 1)[1]
+    found = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True)
+    pids = {
+        int(p.split("=")[1]) for p in found.stdout.replace(",", " ").split() if p.startswith("pid=")
+    }
+    sizes = []
+    for pid in sorted(pids):
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(
+            int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+            // 1024
+        )
+    return sizes
+
+
+def _token(env: dict[str, str]) -> str:
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "directory",
+            "users",
+            "create",
+            "--email",
+            f"bench{time.time_ns()}@example.org",
+            "--role",
+            "mentor",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+def _libpq(url: str) -> str:
+    """The database's URL as psycopg and psql read it (no SQLAlchemy driver name)."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+if __name__ == "__main__":
+    main()
