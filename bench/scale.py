@@ -8,7 +8,8 @@ On a throwaway private PostGIS (or DIRECTORY_DATABASE_URL), in order:
   3. ``directory index rebuild``: listings indexed a second;
   4. ``../shared/bench/peer_bench.py`` as it is: ``load`` the peer's table, then ``run`` 400
      queries, the peer's bare SQL against our ``GET /v1/search`` over HTTP (``serve``, one
-     worker), its JSON line printed;
+     worker), its JSON line printed; then the mentor's search page (``bench/web.py``'s
+     timing) for 200 of the same queries;
   5. ``bench/throughput.py``: 8 clients against ``serve`` with two workers, and the workers'
      memory (RSS) at rest and after the run;
   6. ``bench/startup.py``: ``directory --help`` and ``directory db status``.
@@ -18,6 +19,7 @@ Only 127.0.0.1 is sent traffic. Not a test; the figures go in the issue's closin
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -80,6 +82,7 @@ def run(url: str, count: int) -> None:
                 text=True,
             )
             print("side by side (peer_bench.py run, 400 queries):", side.stdout.strip(), flush=True)
+            _search_page(url, api, token)
     with _serving(env, workers=2) as api:
         rest = _worker_memory(api)
         out = subprocess.run(
@@ -94,6 +97,22 @@ def run(url: str, count: int) -> None:
         [sys.executable, str(HERE / "startup.py")], capture_output=True, text=True, env=env
     )
     print("start-up:", startup.stdout.strip())
+
+
+def _search_page(url: str, api: str, token: str) -> None:
+    """The mentor's search page against the API, interleaved, with the peer's query mix."""
+    sys.path.insert(0, str(PEER))
+    from peer_bench import cases  # type: ignore[import-not-found]
+    from web import ANON_COOKIE, SESSION_COOKIE, mentor_session, page_times
+
+    cookie = f"{SESSION_COOKIE}={mentor_session(url)}; {ANON_COOKIE}={secrets.token_urlsafe(24)}"
+    mix = [
+        {"near": (case["lat"], case["lng"]), "radius_km": case["km"]}
+        | ({"q": case["kw"]} if case["kw"] else {})
+        | ({"language": [case["lang"]]} if case["lang"] else {})
+        for case in cases(200)
+    ]
+    page_times(api, cookie, token, mix)
 
 
 class _serving:
