@@ -50,7 +50,8 @@ def replace(session: Session, service_ids: Sequence[uuid.UUID], docs: list[Docum
     if not docs:
         return
     session.execute(INSERT, {"docs": json.dumps([_row(d) for d in docs], default=str)})
-    vocabulary_words = sorted({w for d in docs for t in d.text.values() for w in words(t)})
+    texts = {t for d in docs for t in d.text.values()}  # many repeat (needs' keywords, places)
+    vocabulary_words = sorted(set(words(" ".join(texts))))
     fresh = [{"word": w} for w in vocabulary_words if 3 <= len(w) <= 64 and not w.isdigit()]
     if fresh:
         session.execute(pg_insert(SearchWord).on_conflict_do_nothing(), fresh)
