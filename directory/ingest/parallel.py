@@ -108,7 +108,11 @@ def _watch(parent: int) -> None:
 
 
 def _inline(fmt: Format, items: list[Item], source: str) -> Iterator[tuple[Item, Prepared | None]]:
-    for item in items:
+    """The items prepared here, taken out of the list as they go: the first ``INLINE`` records
+    would otherwise stay in memory for the whole import."""
+    items.reverse()
+    while items:
+        item = items.pop()
         yield item, prepare(fmt, item, source) if isinstance(item, SourceRecord) else None
 
 

@@ -13,6 +13,7 @@ by its table name, and columns are taken from each file's own header.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,7 +120,7 @@ class Package:
     services: Path
     lookups: dict[str, Lookup]
     children: list[Child]
-    sal: Child  # service_at_location rows by service id (and by their own id)
+    sal: Child  # service_at_location rows by service id
     links: Child | None  # taxonomy links by service id: 3.0 attributes or 1.x services_taxonomy
     rejected: list[Rejection]
     usage: dict[str, Usage] = field(default_factory=dict)  # by file name
@@ -187,9 +188,11 @@ def index_package(folder: Path, spill: Spill) -> Package:
     usage = {path.name: Usage(key, header_of(path)) for key, path in found.items()}
     lookups = {key: _lookup(found[key], usage, spill) for key in LOOKUPS if key in found}
     known = lookups["locations"].rows if "locations" in lookups else Index(spill)
-    sal = _index_sal(found.get("service_at_locations"), known, rejected, usage, spill)
+    by_site = any("service_at_location_id" in used.header for used in usage.values())
+    sites: set[str] | None = set() if by_site else None  # their own ids, if rows name them
+    sal = _index_sal(found.get("service_at_locations"), known, rejected, usage, spill, sites)
     children = [
-        _index_child(key, found[key], sal.sal, known, rejected, usage, spill)
+        _index_child(key, found[key], sites or set(), known, rejected, usage, spill)
         for key in PARENTS
         if key in found
     ]
@@ -221,7 +224,9 @@ def _index_sal(
     rejected: list[Rejection],
     usage: dict[str, Usage],
     spill: Spill,
+    sites: set[str] | None,
 ) -> Child:
+    """Sites by service id; their own ids added to ``sites`` (when given)."""
     sal = Child("service_at_locations", path.name if path else "", (), spill)
     if path is None:
         return sal
@@ -239,8 +244,8 @@ def _index_sal(
             rejected.append(Rejection(sal.file, line, "service_id", "no service_id"))
         else:
             sal.service.add_each(service_id, pack(line, values))
-            if own_id:
-                sal.sal.add(own_id, pack(line, values))
+            if own_id and sites is not None:
+                sites.add(sys.intern(own_id))
     return sal
 
 
@@ -251,7 +256,7 @@ def _missing(what: str, key: str) -> str:
 def _index_child(
     key: str,
     path: Path,
-    sal_ids: Index,
+    sal_ids: set[str],
     locations: Index,
     rejected: list[Rejection],
     usage: dict[str, Usage],
