@@ -12,12 +12,13 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from directory.listings.models import Provenance, Service
 from directory.listings.queries import read_services
 from directory.listings.taxonomy import need_lineage
+from directory.search import postgres
 from directory.search.documents import Document, documents
 from directory.search.meili_documents import meili_document
 from directory.search.sync import documents_of
@@ -97,3 +98,28 @@ def test_samhsas_merged_listings_documents_are_the_same_both_ways(
     load(session, _subset_directory(datasets_dir, tmp_path, "VT"), "test:directory")
     ids = sorted({*_published(session, "test:locator"), *_published(session, "test:directory")})
     assert assert_same_documents(session, ids) > 50
+
+
+WEIGHTED = text(
+    """
+    SELECT setweight(to_tsvector('english', unaccent(:a)), 'A')
+        || setweight(to_tsvector('simple', unaccent(:a)), 'A')
+        || setweight(to_tsvector('english', unaccent(:b)), 'B')
+        || setweight(to_tsvector('spanish', unaccent(:b)), 'B')
+        || setweight(to_tsvector('english', unaccent(:c)), 'C')
+        || setweight(to_tsvector('spanish', unaccent(:c)), 'C')
+        || setweight(to_tsvector('simple', unaccent(:d)), 'D') = tsv
+    FROM search_document WHERE id = :id
+    """
+)
+
+
+def test_the_index_holds_each_documents_weighted_words(session: Session) -> None:
+    """Each distinct text of a batch is made a vector once: still each document's own words, at
+    the positions one vector of its texts in a row gives them."""
+    ids = _ids(session)
+    docs = documents_of(session, ids)
+    postgres.replace(session, ids, docs)
+    for doc in docs:
+        texts = {key.lower(): doc.text[key] for key in "ABCD"}
+        assert session.scalar(WEIGHTED, {"id": doc.id, **texts}) is True, doc.name
