@@ -23,6 +23,8 @@ SYNONYMS_FILE = "search_synonyms.yaml"
 
 def fold(text: str) -> str:
     """Lower case without accents ("Autolesión" -> "autolesion")."""
+    if text.isascii():  # the common case, the same answer without the per-character pass
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
