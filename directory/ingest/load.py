@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from directory.errors import Conflict, InvalidInput
@@ -32,6 +32,7 @@ from directory.ingest.parallel import prepared
 from directory.ingest.prepare import Prepared
 from directory.ingest.records import Ignored, ReadItem, Rejection, SourceRecord
 from directory.ingest.report import ImportReport
+from directory.listings import models
 from directory.listings.models import Provenance, SearchOutbox, Service
 from directory.listings.rows import Rows
 from directory.listings.schemas import ServiceCreate
@@ -44,6 +45,13 @@ from directory.listings.service import (
 from directory.listings.taxonomy import resolve_needs
 
 BATCH = 5000  # queued rows (or rewritten listings x 10) per round of bulk writes
+ANALYZE_AFTER = 5000  # listings created or changed by an import that refreshes the statistics
+ANALYZED = (
+    *(models.Organization, models.Service, models.Location, models.ServiceAtLocation),
+    *(models.Address, models.Phone, models.Contact, models.Schedule, models.Language),
+    *(models.Accessibility, models.ServiceArea, models.CostOption, models.Attribute),
+    *(models.CrisisChannel, models.Provenance, models.ListingChange, SearchOutbox),
+)
 Progress = Callable[[int], None]
 
 
@@ -112,7 +120,18 @@ def run_import(
             gone = {key for key, link in missing.items() if link.service_id not in vouched}
             refuse_shrink(session, source, gone)
         _deactivate_missing(session, source, missing, vouched, report, loader.kept)
+    if not dry_run and report.counts["created"] + report.counts["updated"] >= ANALYZE_AFTER:
+        _analyze(session)
     return report
+
+
+def _analyze(session: Session) -> None:
+    """Refresh the planner's statistics of the listing tables, in the import's transaction (so
+    they are published with its rows). Right after a big import into a young database they
+    say the tables are nearly empty, and the index sync that follows the commit was planned as
+    nested loops over sequential scans: 18 listings a second instead of 1,700."""
+    tables = ", ".join(model.__tablename__ for model in ANALYZED)
+    session.execute(text(f"ANALYZE {tables}"))  # names of our own models, not input
 
 
 def refuse_shrink(session: Session, source: str, missing: set[str]) -> None:

@@ -242,3 +242,22 @@ def test_a_written_backslash_u0000_is_text_not_a_nul(
     assert report.rejected == [] and report.counts["created"] == 3
     raw = session.scalars(text("SELECT raw::text FROM provenance WHERE raw::text LIKE '%u0000%'"))
     assert len(raw.all()) == 1
+
+
+@pytest.mark.parametrize("after", [1, 10**9])
+def test_a_big_import_refreshes_the_planner_statistics_with_its_rows(
+    session: Session,
+    datasets_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    after: int,
+) -> None:
+    """Past ANALYZE_AFTER listings an import analyzes the listing tables in its transaction, so
+    the index sync after its commit is planned for the tables as they are (not as empty)."""
+    monkeypatch.setattr("directory.ingest.load.ANALYZE_AFTER", after)
+    started = session.scalar(text("SELECT clock_timestamp()"))
+    load(session, sample(datasets_dir, tmp_path, 30))
+    analyzed = session.scalar(
+        text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'service'")
+    )
+    assert (analyzed is not None and analyzed >= started) is (after == 1)
