@@ -56,8 +56,6 @@ def run(url: str, count: int) -> None:
         )
         seconds, summary = directory(env, "ingest", "hsds", str(package), "--source", "bench")
         print(f"ingest of {count:,} HSDS services: {seconds:.1f} s\n    {summary}", flush=True)
-        with psycopg.connect(_libpq(url), autocommit=True) as connection:
-            connection.execute("ANALYZE")  # as autovacuum would soon after an import
         seconds, summary = directory(env, "index", "rebuild")
         rate = f"{count / seconds:,.0f} listings a second"
         print(f"index rebuild: {seconds:.1f} s, {rate}\n    {summary}", flush=True)
