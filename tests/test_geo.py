@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from directory import geo
@@ -154,3 +154,22 @@ def test_an_api_process_holds_no_zip_table(engine: object, database_url: str) ->
     )
     held = json.loads(child.stdout.strip().splitlines()[-1])
     assert held == {"zipcodes": False, "offline": 0, "recent": [1, 1]}
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/search?q=counseling&postcode=05401", "/v1/crisis-lines?postcode=05401"]
+)
+def test_a_cancelled_zip_lookup_leaves_the_request_answerable(
+    client: TestClient, mentor: dict[str, str], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """A ZIP lookup cancelled by the statement timeout aborts the request's transaction; the
+    place comes from the offline copy and the search (and the crisis lines) still answer,
+    instead of failing with the aborted transaction's error."""
+
+    def cancelled(db: Session, zips: object) -> None:
+        db.execute(text("SET LOCAL statement_timeout = '10ms'"))
+        db.execute(text("SELECT pg_sleep(0.2)"))
+
+    monkeypatch.setattr(geo, "zip_places", cancelled)
+    answer = client.get(path, headers=mentor)
+    assert answer.status_code == 200, answer.text

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import redis
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
@@ -134,7 +134,11 @@ def read_through(
         block = crisis_block(
             session, reason=reason, country=country, region=region, language=language
         )
-    except (OperationalError, PoolTimeout) as error:
+    except (
+        DBAPIError,
+        PoolTimeout,
+        PendingRollbackError,
+    ) as error:  # crisis lines, whatever failed
         kept = cache.last(country, region, language) if cache is not None else None
         if kept is None:
             raise

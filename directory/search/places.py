@@ -50,6 +50,7 @@ def resolve_place(
         )
     except (OperationalError, PoolTimeout) as error:
         log.warning("ZIP lookup without the database (%s)", type(error).__name__)
+        session.rollback()  # a cancelled lookup aborted the transaction; the search needs a new one
         zips = offline_zips()
         return _resolved(near, postcode, country, zips.place, zips.nearest)
 
