@@ -18,8 +18,8 @@ from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_ur
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import ClauseElement, TextClause
+from sqlalchemy.sql.selectable import CompoundSelect, Select
 
 from directory.config import DatabaseTimeouts, Settings, get_settings
 
@@ -284,6 +284,18 @@ class Replica:
             self.mark_down(context.original_exception)
 
 
+def _reads(clause: ClauseElement | None) -> bool:
+    """Whether a statement only reads (and may go to a read-only standby): a SELECT without
+    FOR UPDATE, or SQL text that is one. Anything else (DML, a locking read, a function
+    call that may write) goes to the primary."""
+    if clause is None or isinstance(clause, Select | CompoundSelect):
+        return getattr(clause, "_for_update_arg", None) is None
+    if isinstance(clause, TextClause):
+        sql = clause.text.lstrip().upper()
+        return sql.startswith(("SELECT", "EXPLAIN")) and "FOR UPDATE" not in sql
+    return False
+
+
 class ReplicaSession(Session):
     """A session whose reads go to the replica and whose writes go to the primary.
 
@@ -314,7 +326,7 @@ class ReplicaSession(Session):
     def get_bind(
         self, mapper: Any = None, *, clause: ClauseElement | None = None, **kw: Any
     ) -> Engine | Connection:
-        if self._flushing or isinstance(clause, UpdateBase) or self.own_writes():
+        if self._flushing or not _reads(clause) or self.own_writes():
             return self.primary.connection()
         if not self._read_asked:
             self._read_asked = True

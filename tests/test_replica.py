@@ -271,3 +271,18 @@ def test_the_setting() -> None:
     assert replica_url(Settings()) is None
     given = Settings(database_replica_url="postgresql://app@replica/db", database_password="p@ss")
     assert replica_url(given) == "postgresql://app:p%40ss@replica/db"
+
+
+def test_only_plain_reads_may_go_to_the_replica() -> None:
+    """A locking read, SQL text that writes, or DML goes to the primary (a standby refuses it)."""
+    from sqlalchemy import insert, select, text
+
+    from directory.db import _reads
+    from directory.listings.models import Service
+
+    assert _reads(select(Service.id))
+    assert _reads(text("SELECT 1"))
+    assert not _reads(select(Service.id).with_for_update())
+    assert not _reads(text("SELECT 1 FROM service FOR UPDATE"))
+    assert not _reads(text("WITH x AS (DELETE FROM service RETURNING id) SELECT * FROM x"))
+    assert not _reads(insert(Service))

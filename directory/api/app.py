@@ -73,9 +73,8 @@ def create_app(
         for danger in settings.dangers():  # said once per process, where operators look
             log.warning("unsafe setting: %s", danger)
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.replica = replica = open_replica(
-            settings, pool_size=10, pool_timeout=settings.db_pool_timeout
-        )
+        # a replica's busy pool sends the read to the primary at once rather than wait
+        app.state.replica = replica = open_replica(settings, pool_size=10, pool_timeout=0.1)
         if replica is not None:
             event.listen(replica.engine, "connect", search_service.prepare_connection)
         meta.rehearse_probe(app.state.sessionmaker)  # the first probe is answered in time
