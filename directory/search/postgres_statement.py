@@ -138,7 +138,7 @@ def word_condition(shape: Shape) -> ColumnElement[bool] | None:
 def _matched(shape: Shape) -> Subquery:
     """The matching documents with their relevance and distance."""
     origin = cast(func.ST_SetSRID(func.ST_MakePoint(_param("lng"), _param("lat")), 4326), GEOGRAPHY)
-    distance = func.ST_Distance(D.c.point, origin) if shape.place else null()
+    distance = func.ST_Distance(D.c.point, origin) if shape.place else cast(null(), Float)
     copy = D.c.tsv.op("||")(cast(literal(""), TSVECTOR))
     found = (
         select(
