@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psycopg
 from database import with_database
 from ingest import directory
+from servers import bench_token, rss_mb
+from serving import api_server
 
 from directory.config import PROJECT_ROOT
 
@@ -61,8 +60,9 @@ def run(url: str, count: int) -> None:
         print(f"index rebuild: {seconds:.1f} s, {rate}\n    {summary}", flush=True)
         with psycopg.connect(_libpq(url), autocommit=True) as connection:
             connection.execute("VACUUM ANALYZE")
-        token = _token(env)
-        with _serving(env, workers=1) as api:
+        token = bench_token(env)
+        _workers(1)
+        with api_server(env) as api:
             subprocess.run(
                 [sys.executable, str(PEER / "peer_bench.py"), "load", str(package), _libpq(url)],
                 check=True,
@@ -83,7 +83,8 @@ def run(url: str, count: int) -> None:
             )
             print("side by side (peer_bench.py run, 400 queries):", side.stdout.strip(), flush=True)
             _search_page(url, api, token)
-    with _serving(env, workers=2) as api:
+    _workers(2)
+    with api_server(env) as api:
         rest = _worker_memory(api)
         out = subprocess.run(
             [sys.executable, str(HERE / "throughput.py"), api, "--token", token, "--seconds", "20"],
@@ -115,75 +116,18 @@ def _search_page(url: str, api: str, token: str) -> None:
     page_times(api, cookie, token, mix)
 
 
-class _serving:
-    """``directory serve`` on a free port for the length of a with block; its base URL."""
-
-    def __init__(self, env: dict[str, str], *, workers: int) -> None:
-        self.env, self.workers = env, workers
-
-    def __enter__(self) -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        command = [sys.executable, "-m", "directory", "serve", "--port", str(port)]
-        self.process = subprocess.Popen(
-            [*command, "--workers", str(self.workers)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        return base
-            except OSError:
-                time.sleep(0.5)
-        raise SystemExit("serve did not answer /healthz in 60 s")
-
-    def __exit__(self, *_: object) -> None:
-        os.killpg(self.process.pid, 15)
-        self.process.wait(timeout=30)
+def _workers(count: int) -> int:
+    os.environ["BENCH_WORKERS"] = str(count)  # read by serving.api_server
+    return count
 
 
 def _worker_memory(api: str) -> list[int]:
-    """The RSS of the processes listening on the API's port, and their children."""
+    """The RSS (MB) of the processes listening on the API's port."""
     port = api.rsplit(":", 1)[1]
     found = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True)
-    pids = {
-        int(p.split("=")[1]) for p in found.stdout.replace(",", " ").split() if p.startswith("pid=")
-    }
-    sizes = []
-    for pid in sorted(pids):
-        status = Path(f"/proc/{pid}/status").read_text()
-        sizes.append(
-            int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
-            // 1024
-        )
-    return sizes
-
-
-def _token(env: dict[str, str]) -> str:
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "directory",
-            "users",
-            "create",
-            "--email",
-            f"bench{time.time_ns()}@example.org",
-            "--role",
-            "mentor",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return made.stdout.strip().splitlines()[-1]
+    words = found.stdout.replace(",", " ").split()
+    pids = {int(word.split("=")[1]) for word in words if word.startswith("pid=")}
+    return [round(rss_mb(pid)) for pid in sorted(pids)]
 
 
 def _libpq(url: str) -> str:
