@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import cast, func, select, update
+from sqlalchemy import cast, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from directory.db import unit_of_work
@@ -105,6 +105,9 @@ def rebuild(factory: sessionmaker[Session], *, backends: Backends | None = None)
             postgres.replace(session, [], docs)
             written += len(docs)
         _mark(session, SearchOutbox.processed_at, upto)
+        # the planner's figures of the new index, published with it: searches right after a
+        # rebuild are otherwise planned for the old one's (or, in a new database, for none)
+        session.execute(text("ANALYZE search_document, search_word"))
     meili = backends.meili if backends else None
     if meili is not None:
         with unit_of_work(factory) as session:

@@ -68,12 +68,15 @@ def test_a_rebuild_refills_the_index_and_settles_the_outbox(
             " SELECT 'service', id, 'upsert' FROM service LIMIT 3"
         )
     )
+    started = session.scalar(text("SELECT clock_timestamp()"))
     written = rebuild(session_factory, backends=Backends())
     assert written == before == session.scalar(text("SELECT count(*) FROM search_document"))
     pending = session.scalar(
         select(func.count()).select_from(SearchOutbox).where(SearchOutbox.processed_at.is_(None))
     )
     assert pending == 0
+    analyzed = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'search_document'"
+    assert session.scalar(text(analyzed)) >= started  # the new index's figures came with it
 
 
 def test_two_drainers_never_leave_an_old_version_in_the_index(engine: Engine) -> None:
