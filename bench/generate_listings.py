@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import random
+import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -299,3 +302,29 @@ def generate(folder: Path, n: int, seed: int = 7) -> None:
 
 if __name__ == "__main__":
     generate(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
+
+
+def import_generated(url: str, env: dict[str, str], count: int, source: str) -> None:
+    """Generate and import ``count`` listings as ``source`` unless the database holds them."""
+    from sqlalchemy import func, select
+
+    from directory.db import make_engine, make_sessionmaker
+    from directory.listings.models import Provenance
+
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        query = select(func.count(Provenance.id)).where(Provenance.source == source)
+        present = session.scalar(query) or 0
+    engine.dispose()
+    if present >= count:
+        return
+    with tempfile.TemporaryDirectory(prefix="listings-bench-") as folder:
+        generate(Path(folder), count)
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "directory", "ingest", "hsds", folder, "--source", source],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        print(f"imported {count:,} listings in {time.perf_counter() - started:.0f} s")

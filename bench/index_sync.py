@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,10 +24,10 @@ from sqlalchemy import func, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from database import with_database
-from generate_listings import generate
+from generate_listings import import_generated
 
 from directory.db import make_engine, make_sessionmaker
-from directory.listings.models import Provenance, Service
+from directory.listings.models import Service
 from directory.search import sync
 from directory.search.meili_documents import Encoder, meili_document
 
@@ -66,22 +65,7 @@ def _import(url: str, count: int) -> None:
     cli = [sys.executable, "-m", "directory"]
     subprocess.run([*cli, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([*cli, "seed", "--no-demo"], env=env, check=True, capture_output=True)
-    factory = make_sessionmaker(make_engine(url))
-    with factory() as session:
-        query = select(func.count(Provenance.id)).where(Provenance.source == SOURCE)
-        present = session.scalar(query) or 0
-    if present >= count:
-        return
-    with tempfile.TemporaryDirectory(prefix="index-bench-") as folder:
-        generate(Path(folder), count)
-        started = time.perf_counter()
-        subprocess.run(
-            [*cli, "ingest", "hsds", folder, "--source", SOURCE],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        print(f"imported {count:,} listings in {time.perf_counter() - started:.0f} s")
+    import_generated(url, env, count, SOURCE)
 
 
 def _report(

@@ -18,22 +18,20 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from database import with_database
-from generate_listings import generate
+from generate_listings import import_generated
 from serving import KeepAlive, api_server, percentiles
 
 from directory.db import make_engine, make_sessionmaker
-from directory.listings.models import Provenance
 from directory.search import service
 from directory.search.query import SearchQuery
 
@@ -110,22 +108,7 @@ def run(url: str) -> None:
     engine = make_engine(url)
     event.listen(engine, "connect", service.prepare_connection)  # as the API's engine does
     factory = make_sessionmaker(engine)
-    with factory() as session:
-        present = (
-            session.scalar(select(func.count(Provenance.id)).where(Provenance.source == SOURCE))
-            or 0
-        )
-    if present < count:
-        with tempfile.TemporaryDirectory(prefix="listings-bench-") as folder:
-            generate(Path(folder), count)
-            started = time.perf_counter()
-            subprocess.run(
-                [*cli, "ingest", "hsds", folder, "--source", SOURCE],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            print(f"imported {count:,} listings in {time.perf_counter() - started:.0f} s")
+    import_generated(url, env, count, SOURCE)
     started = time.perf_counter()
     indexed = subprocess.run(
         [*cli, "index", "sync"], env=env, check=True, capture_output=True, text=True
