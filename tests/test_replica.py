@@ -20,16 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from directory import migrate
 from directory.accounts.service import create_user
 from directory.api.app import create_app
-from directory.config import DEFAULT_SEED_DIR, Settings
+from directory.config import Settings
 from directory.db import make_engine, replica_url, unit_of_work
-from directory.listings.seed import seed_all
 from directory.search import sync
 from directory.search.models import UnmetSearch
 from tests.api.test_services import listing
-from tests.dburl import libpq_url
+from tests.dburl import fresh_database
 from tests.redisserver import free_port
 from tests.replica import StreamingReplica, streaming_replica
 from tests.web.webutil import sign_up
@@ -40,26 +38,9 @@ TAMPA = "27.9506,-82.4572"
 
 @pytest.fixture(scope="module")
 def primary_url(database_url: str) -> Iterator[str]:
-    """A fresh database on the test server, migrated and seeded; dropped at the end."""
-    admin = libpq_url(database_url)
-    drop = f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)  # left over from an interrupted run
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    url = libpq_url(database_url, DATABASE)
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
-        with unit_of_work(sessionmaker(engine)) as session:
-            seed_all(session, DEFAULT_SEED_DIR)
-        sync.drain(sessionmaker(engine))
-    finally:
-        engine.dispose()
-    try:
+    """A fresh database on the test server, migrated, seeded and indexed; dropped at the end."""
+    with fresh_database(database_url, DATABASE) as url:
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(drop)
 
 
 @pytest.fixture(scope="module")

@@ -10,37 +10,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from directory import migrate
 from directory.config import DEFAULT_SEED_DIR
 from directory.db import make_engine, unit_of_work
 from directory.listings.seed import seed_needs
-from tests.dburl import libpq_url
+from tests.dburl import fresh_database
 
 EMPTY_DATABASE = "directory_hsds_round_trip"
 
 
 @contextmanager
 def empty_database(database_url: str) -> Iterator[Engine]:
-    """The empty database's engine; dropped at the end."""
-    admin = libpq_url(database_url)
-    drop = f'DROP DATABASE IF EXISTS "{EMPTY_DATABASE}" WITH (FORCE)'
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)  # left over from an interrupted run
-        conn.execute(f'CREATE DATABASE "{EMPTY_DATABASE}"')
-    engine = make_engine(libpq_url(database_url, EMPTY_DATABASE))
-    try:
-        migrate.upgrade(engine)
-        with unit_of_work(sessionmaker(engine)) as session:
-            seed_needs(session, DEFAULT_SEED_DIR / "needs.yaml")
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(drop)
+    """The empty database's engine (migrated, the needs seeded); dropped at the end."""
+    with fresh_database(database_url, EMPTY_DATABASE, _needs) as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _needs(engine: Engine) -> None:
+    with unit_of_work(sessionmaker(engine)) as session:
+        seed_needs(session, DEFAULT_SEED_DIR / "needs.yaml")
 
 
 @contextmanager

@@ -19,21 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from directory import migrate
 from directory.accounts import invites
 from directory.api.app import create_app
-from directory.config import DEFAULT_SEED_DIR, Settings
+from directory.config import Settings
 from directory.db import make_engine, unit_of_work
 from directory.listings.models import Service
-from directory.listings.seed import seed_all
-from directory.search import sync
-from tests.dburl import libpq_url
+from tests.dburl import fresh_database
 
 CHROMIUM = Path(os.environ.get("DIRECTORY_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -54,33 +50,13 @@ PASSWORD = "correct horse battery staple"
 PROGRAM = "Browser program"
 
 
-def _drop(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{WEB_DATABASE}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def web_database_url(database_url: str) -> Iterator[str]:
     """A fresh database for the live server on the test server (the throwaway cluster, or the
     one DIRECTORY_TEST_DATABASE_URL names: ``database_url`` honours it), migrated and seeded
     with the demo region; dropped at the end."""
-    admin = libpq_url(database_url)
-    _drop(admin)  # left over from an interrupted run
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{WEB_DATABASE}"')
-    url = libpq_url(database_url, WEB_DATABASE)
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
-        with unit_of_work(sessionmaker(engine)) as session:
-            seed_all(session, DEFAULT_SEED_DIR)  # demo region included
-        sync.drain(sessionmaker(engine))
-    finally:
-        engine.dispose()
-    try:
+    with fresh_database(database_url, WEB_DATABASE) as url:
         yield url
-    finally:
-        _drop(admin)
 
 
 @dataclass
