@@ -32,10 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from serving import wait_healthy
 from throughput import measure
 
 BIN = Path(sys.executable).parent
@@ -153,7 +152,7 @@ def run_one(
             SERVERS[name](port, workers), env=env, stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            _wait(base, server, output)
+            wait_healthy(base, server, output)
             up = time.perf_counter() - started
             time.sleep(2)  # every worker past its start (the first to answer may be alone)
             pids = descendants(server.pid) or [server.pid]
@@ -187,20 +186,6 @@ def run_one(
         "stop_s": round(down, 1),
         "exit": status,
     }
-
-
-def _wait(base: str, server: subprocess.Popen[bytes], output: Any) -> None:
-    for _ in range(300):
-        if server.poll() is not None:
-            output.seek(0)
-            raise SystemExit(f"the server stopped ({server.returncode}):\n{output.read()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not answer in 60 s")
 
 
 def table(results: list[dict[str, Any]]) -> str:

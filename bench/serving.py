@@ -34,7 +34,7 @@ def api_server(env: dict[str, str]) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base)
+        wait_healthy(base, server)
         yield base
     finally:
         server.terminate()
@@ -48,15 +48,25 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
 
 
-def _wait(base: str) -> None:
-    for _ in range(100):
+def wait_healthy(
+    base: str, server: subprocess.Popen[bytes] | None = None, output: Any = None
+) -> None:
+    """Until ``base`` answers /healthz (60 s at most); a server that stopped meanwhile is an
+    error with the end of its ``output`` (a file it writes to), when given."""
+    for _ in range(300):
+        if server is not None and server.poll() is not None:
+            said = ""
+            if output is not None:
+                output.seek(0)
+                said = ":\n" + output.read()[-3000:]
+            raise SystemExit(f"the server stopped ({server.returncode}){said}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise SystemExit("the API did not start")
+    raise SystemExit("the server did not answer in 60 s")
 
 
 class KeepAlive:
