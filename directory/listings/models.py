@@ -127,7 +127,9 @@ class Service(IdMixin, TimestampMixin, Base):
         lazy="raise", cascade="all, delete-orphan", order_by="Contact.position"
     )
     provenance: Mapped[list[Provenance]] = relationship(
-        lazy="raise", cascade="all, delete-orphan", order_by="Provenance.created_at"
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="[Provenance.created_at, Provenance.id]",  # the id: a stable order of equals
     )
 
 
@@ -165,7 +167,9 @@ class Location(IdMixin, TimestampMixin, Base):
 
     organization: Mapped[Organization | None] = relationship(lazy="raise")
     addresses: Mapped[list[Address]] = relationship(
-        lazy="raise", cascade="all, delete-orphan", order_by="Address.address_type"
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="[Address.address_type, Address.id]",  # the id: a stable order of equals
     )
     accessibility: Mapped[list[Accessibility]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="Accessibility.position"

@@ -128,7 +128,12 @@ def _service_parts(session: Session, ids: list[uuid.UUID]) -> dict[str, Grouped]
         "needs": _grouped(session, needs, _tuple),
         "provenance": _grouped(
             session,
-            _of(Provenance.service_id, ids, Provenance.source, order=Provenance.created_at),
+            _of(
+                Provenance.service_id,
+                ids,
+                Provenance.source,
+                order=(Provenance.created_at, Provenance.id),
+            ),
             _first,
         ),
         "languages": _grouped(session, _of(Language.service_id, ids, Language.code), _first),
@@ -174,7 +179,9 @@ def _sites(session: Session, ids: list[uuid.UUID]) -> Grouped:
     address_columns = _columns(Address, AddressRead.model_fields)
     addresses = _grouped(
         session,
-        _of(Address.location_id, places, *address_columns, order=Address.address_type),
+        _of(
+            Address.location_id, places, *address_columns, order=(Address.address_type, Address.id)
+        ),
         _address,
     )
     access = _grouped(session, _of(Accessibility.location_id, places, Accessibility.code), _first)
@@ -207,7 +214,7 @@ def _of(
     parent: Any,
     parents: list[uuid.UUID],
     *columns: Any,
-    order: Any = None,
+    order: tuple[Any, ...] = (),
 ) -> Select[Any]:
     """The columns of the parts whose ``parent`` column (their service's or location's id) is
     one of these, after the parent's id, in the relationship's order (``position`` unless
@@ -215,7 +222,7 @@ def _of(
     return (
         select(parent.label("parent"), *columns)
         .where(_among(parent, parents))
-        .order_by(parent.table.c.position if order is None else order)
+        .order_by(*(order or (parent.table.c.position,)))
     )
 
 
