@@ -35,7 +35,7 @@ from sqlalchemy import Computed, Connection, Index, String, Text, cast, func, se
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from directory import zip_package
-from directory.config import default_data_dir
+from directory.config import get_settings
 from directory.db import Base
 
 NEAREST_WITHIN_KM = 60.0  # farther than this from every US ZIP centre: not in the US
@@ -176,19 +176,22 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def package_table() -> bytes:
     """The package's table as COPY text: ``directory.zip_package`` run as a child process (2 s
     and more), its output kept in the data folder for the next process that asks (20 ms)."""
-    kept = default_data_dir() / "cache" / f"zipcodes-{version('zipcodes')}-{zip_package.FORMAT}.tsv"
-    if kept.exists():
-        return kept.read_bytes()
+    name = f"zipcodes-{version('zipcodes')}-{zip_package.FORMAT}.tsv"
+    kept = get_settings().data_dir / "cache" / name
+    if kept.exists() and (table := kept.read_bytes()).endswith(b"\n"):
+        return table  # (a copy cut short, which no write of ours leaves, is made again)
     child = [sys.executable, "-m", "directory.zip_package"]
-    table = subprocess.run(child, check=True, capture_output=True).stdout
+    made = subprocess.run(child, capture_output=True, check=False)
+    if made.returncode != 0:
+        raise RuntimeError(f"reading the zipcodes package failed: {made.stderr.decode()[-2000:]}")
+    partial = kept.with_name(f"{kept.name}.{os.getpid()}")
     try:
         kept.parent.mkdir(parents=True, exist_ok=True)
-        partial = kept.with_name(f"{kept.name}.{os.getpid()}")
-        partial.write_bytes(table)
+        partial.write_bytes(made.stdout)
         partial.replace(kept)  # whole or absent, whoever else writes it at the same time
-    except OSError:
-        pass  # a read-only data folder: the next process reads the package again
-    return table
+    except OSError:  # a read-only or full data folder: the next process reads the package again
+        partial.unlink(missing_ok=True)
+    return made.stdout
 
 
 @dataclass(frozen=True)

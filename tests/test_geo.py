@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from directory import geo
+from directory.config import get_settings
 from directory.db import make_engine
 from directory.geo import ZipPlace, ZipPlaceRow, nearest_zip, offline_zips, zip_place, zip_places
 from directory.search.places import Place, resolve_place
@@ -173,3 +175,19 @@ def test_a_cancelled_zip_lookup_leaves_the_request_answerable(
     monkeypatch.setattr(geo, "zip_places", cancelled)
     answer = client.get(path, headers=mentor)
     assert answer.status_code == 200, answer.text
+
+
+def test_the_kept_package_table_is_in_the_configured_data_folder_and_made_again_when_cut_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIRECTORY_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        whole = geo.package_table()
+        (kept,) = (tmp_path / "cache").iterdir()
+        assert kept.read_bytes() == whole and whole.endswith(b"\n")
+        kept.write_bytes(whole[: len(whole) // 2])  # a copy cut short (a disk that filled up)
+        assert geo.package_table() == whole
+        assert kept.read_bytes() == whole
+    finally:
+        get_settings.cache_clear()
