@@ -111,26 +111,25 @@ def db_status() -> None:
 
 
 def _database_revision(cluster: PrivateCluster | None) -> str | None:
-    """The migration the database is at; fails (one line) when it cannot be reached. The private
-    cluster is asked with the driver alone: importing SQLAlchemy would be most of the time."""
+    """The migration the database is at; fails (one line) when it cannot be reached. It is
+    asked with the driver alone: importing SQLAlchemy would be most of the time."""
     from directory import migrate
 
-    if cluster is not None:
-        import psycopg
+    configured = settings()
+    url = cluster.url if cluster is not None else migrate.libpq_url(configured.database_url or "")
+    if url is None:
+        raise fail("DIRECTORY_DATABASE_URL is not a PostgreSQL URL (postgresql://...)")
+    import psycopg
 
-        try:
-            return migrate.revision_at(cluster.url, connect_timeout=settings().db_connect_timeout)
-        except psycopg.OperationalError as error:
-            raise fail(f"database unreachable: {error}") from None
-    from sqlalchemy.exc import OperationalError
-
-    from directory.db import database_url, make_engine
-
+    password = configured.database_password if cluster is None else None
     try:
-        with make_engine(database_url(settings())).connect() as connection:
-            return migrate.current_revision(connection)
-    except OperationalError as error:
-        raise fail(f"database unreachable: {error.orig}") from None
+        return migrate.revision_at(
+            url, connect_timeout=configured.db_connect_timeout, password=password
+        )
+    except psycopg.OperationalError as error:
+        raise fail(f"database unreachable: {error}") from None
+    except psycopg.ProgrammingError as error:  # a URL libpq cannot read
+        raise fail(f"DIRECTORY_DATABASE_URL: {error}") from None
 
 
 @app.command("seed")

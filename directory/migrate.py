@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 EXTENSION_TABLES = frozenset({"spatial_ref_sys"})
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default
+# A PostgreSQL URL as SQLAlchemy reads it (``sqlalchemy_url`` in directory.db), driver and all.
+POSTGRES_SCHEME = re.compile(r"^(?:postgresql|postgres)(?:\+psycopg2?)?://")
 IDENTITY_LINE = re.compile(r"^(revision|down_revision|branch_labels|depends_on)\b[^=\n]*=.*$", re.M)
 
 
@@ -78,12 +80,22 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def revision_at(url: str, *, connect_timeout: float) -> str | None:
+def libpq_url(url: str) -> str | None:
+    """A configured database URL as libpq reads it (SQLAlchemy's driver name dropped; the
+    query's ``host`` and ``port`` are libpq's own), or None when it is not PostgreSQL's."""
+    scheme = POSTGRES_SCHEME.match(url)
+    return None if scheme is None else "postgresql://" + url[scheme.end() :]
+
+
+def revision_at(url: str, *, connect_timeout: float, password: str | None = None) -> str | None:
     """``current_revision`` of the database at a plain ``postgresql://`` URL, asked with the
-    driver alone (``directory db status``, which SQLAlchemy's import would make slow)."""
+    driver alone (``directory db status``, which SQLAlchemy's import would make slow);
+    ``password``, when given, over the URL's."""
     import psycopg
 
     timeout = max(1, round(connect_timeout))  # libpq's whole seconds, as the engine's
+    if password is not None:
+        url = psycopg.conninfo.make_conninfo(url, password=password)
     with psycopg.connect(url, connect_timeout=timeout) as connection:
         table = connection.execute("SELECT to_regclass(%s)", (VERSION_TABLE,)).fetchone()
         if table is None or table[0] is None:

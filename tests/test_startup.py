@@ -36,8 +36,10 @@ NEVER_FOR_HELP = (
     "directory.config",
     "directory.db",
 )
-# What `db status` loads without: it reads the settings and asks the database, nothing more.
+# What `db status` loads without: it reads the settings and asks the database with the driver
+# alone, nothing more (the private cluster and DIRECTORY_DATABASE_URL alike).
 NEVER_FOR_STATUS = (
+    "sqlalchemy",
     "alembic",
     "argon2",
     "geoalchemy2",
@@ -103,6 +105,42 @@ def test_db_status_loads_only_what_it_needs(
     modules, printed = loaded("db", "status", env=env)
     assert "state: running" in printed and ": current" in printed
     assert heavy(modules, NEVER_FOR_STATUS) == set()
+
+
+@pytest.mark.parametrize(
+    ("configured", "read"),
+    [
+        (
+            "postgresql+psycopg://u:p%40ss@db:5433/dir?sslmode=require",
+            "postgresql://u:p%40ss@db:5433/dir?sslmode=require",
+        ),
+        (
+            "postgresql://u@/dir?host=/run/pg&port=5432",
+            "postgresql://u@/dir?host=/run/pg&port=5432",
+        ),
+        ("postgres://u@db/dir", "postgresql://u@db/dir"),
+        ("postgresql+psycopg2://u@db/dir", "postgresql://u@db/dir"),
+        ("mysql://u@db/dir", None),
+        ("postgresql+asyncpg://u@db/dir", None),
+    ],
+)
+def test_the_configured_url_as_libpq_reads_it(configured: str, read: str | None) -> None:
+    assert migrate.libpq_url(configured) == read
+
+
+def test_db_status_names_a_url_that_is_not_postgresqls(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTORY_")}
+    env |= {"DIRECTORY_DATABASE_URL": "mysql://u@db/dir", "DIRECTORY_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "directory", "db", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "DIRECTORY_DATABASE_URL is not a PostgreSQL URL" in result.stderr
 
 
 def test_the_private_clusters_status_needs_no_sqlalchemy(database_url: str, engine: Engine) -> None:
