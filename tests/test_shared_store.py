@@ -14,6 +14,7 @@ from html import escape
 
 import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
@@ -78,6 +79,20 @@ def test_a_keys_rate_is_counted_across_apps(
     assert refused.status_code == 429, refused.text
     assert int(refused.headers["Retry-After"]) >= 1
     assert counted_apart.status_code == 200  # memory://: each process counts on its own
+
+
+def test_an_app_closes_its_connections_to_the_store_when_it_stops(
+    session: Session, session_factory: sessionmaker[Session], database_url: str, redis_url: str
+) -> None:
+    store = redis.Redis.from_url(redis_url)
+    before = len(store.client_list())
+    key = {"X-Api-Key": new_key(session, rate="30/minute")}
+    with app_client(database_url, redis_url, session_factory) as client:
+        assert client.get("/v1/search", params=SEARCH, headers=key).status_code == 200
+        assert client.get("/v1/crisis-lines", params={"country": "US"}).status_code == 200
+        assert len(store.client_list()) > before  # the limiter's and the cache's
+    assert len(store.client_list()) == before
+    store.close()
 
 
 def test_crisis_lines_read_by_one_app_answer_another_whose_database_is_down(

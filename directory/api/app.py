@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import event
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from directory import __version__
 from directory.api import docs, errors, openapi
-from directory.api.callers import make_limiter
+from directory.api.callers import close_limiter, make_limiter
 from directory.api.cors import PartnerCors
 from directory.api.headers import SecurityHeaders
 from directory.api.limits import BodyLimit
@@ -52,56 +52,11 @@ def create_app(
     """Build the app; the engine is made in the lifespan unless a session factory is given."""
     settings = settings or get_settings()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if session_factory is not None:
-            app.state.sessionmaker = app.state.import_sessionmaker = session_factory
-            yield
-            return
-        imports = import_engine(settings)
-        app.state.import_sessionmaker = make_sessionmaker(imports)
-        engine = make_engine(
-            database_url(settings),
-            pre_ping=False,
-            timeouts=settings.api_timeouts,
-            pool_size=10,
-            pool_timeout=settings.db_pool_timeout,
-        )
-        event.listen(engine, "connect", search_service.prepare_connection)
-        watch_pool(engine)  # the pool gauges of /metrics
-        search_service.warm_up()
-        for danger in settings.dangers():  # said once per process, where operators look
-            log.warning("unsafe setting: %s", danger)
-        app.state.sessionmaker = make_sessionmaker(engine)
-        # a replica's busy pool sends the read to the primary at once rather than wait
-        app.state.replica = replica = open_replica(settings, pool_size=10, pool_timeout=0.1)
-        if replica is not None:
-            event.listen(replica.engine, "connect", search_service.prepare_connection)
-        meta.rehearse_probe(app.state.sessionmaker)  # the first probe is answered in time
-        app.state.backends.prepare()
-        follower = Follower(
-            app.state.sessionmaker,
-            backends=app.state.backends,
-            interval=settings.index_sync_interval,
-        )
-        if settings.index_sync_interval > 0:
-            follower.start()
-        try:
-            yield
-        finally:
-            if settings.index_sync_interval > 0:
-                follower.stop()
-            unwatch_pool(engine)
-            engine.dispose()
-            if replica is not None:
-                replica.engine.dispose()
-            imports.dispose()
-
     app = FastAPI(
         title="Peer-mentoring resource directory",
         version=__version__,
         description=docs.DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, session_factory),
         docs_url=None,  # our own pages (docs.install): no CDN, a strict policy
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,  # no OAuth2 flow: a token or a key is pasted
@@ -141,6 +96,72 @@ def create_app(
     # outermost: the request id is bound (and the time taken) before anything else runs
     app.add_middleware(RequestLog, access_log=settings.access_log)
     return app
+
+
+def _lifespan(
+    settings: Settings, session_factory: sessionmaker[Session] | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's start and end: its databases (unless a session factory is given), and at the
+    end the shared store's connections closed too."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        close: Callable[[], None] | None = None
+        if session_factory is not None:
+            app.state.sessionmaker = app.state.import_sessionmaker = session_factory
+        else:
+            close = _open_databases(app, settings)
+        try:
+            yield
+        finally:
+            if close is not None:
+                close()
+            app.state.crisis_cache.close()
+            close_limiter(app.state.limiter)
+
+    return lifespan
+
+
+def _open_databases(app: FastAPI, settings: Settings) -> Callable[[], None]:
+    """The engines (the API's, the read replica's, the imports') and the index follower, put in
+    the app's state; returns what stops and closes them."""
+    imports = import_engine(settings)
+    app.state.import_sessionmaker = make_sessionmaker(imports)
+    engine = make_engine(
+        database_url(settings),
+        pre_ping=False,
+        timeouts=settings.api_timeouts,
+        pool_size=10,
+        pool_timeout=settings.db_pool_timeout,
+    )
+    event.listen(engine, "connect", search_service.prepare_connection)
+    watch_pool(engine)  # the pool gauges of /metrics
+    search_service.warm_up()
+    for danger in settings.dangers():  # said once per process, where operators look
+        log.warning("unsafe setting: %s", danger)
+    app.state.sessionmaker = make_sessionmaker(engine)
+    # a replica's busy pool sends the read to the primary at once rather than wait
+    app.state.replica = replica = open_replica(settings, pool_size=10, pool_timeout=0.1)
+    if replica is not None:
+        event.listen(replica.engine, "connect", search_service.prepare_connection)
+    meta.rehearse_probe(app.state.sessionmaker)  # the first probe is answered in time
+    app.state.backends.prepare()
+    follower = Follower(
+        app.state.sessionmaker, backends=app.state.backends, interval=settings.index_sync_interval
+    )
+    if settings.index_sync_interval > 0:
+        follower.start()
+
+    def close() -> None:
+        if settings.index_sync_interval > 0:
+            follower.stop()
+        unwatch_pool(engine)
+        engine.dispose()
+        if replica is not None:
+            replica.engine.dispose()
+        imports.dispose()
+
+    return close
 
 
 def import_engine(settings: Settings) -> Engine:

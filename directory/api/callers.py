@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Annotated
 
+import redis
 from fastapi import Depends, Header, Request
 from limits import RateLimitItem, WindowStats, parse
 from limits.errors import StorageError
@@ -77,6 +78,14 @@ def make_limiter(storage_uri: str) -> MovingWindowRateLimiter:
     if uri.startswith(("redis", "rediss")):
         options = {"socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT}
     return FailOpenLimiter(storage_from_string(uri, wrap_exceptions=True, **options))
+
+
+def close_limiter(limiter: MovingWindowRateLimiter) -> None:
+    """Close the limiter's Redis connections, if it has any (``limits`` keeps its Redis client
+    as the storage's ``storage``; ``memory://`` has none)."""
+    client = getattr(limiter.storage, "storage", None)
+    if isinstance(client, redis.Redis):
+        client.close()
 
 
 def reader(
