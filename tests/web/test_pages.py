@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from directory.accounts.models import AuditEntry, Program
 from directory.curation.models import ProblemReport
+from directory.listings.schemas import ServiceCreate
+from directory.listings.service import create_service
 from directory.referrals.models import Referral
+from directory.web.i18n import LANG_COOKIE
 from directory.web.templating import day_words
 from tests.conftest import bearer
 from tests.web.webutil import PASSWORD, csrf, invite, post_form, sign_up
@@ -106,6 +109,40 @@ def test_a_listing_page_and_its_share_page(client: TestClient, session: Session)
     share = client.get(f"/listings/{service_id}/share")
     assert 'href="sms:?&amp;body=' in share.text
     assert "HP-" not in share.text
+
+
+def test_a_crisis_lines_listing_page_lets_a_mentor_reach_it_now(
+    client: TestClient, session: Session
+) -> None:
+    sign_up(client, session)
+    document = {
+        "name": "Quokkaheron Youth Line",
+        "organization": {"name": "Quokkaheron Health"},
+        "curation_status": "published",
+        "maximum_age": 24,
+        "needs": ["crisis"],
+        "crisis_channels": [
+            {"channel": "text", "number": "813-555-0199", "country": "US", "keyword": "HOLA"},
+            {"channel": "chat", "url": "https://quokkaheron.example.org/chat", "hours": "24/7"},
+        ],
+        "provenance": {"source": "test-pages", "external_id": f"line-{uuid.uuid4().hex[:6]}"},
+    }
+    service_id = create_service(session, ServiceCreate.model_validate(document))
+    session.commit()
+    for lang, words in (
+        ("en", ("Reach them now", "Up to age 24")),
+        ("es", ("Contáctalos ahora", "Hasta los 24 años")),
+    ):
+        client.cookies.set(LANG_COOKIE, lang)
+        text = html.unescape(client.get(f"/listings/{service_id}").text)
+        for seen in (
+            *words,
+            'href="sms:+18135550199?&body=HOLA"',
+            'href="https://quokkaheron.example.org/chat"',
+            "24/7",
+        ):
+            assert seen in text, (lang, seen)
+    client.cookies.delete(LANG_COOKIE)
 
 
 def test_a_referral_from_form_to_connected(client: TestClient, session: Session) -> None:

@@ -125,6 +125,7 @@ def test_a_published_listing_is_public_and_tells_a_visitor_how_to_reach_it(
         "Wheelchair",
         "Free",
         "Adults living in Hillsborough County.",
+        "Ages 18 and up",  # no upper age: not "18 to +"
         'href="https://quokkaheron.example.org/"',
         "Verified 1 month ago",
         'href="/crisis"',  # crisis lines one step away
