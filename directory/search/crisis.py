@@ -17,19 +17,23 @@ from sqlalchemy.orm import Session
 
 from directory.listings.demo import demo_services
 from directory.listings.models import Provenance
-from directory.search.models import SearchDocument
+from directory.search.models import SearchDocument, SearchResult
 from directory.search.query import CrisisBlock, CrisisLine
 from directory.search.vocabulary import vocabulary
 
 
 def _lines(regions: list[str]) -> Select[Any]:
     """The crisis lines that serve any of these regions (demo listings never)."""
-    d = SearchDocument
-    return select(d.service_id, d.body, d.regions, d.languages).where(
-        d.kind == "area",
-        func.jsonb_array_length(d.body["crisis_channels"]) > 0,
-        d.regions.overlap(regions),
-        d.service_id.not_in(demo_services()),
+    d, shown = SearchDocument, SearchResult
+    return (
+        select(d.service_id, shown.body, d.regions, d.languages)
+        .join(shown, shown.id == d.id)
+        .where(
+            d.kind == "area",
+            func.jsonb_array_length(shown.body["crisis_channels"]) > 0,
+            d.regions.overlap(regions),
+            d.service_id.not_in(demo_services()),
+        )
     )
 
 

@@ -1,5 +1,6 @@
-"""The postgres backend's index: the ``search_document`` table and its words (see
-:mod:`directory.search.postgres` for what the columns and weights mean to a search)."""
+"""The postgres backend's index: the ``search_document`` table, what its results show
+(``search_result``) and its words (see :mod:`directory.search.postgres` for what the columns
+and weights mean to a search, :mod:`directory.search.models` for why the bodies are apart)."""
 
 from __future__ import annotations
 
@@ -14,19 +15,28 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from directory.search.documents import Document
-from directory.search.models import SearchDocument, SearchWord
+from directory.search.models import SearchDocument, SearchResult, SearchWord
 from directory.search.vocabulary import words
 
 INSERT = text(
     """
+    WITH d AS MATERIALIZED (
+        SELECT * FROM jsonb_to_recordset(CAST(:docs AS jsonb)) AS d(
+            id uuid, service_id uuid, location_id uuid, kind text, name text, needs text[],
+            languages text[], accessibility text[], costs text[], regions text[],
+            minimum_age int, maximum_age int, latitude float8, longitude float8,
+            open_minutes text, timezone text, capacity_status text, body jsonb,
+            last_verified_at timestamptz, a text, b text, c text, d text)
+    ), documents AS (
     INSERT INTO search_document (
         id, service_id, location_id, kind, name, needs, languages, accessibility, costs, regions,
-        minimum_age, maximum_age, point, open_minutes, timezone, body, last_verified_at, tsv)
+        minimum_age, maximum_age, point, open_minutes, timezone, capacity_status,
+        last_verified_at, tsv)
     SELECT d.id, d.service_id, d.location_id, d.kind, d.name, d.needs, d.languages,
         d.accessibility, d.costs, d.regions, d.minimum_age, d.maximum_age,
         CASE WHEN d.latitude IS NOT NULL
             THEN ST_SetSRID(ST_MakePoint(d.longitude, d.latitude), 4326)::geography END,
-        d.open_minutes::int4multirange, d.timezone, d.body, d.last_verified_at,
+        d.open_minutes::int4multirange, d.timezone, d.capacity_status, d.last_verified_at,
         setweight(to_tsvector('english', unaccent(d.a)), 'A')
         || setweight(to_tsvector('simple', unaccent(d.a)), 'A')
         || setweight(to_tsvector('english', unaccent(d.b)), 'B')
@@ -34,18 +44,16 @@ INSERT = text(
         || setweight(to_tsvector('english', unaccent(d.c)), 'C')
         || setweight(to_tsvector('spanish', unaccent(d.c)), 'C')
         || setweight(to_tsvector('simple', unaccent(d.d)), 'D')
-    FROM jsonb_to_recordset(CAST(:docs AS jsonb)) AS d(
-        id uuid, service_id uuid, location_id uuid, kind text, name text, needs text[],
-        languages text[], accessibility text[], costs text[], regions text[], minimum_age int,
-        maximum_age int, latitude float8, longitude float8, open_minutes text, timezone text,
-        body jsonb, last_verified_at timestamptz, a text, b text, c text, d text)
+    FROM d
+    )
+    INSERT INTO search_result (id, body) SELECT d.id, d.body FROM d
     """
 )
 
 
 def replace(session: Session, service_ids: Sequence[uuid.UUID], docs: list[Document]) -> None:
     """Make the index hold exactly ``docs`` for these services (in the caller's transaction)."""
-    if service_ids:
+    if service_ids:  # their results go with them (ON DELETE CASCADE)
         session.execute(delete(SearchDocument).where(SearchDocument.service_id.in_(service_ids)))
     if not docs:
         return
@@ -59,6 +67,7 @@ def replace(session: Session, service_ids: Sequence[uuid.UUID], docs: list[Docum
 
 def clear(session: Session) -> None:
     """Empty the index (a rebuild refills it in the same transaction)."""
+    session.execute(delete(SearchResult))  # first: the cascade would find each one by one
     session.execute(delete(SearchDocument))
     session.execute(delete(SearchWord))
 

@@ -9,8 +9,9 @@ time than PostgreSQL took to run it.
 The statement: ``found`` is every matching document, with its tsvector read once (the relevance
 tests that copy: each test of the stored column fetched it from TOAST again); ``matched`` adds
 its relevance; ``best`` is each service's one result; then one page of those in order, the count
-and the facets of the whole match set, in one row. What the relevance and the order mean is in
-:mod:`directory.search.postgres`.
+and the facets of the whole match set, in one row. Only the page's results read what they
+show (``search_result``), and whether each is open now. What the relevance and the order mean
+is in :mod:`directory.search.postgres`.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ from sqlalchemy.dialects.postgresql import (
 )
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from directory.search.models import SearchDocument
+from directory.search.models import SearchDocument, SearchResult
 
 D = SearchDocument.__table__.alias("d")  # the documents searched
-SHOWN = SearchDocument.__table__.alias("shown")  # the page's documents, for what they show
+LISTED = SearchDocument.__table__.alias("listed")  # the page's documents, for their hours
+SHOWN = SearchResult.__table__.alias("shown")  # and what they show
 TEXTS = ARRAY(Text)
 GEOGRAPHY = Geography("POINT", srid=4326)
 FILTERS = ("needs", "languages", "accessibility", "costs")
@@ -181,7 +183,7 @@ def _conditions(shape: Shape, origin: ColumnElement[Any]) -> list[ColumnElement[
             func.coalesce(is_open, False) if shape.open_now else ~func.coalesce(is_open, True)
         )
     if shape.accepting:  # a listing without a status stays: nobody has asked yet
-        status = func.coalesce(D.c.body["capacity_status"].astext, "")
+        status = func.coalesce(D.c.capacity_status, "")
         where.append(status != all_(_param("not_taking", TEXTS)))
     if shape.place:
         near = func.ST_DWithin(D.c.point, origin, _param("radius_m"))
@@ -243,12 +245,14 @@ def _items(page: Subquery) -> ScalarSelect[Any]:
     """The page's results in order, as one JSON array."""
     item = func.json_build_object(
         *("kind", page.c.kind, "body", SHOWN.c.body, "distance_m", page.c.distance_m),
-        *("last_verified_at", page.c.last_verified_at, "open_now", _open_now(SHOWN)),
+        *("last_verified_at", page.c.last_verified_at, "open_now", _open_now(LISTED)),
     )
     listed = func.json_agg(aggregate_order_by(item, page.c.position))
     return (
         select(func.coalesce(listed, func.json_build_array()))
-        .select_from(page.join(SHOWN, SHOWN.c.id == page.c.id))
+        .select_from(
+            page.join(SHOWN, SHOWN.c.id == page.c.id).join(LISTED, LISTED.c.id == page.c.id)
+        )
         .scalar_subquery()
     )
 

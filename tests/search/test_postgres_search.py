@@ -165,8 +165,9 @@ def test_a_person_in_crisis_is_never_handed_a_demo_listing(session: Session) -> 
     demo_line = "Bay Area Crisis & Suicide Line (demo)"
     serves_tampa = session.scalar(  # it would qualify as a crisis line, but for being demo
         text(
-            "SELECT count(*) FROM search_document WHERE name = :name AND kind = 'area'"
-            " AND jsonb_array_length(body -> 'crisis_channels') > 0 AND 'US-FL' = ANY(regions)"
+            "SELECT count(*) FROM search_document d JOIN search_result r USING (id)"
+            " WHERE d.name = :name AND d.kind = 'area'"
+            " AND jsonb_array_length(r.body -> 'crisis_channels') > 0 AND 'US-FL' = ANY(d.regions)"
         ),
         {"name": demo_line},
     )

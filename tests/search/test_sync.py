@@ -71,12 +71,41 @@ def test_a_rebuild_refills_the_index_and_settles_the_outbox(
     started = session.scalar(text("SELECT clock_timestamp()"))
     written = rebuild(session_factory, backends=Backends())
     assert written == before == session.scalar(text("SELECT count(*) FROM search_document"))
+    assert session.scalar(text(SHOWN)) == written  # what each result shows, and nothing else
     pending = session.scalar(
         select(func.count()).select_from(SearchOutbox).where(SearchOutbox.processed_at.is_(None))
     )
     assert pending == 0
     analyzed = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'search_document'"
     assert session.scalar(text(analyzed)) >= started  # the new index's figures came with it
+
+
+SHOWN = "SELECT count(*) FROM search_result r JOIN search_document d USING (id)"
+
+
+def test_a_synced_listing_has_one_result_body_per_document(session: Session) -> None:
+    """A listing synced again replaces its documents and what their results show; one hidden
+    takes both out."""
+    service_id = session.scalars(select(SearchDocument.service_id).limit(1)).one()
+    again = text(
+        "INSERT INTO search_outbox (entity, entity_id, operation) VALUES ('service', :id, 'upsert')"
+    )
+    session.execute(again, {"id": service_id})
+    sync.sync_batch(session)
+    bodies = text(
+        "SELECT r.body ->> 'name' FROM search_result r JOIN search_document d USING (id)"
+        " WHERE d.service_id = :id"
+    )
+    names = list(session.scalars(bodies, {"id": service_id}))
+    assert names and len(names) == session.scalar(
+        select(func.count()).where(SearchDocument.service_id == service_id)
+    )
+    session.execute(update(Service).where(Service.id == service_id).values(status="inactive"))
+    session.execute(again, {"id": service_id})
+    sync.sync_batch(session)
+    assert list(session.scalars(bodies, {"id": service_id})) == []
+    total = session.scalar(text("SELECT count(*) FROM search_result"))
+    assert total == session.scalar(text(SHOWN))  # none left without its document
 
 
 def test_two_drainers_never_leave_an_old_version_in_the_index(engine: Engine) -> None:
