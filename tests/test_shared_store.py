@@ -111,8 +111,12 @@ def test_crisis_lines_read_by_one_app_answer_another_whose_database_is_down(
         unknown = shared.get("/v1/crisis-lines", params={"country": "CA"})  # never read
         nothing = alone.get("/v1/crisis-lines", params={"country": "US", "language": "es"})
     assert kept.status_code == 200, kept.text
-    assert kept.json() == api.json()
+    assert api.json()["as_of"] is None  # read now
+    assert kept.json() == api.json() | {"as_of": kept.json()["as_of"]}
+    assert kept.json()["as_of"] is not None  # kept: when it was read
     assert kept_page.status_code == 200
+    assert "cannot be reached right now: these lines were saved on" in kept_page.text
+    assert "cannot be reached" not in page.text
     shown = [n for n in (escape(line["name"]) for line in english["lines"]) if n in page.text]
     assert shown and all(name in kept_page.text for name in shown)
     assert unknown.status_code == 503 and unknown.headers["Retry-After"] == "1"
@@ -132,7 +136,8 @@ def test_the_same_app_answers_crisis_lines_while_its_database_is_stopped(
         needs = client.get("/v1/needs")
     assert before.status_code == 200 and before.json()["lines"]
     assert during.status_code == 200, during.text
-    assert during.json() == before.json()
+    assert during.json() == before.json() | {"as_of": during.json()["as_of"]}
+    assert during.json()["as_of"] is not None
     assert needs.status_code in (401, 503)  # the rest of the API is away, as before
 
 

@@ -9,11 +9,14 @@ not worth a stale line; clients cache the HTTP answer for minutes anyway).
 
 Blocks are kept in this process and, with ``DIRECTORY_SHARED_STORE``, in Redis, so that a
 process or host that never read a block (or was restarted) answers from another's. A Redis
-that is down is skipped for a few seconds at a time, never an error.
+that is down is skipped for a few seconds at a time, never an error. A block answered from
+here says when it was read from the database (``as_of``: the pages say it too); in Redis that
+time is refreshed when the block is written again, at least every ``RESHARE`` seconds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -31,7 +34,7 @@ from directory.search.query import CrisisBlock
 KEEP = 7 * 24 * 3600  # seconds a block stays in Redis after it was last read from the database
 TIMEOUT = 0.5  # seconds to connect to Redis and for each answer: a request waits no longer
 RETRY = 5.0  # seconds a failed Redis is left alone before it is tried again
-PREFIX = "directory:crisis:"
+PREFIX = "directory:crisis:v2:"  # a value: "<unix time read> <block JSON>"
 LOCAL_MAX = 2000  # blocks kept in a process (countries x regions x languages asked for)
 RESHARE = 3600.0  # seconds after which an unchanged block is written to Redis again (its TTL)
 Key = tuple[str, str | None, str | None]
@@ -42,7 +45,8 @@ class CrisisCache:
     """Crisis blocks by (country, region, language): in this process, and in Redis if given."""
 
     def __init__(self, url: str | None = None) -> None:
-        self._local: dict[Key, tuple[str, float]] = {}  # the block, when last written to Redis
+        # the block, when it was last written to Redis (monotonic) and read (unix time)
+        self._local: dict[Key, tuple[str, float, float]] = {}
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._redis = (
@@ -74,27 +78,37 @@ class CrisisCache:
             _key(block.country or "", block.region, block.language),
             block.model_dump_json(),
         )
-        now = time.monotonic()
+        now, read = time.monotonic(), time.time()
         with self._lock:
             known = self._local.get(key)
             if known is not None and known[0] == value and now - known[1] < RESHARE:
+                self._local[key] = (value, known[1], read)
                 return
             if known is None and len(self._local) >= LOCAL_MAX:
                 self._local.pop(next(iter(self._local)))
-            self._local[key] = (value, now)
-        if not self._shared(lambda r: r.set(_redis_key(key), value, ex=KEEP)):
+            self._local[key] = (value, now, read)
+        if not self._shared(lambda r: r.set(_redis_key(key), f"{read:.0f} {value}", ex=KEEP)):
             with self._lock:  # not in Redis: written again at the next keep
-                self._local[key] = (value, -RESHARE)
+                self._local[key] = (value, -RESHARE, read)
 
     def last(self, country: str, region: str | None, language: str | None) -> CrisisBlock | None:
-        """The block last kept for this place and language (by any process), if any."""
+        """The block last kept for this place and language (by any process), if any, with
+        when it was read (``as_of``)."""
         key = _key(country, region, language)
-        value = self._shared(lambda r: r.get(_redis_key(key)))
-        if not isinstance(value, bytes | str):
-            with self._lock:
-                known = self._local.get(key)
-            value = known[0] if known is not None else None
-        return None if value is None else CrisisBlock.model_validate_json(value)
+        shared = self._shared(lambda r: r.get(_redis_key(key)))
+        with self._lock:
+            known = self._local.get(key)
+        kept = [(known[2], known[0])] if known is not None else []
+        if isinstance(shared, bytes):
+            shared = shared.decode()
+        if isinstance(shared, str) and " " in shared:
+            read, value = shared.split(" ", 1)
+            kept.append((float(read), value))
+        if not kept:
+            return None
+        read_at, value = max(kept)  # the most recently read, here or by another process
+        block = CrisisBlock.model_validate_json(value)
+        return block.model_copy(update={"as_of": dt.datetime.fromtimestamp(read_at, dt.UTC)})
 
     def close(self) -> None:
         if self._redis is not None:

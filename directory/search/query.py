@@ -223,6 +223,11 @@ class CrisisBlock(BaseModel):
     region: str | None
     language: str | None
     lines: list[CrisisLine]
+    as_of: dt.datetime | None = Field(
+        default=None,
+        description="Set only when the database could not answer and these are the lines last"
+        " read from it, kept for that (they may have changed since): when they were read.",
+    )
 
 
 class SearchResponse(BaseModel):

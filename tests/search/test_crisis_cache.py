@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 
@@ -44,6 +45,9 @@ def test_a_block_read_is_answered_when_the_database_cannot(session: Session) -> 
             read_through(dead, None, reason="query", **PLACE)
     assert kept.reason == "query"
     assert kept.lines == read.lines
+    assert read.as_of is None  # read now
+    assert kept.as_of is not None  # kept: says when it was read
+    assert abs(kept.as_of - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
 
 
 def test_the_search_keeps_its_crisis_block(session: Session) -> None:
@@ -62,6 +66,8 @@ def test_blocks_are_shared_through_redis(session: Session, redis_url: str) -> No
     one.close()
     other.close()
     assert shared is not None and shared.lines == read.lines
+    assert shared.as_of is not None  # when the other process read it, to the second
+    assert abs(shared.as_of - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
 
 
 def test_a_redis_that_is_down_leaves_the_process_copy(session: Session) -> None:
@@ -82,7 +88,7 @@ def test_an_unchanged_block_is_not_written_to_redis_on_every_read(
     cache = CrisisCache(redis_url)
     read = read_through(session, cache, reason="requested", **PLACE)
     store = redis.Redis.from_url(redis_url)
-    (key,) = store.keys("directory:crisis:US:US-FL:es")
+    (key,) = store.keys("directory:crisis:v2:US:US-FL:es")
     store.delete(key)
     read_through(session, cache, reason="requested", **PLACE)  # the same block
     assert not store.exists(key)
