@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from directory.listings.models import Provenance, Service
+from directory.listings.models import CrisisChannel, Provenance, Service
 from directory.listings.queries import read_services
 from directory.listings.taxonomy import need_lineage
 from directory.search import postgres
 from directory.search.documents import Document, documents
+from directory.search.documents_sql import _among
 from directory.search.meili_documents import meili_document
 from directory.search.sync import documents_of
 from tests.ingest.test_datasets import _subset_directory, _subset_locator, load
@@ -123,3 +124,15 @@ def test_the_index_holds_each_documents_weighted_words(session: Session) -> None
     for doc in docs:
         texts = {key.lower(): doc.text[key] for key in "ABCD"}
         assert session.scalar(WEIGHTED, {"id": doc.id, **texts}) is True, doc.name
+
+
+def test_a_batchs_ids_are_read_into_an_array_once(session: Session) -> None:
+    """Even where a small table is read by a sequential scan: each row reading the ids' text
+    anew cost 80 ms a batch of 2,000 listings on a table of 35 rows."""
+    ids = _ids(session)
+    query = select(CrisisChannel.id).where(_among(CrisisChannel.service_id, ids))
+    session.execute(text("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off"))
+    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = "\n".join(session.scalars(text(f"EXPLAIN {compiled}")))
+    assert "Seq Scan on crisis_channel" in plan
+    assert "InitPlan" in plan  # the ids' array, made once for every row's test
