@@ -15,8 +15,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -152,6 +153,31 @@ def test_searches_read_the_replica_and_staff_read_their_own_writes(
     assert client.get(f"/hsds/services/{service_id}").status_code == 200
     assert service_id in client.get("/hsds/services?format=ndjson").text
     assert client.get(f"/l/{service_id}").status_code == 200
+
+
+def test_a_search_on_the_replica_holds_none_of_the_primarys_connections(
+    client: TestClient, primary: Engine
+) -> None:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    primary_pool = app.state.sessionmaker.kw["bind"].pool
+    checked_out: list[int] = []  # the primary's connections in use, at each read on the replica
+
+    def note(*_: object) -> None:
+        checked_out.append(primary_pool.checkedout())
+
+    event.listen(app.state.replica.engine, "before_cursor_execute", note)
+    try:
+        found = client.get(
+            "/v1/search",
+            params={"q": "counseling", "near": TAMPA},
+            headers=bearer(primary, "mentor"),
+        )
+    finally:
+        event.remove(app.state.replica.engine, "before_cursor_execute", note)
+    assert found.status_code == 200, found.text
+    assert found.json()["items"]
+    assert checked_out and max(checked_out) == 0  # the sign-in's was given back
 
 
 def test_the_search_page_reads_the_replica_and_staff_the_primary(

@@ -19,6 +19,7 @@ from limits import RateLimitItem, WindowStats, parse
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy.orm import Session
 
 from directory.accounts.keys import key_for
 from directory.accounts.models import PartnerKey, User
@@ -94,7 +95,20 @@ def reader(
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header(alias="X-Api-Key")] = None,
 ) -> Caller:
-    """A signed-in user, or a partner key used from one of its origins within its rate."""
+    """A signed-in user, or a partner key used from one of its origins within its rate.
+
+    With a read replica, the primary's connection is given back once the caller is known: the
+    reads that follow go to the replica, so a search holds none of the primary's pool while it
+    runs (a write after it takes a connection again)."""
+    caller = _caller(request, session, authorization, x_api_key)
+    if request.app.state.replica is not None:
+        session.commit()
+    return caller
+
+
+def _caller(
+    request: Request, session: Session, authorization: str | None, x_api_key: str | None
+) -> Caller:
     if authorization:
         return Caller(user=current_user(request, session, authorization))
     raw = x_api_key or request.query_params.get("key")
