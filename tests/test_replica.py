@@ -284,8 +284,8 @@ def test_only_plain_reads_may_go_to_the_replica() -> None:
     """A locking read, SQL text that writes, or DML goes to the primary (a standby refuses it)."""
     from sqlalchemy import insert, select, text
 
-    from directory.db import _reads
     from directory.listings.models import Service
+    from directory.replica import _reads
 
     assert _reads(select(Service.id))
     assert _reads(text("SELECT 1"))

@@ -32,7 +32,8 @@ from directory.api.routes import (
     services,
 )
 from directory.config import Settings, get_settings
-from directory.db import database_url, make_engine, make_sessionmaker, open_replica
+from directory.db import database_url, make_engine, make_sessionmaker
+from directory.replica import open_replica
 from directory.search import service as search_service
 from directory.search.backends import Backends
 from directory.search.crisis_cache import CrisisCache
@@ -62,7 +63,9 @@ def create_app(
         swagger_ui_oauth2_redirect_url=None,  # no OAuth2 flow: a token or a key is pasted
     )
     app.state.settings = settings
-    app.state.replica = None  # the read replica (db.Replica), when one is set: see the lifespan
+    app.state.replica = (
+        None  # the read replica (replica.Replica), when one is set: see the lifespan
+    )
     app.state.limiter = make_limiter(settings.shared_store or settings.rate_limit_storage)
     app.state.crisis_cache = CrisisCache.open(settings.shared_store)
     app.state.backends = Backends.from_settings(settings)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from directory.accounts.models import User
 from directory.accounts.roles import can, require
 from directory.accounts.service import user_for_token
-from directory.db import Replica, ReplicaSession, commit_kept
+from directory.db import commit_kept
 from directory.errors import BadRequest, PreconditionRequired, Unauthorized
+from directory.replica import Replica, ReplicaSession
 
 IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
 
