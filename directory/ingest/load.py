@@ -32,6 +32,7 @@ from directory.ingest.parallel import prepared
 from directory.ingest.prepare import Prepared
 from directory.ingest.records import Ignored, ReadItem, Rejection, SourceRecord
 from directory.ingest.report import ImportReport
+from directory.ingest.writer import Writer, writing
 from directory.listings import models
 from directory.listings.models import Provenance, SearchOutbox, Service
 from directory.listings.rows import Rows
@@ -76,8 +77,13 @@ class Batch:
     def full(self) -> bool:
         return len(self.rows) + 10 * len(self.rewrite) >= BATCH
 
-    def write(self, session: Session, source: str) -> None:
-        self.rows.write(session)
+    def write(self, session: Session, source: str, writer: Writer) -> None:
+        """Write the batch: new listings' rows in the writer's thread while the import goes on,
+        unless links or listings are to be rewritten here after them (then they wait)."""
+        writer.submit(self.rows)
+        self.rows = Rows()
+        if self.link_updates or self.rewrite:
+            writer.settle()
         if self.link_updates:
             table: Any = Provenance.__table__
             columns: dict[str, Any] = {
@@ -194,11 +200,12 @@ class _Import:
         items = prepared(self.fmt, self.fmt.read(path), self.source)
         if self.fmt.name == "hsds":
             items = self.kept.ahead(self.session, items, _record)
-        for item, ready in items:
-            self._item(item, ready)
-            if self.batch.full():
-                self.batch.write(self.session, self.source)
-        self.batch.write(self.session, self.source)
+        with writing(self.session) as writer:
+            for item, ready in items:
+                self._item(item, ready)
+                if self.batch.full():
+                    self.batch.write(self.session, self.source, writer)
+            self.batch.write(self.session, self.source, writer)
 
     def _item(self, item: ReadItem, ready: Prepared | None) -> None:
         report = self.report
