@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import delete, text
@@ -51,18 +51,41 @@ INSERT = text(
 )
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Documents as the index's statements take them: made in Python (``prepare``), written by
+    the database (``write``), so that a rebuild makes one batch while the database writes the
+    one before."""
+
+    service_ids: Sequence[uuid.UUID]  # whose documents are replaced
+    docs: str | None  # the documents, one JSON array (None: none)
+    words: list[dict[str, str]]  # every word of their texts, for typos
+
+
 def replace(session: Session, service_ids: Sequence[uuid.UUID], docs: list[Document]) -> None:
     """Make the index hold exactly ``docs`` for these services (in the caller's transaction)."""
-    if service_ids:  # their results go with them (ON DELETE CASCADE)
-        session.execute(delete(SearchDocument).where(SearchDocument.service_id.in_(service_ids)))
+    write(session, prepare(service_ids, docs))
+
+
+def prepare(service_ids: Sequence[uuid.UUID], docs: list[Document]) -> Batch:
+    """A batch of documents made ready to write (no database work)."""
     if not docs:
-        return
-    session.execute(INSERT, {"docs": json.dumps([_row(d) for d in docs], default=str)})
+        return Batch(service_ids, None, [])
     texts = {t for d in docs for t in d.text.values()}  # many repeat (needs' keywords, places)
     vocabulary_words = sorted(set(words(" ".join(texts))))
     fresh = [{"word": w} for w in vocabulary_words if 3 <= len(w) <= 64 and not w.isdigit()]
-    if fresh:
-        session.execute(pg_insert(SearchWord).on_conflict_do_nothing(), fresh)
+    return Batch(service_ids, json.dumps([_row(d) for d in docs], default=str), fresh)
+
+
+def write(session: Session, batch: Batch) -> None:
+    """Replace the batch's services' documents by its own (in the caller's transaction)."""
+    if batch.service_ids:  # their results go with them (ON DELETE CASCADE)
+        found = SearchDocument.service_id.in_(batch.service_ids)
+        session.execute(delete(SearchDocument).where(found))
+    if batch.docs is not None:
+        session.execute(INSERT, {"docs": batch.docs})
+    if batch.words:
+        session.execute(pg_insert(SearchWord).on_conflict_do_nothing(), batch.words)
 
 
 def clear(session: Session) -> None:

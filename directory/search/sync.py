@@ -11,6 +11,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -20,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from directory.db import unit_of_work
 from directory.listings.models import Location, SearchOutbox, Service, ServiceAtLocation
 from directory.listings.taxonomy import need_lineage
-from directory.search import postgres
+from directory.search import postgres, postgres_index
 from directory.search.backends import Backends
-from directory.search.documents import Document, documents
+from directory.search.documents import Document, Listing, documents
 from directory.search.documents_sql import collection_paused, read_listings
 from directory.search.meilisearch import MeiliBackend, SearchBackendError
 
@@ -44,9 +45,16 @@ def sync_batch(session: Session, *, limit: int = BATCH) -> int:
 def documents_of(session: Session, service_ids: Sequence[uuid.UUID]) -> list[Document]:
     """The search documents of these listings (deleted or hidden ones have none), read with a
     fixed number of statements however many they are."""
-    lineage = need_lineage(session)
+    return _documents(_read(session, service_ids), need_lineage(session))
+
+
+def _read(session: Session, service_ids: Sequence[uuid.UUID]) -> list[Listing]:
     with collection_paused():
-        listings = read_listings(session, service_ids)
+        return read_listings(session, service_ids)
+
+
+def _documents(listings: list[Listing], lineage: dict[str, tuple[str, ...]]) -> list[Document]:
+    with collection_paused():
         return [doc for found in listings for doc in documents(found, lineage)]
 
 
@@ -100,10 +108,7 @@ def rebuild(factory: sessionmaker[Session], *, backends: Backends | None = None)
     with unit_of_work(factory) as session:
         upto = session.scalar(select(func.max(SearchOutbox.id))) or 0
         postgres.clear(session)
-        written = 0
-        for docs in all_documents(session):
-            postgres.replace(session, [], docs)
-            written += len(docs)
+        written = _write_all(session)
         _mark(session, SearchOutbox.processed_at, upto)
         # the planner's figures of the new index, published with it: searches right after a
         # rebuild are otherwise planned for the old one's (or, in a new database, for none)
@@ -127,10 +132,41 @@ def _mark(session: Session, column: Any, upto: int) -> None:
 
 
 def all_documents(session: Session) -> Iterator[list[Document]]:
-    """The documents of every searchable listing, a batch of listings at a time, in the order of
-    their places (a rebuild writes neighbours next to each other: a search near a place then
-    reads a quarter of the table pages it read in id order, measured 6 ms less a search at
-    100,000 listings)."""
+    """The documents of every searchable listing, a batch of listings at a time (``_batches``)."""
+    lineage = need_lineage(session)
+    for service_ids in _batches(session):
+        yield _documents(_read(session, service_ids), lineage)
+
+
+def _write_all(session: Session) -> int:
+    """Every searchable listing's documents into the postgres index; how many. A helper thread
+    has the database write each batch while this one makes the next in Python: the session
+    passes between them, never used by both at once (the write is done before the next read).
+    The database's work and Python's, about equal, then overlap."""
+    lineage = need_lineage(session)
+    written, ready = 0, None
+    writing: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-write") as writer:
+        for service_ids in _batches(session):
+            if writing is not None:
+                writing.result()  # the session is free again (a failed write raises here)
+            listings = _read(session, service_ids)
+            if ready is not None:
+                writing = writer.submit(postgres_index.write, session, ready)
+            docs = _documents(listings, lineage)
+            ready = postgres_index.prepare([], docs)
+            written += len(docs)
+        if writing is not None:
+            writing.result()
+    if ready is not None:
+        postgres_index.write(session, ready)
+    return written
+
+
+def _batches(session: Session) -> Iterator[list[uuid.UUID]]:
+    """Every searchable listing's id, a batch at a time, in the order of their places (a rebuild
+    writes neighbours next to each other: a search near a place then reads a quarter of the
+    table pages it read in id order, measured 6 ms less a search at 100,000 listings)."""
     area = (
         select(
             ServiceAtLocation.service_id,
@@ -148,7 +184,7 @@ def all_documents(session: Session) -> Iterator[list[Document]]:
     )
     ids = list(session.scalars(query))
     for start in range(0, len(ids), REBUILD_BATCH):
-        yield documents_of(session, ids[start : start + REBUILD_BATCH])
+        yield ids[start : start + REBUILD_BATCH]
 
 
 class Follower:

@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 
+import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +15,7 @@ from directory.db import unit_of_work
 from directory.listings.models import SearchOutbox, Service
 from directory.listings.schemas import ServiceCreate
 from directory.listings.service import create_service
-from directory.search import postgres, sync
+from directory.search import postgres, postgres_index, sync
 from directory.search.backends import Backends
 from directory.search.documents import Document
 from directory.search.meilisearch import MeiliBackend
@@ -174,3 +175,36 @@ def test_a_rebuild_writes_neighbours_next_to_each_other(session: Session) -> Non
     firsts = [min(cells) if cells else "" for cells in order.values()]
     assert len(set(firsts)) > 3  # the seed's listings are in several places
     assert firsts == sorted(firsts)
+
+
+def test_a_rebuild_in_small_batches_writes_every_document_once(
+    session_factory: sessionmaker[Session], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database writes one batch while the next is made: none is lost or written twice."""
+    sync.drain(session_factory)
+    monkeypatch.setattr(sync, "REBUILD_BATCH", 3)
+    written = rebuild(session_factory)
+    expected = sorted((d.id, d.name) for docs in sync.all_documents(session) for d in docs)
+    rows = session.execute(text("SELECT id, name FROM search_document ORDER BY id, name")).all()
+    assert [tuple(row) for row in rows] == expected and written == len(expected) > 9
+    assert session.scalar(text(SHOWN)) == written
+
+
+def test_a_rebuild_whose_write_fails_changes_nothing(
+    session_factory: sessionmaker[Session], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync.drain(session_factory)
+    before = session.execute(text("SELECT id FROM search_document ORDER BY id")).all()
+    monkeypatch.setattr(sync, "REBUILD_BATCH", 3)
+    calls, write = [], postgres_index.write
+
+    def failing(session: Session, batch: postgres_index.Batch) -> None:
+        calls.append(batch)
+        if len(calls) == 2:  # the first batch is written
+            raise RuntimeError("the database went away")
+        write(session, batch)
+
+    monkeypatch.setattr(postgres_index, "write", failing)
+    with pytest.raises(RuntimeError, match="went away"):
+        rebuild(session_factory)
+    assert session.execute(text("SELECT id FROM search_document ORDER BY id")).all() == before
