@@ -7,7 +7,8 @@ the same size is reused), imports BENCH_LISTINGS generated listings (default 100
      documents read and written, in one transaction;
   2. every listing's Meilisearch documents built and serialised as they are sent (no server).
 With BENCH_READ_ONLY=1 it only reads (2. alone, in a read-only transaction, no import): for a
-database that is not its own. Not a test.
+database that is not its own. BENCH_SOURCE names the import to reuse (default bench-index; a
+database `bench/scale.py` filled: bench). Not a test.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from directory.listings.models import Service
 from directory.search import sync
 from directory.search.meili_documents import Encoder, meili_document
 
-SOURCE = "bench-index"
+SOURCE = os.environ.get("BENCH_SOURCE", "bench-index")
 
 
 def run(url: str) -> None:

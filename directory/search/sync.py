@@ -24,7 +24,7 @@ from directory.listings.taxonomy import need_lineage
 from directory.search import postgres, postgres_index
 from directory.search.backends import Backends
 from directory.search.documents import Document, Listing, documents
-from directory.search.documents_sql import collection_paused, read_listings
+from directory.search.documents_sql import collection_paused, fetch_listings, read_listings
 from directory.search.meilisearch import MeiliBackend, SearchBackendError
 
 BATCH = 500
@@ -53,9 +53,17 @@ def _read(session: Session, service_ids: Sequence[uuid.UUID]) -> list[Listing]:
         return read_listings(session, service_ids)
 
 
-def _documents(listings: list[Listing], lineage: dict[str, tuple[str, ...]]) -> list[Document]:
+def _fetch(session: Session, service_ids: Sequence[uuid.UUID]) -> Callable[[], list[Listing]]:
     with collection_paused():
-        return [doc for found in listings for doc in documents(found, lineage)]
+        return fetch_listings(session, service_ids)
+
+
+def _documents(
+    listings: list[Listing] | Callable[[], list[Listing]], lineage: dict[str, tuple[str, ...]]
+) -> list[Document]:
+    with collection_paused():
+        made = listings if isinstance(listings, list) else listings()
+        return [doc for found in made for doc in documents(found, lineage)]
 
 
 def sync_external(session: Session, backend: MeiliBackend, *, limit: int = BATCH) -> int:
@@ -140,9 +148,10 @@ def all_documents(session: Session) -> Iterator[list[Document]]:
 
 def _write_all(session: Session) -> int:
     """Every searchable listing's documents into the postgres index; how many. A helper thread
-    has the database write each batch while this one makes the next in Python: the session
-    passes between them, never used by both at once (the write is done before the next read).
-    The database's work and Python's, about equal, then overlap."""
+    has the database write each batch while this one makes the next in Python (its listings
+    from the rows read, its documents, their JSON): the session passes between them, never
+    used by both at once (the write is done before the next read). The database's work and
+    Python's, about equal, then overlap."""
     lineage = need_lineage(session)
     written, ready = 0, None
     writing: Future[None] | None = None
@@ -150,7 +159,7 @@ def _write_all(session: Session) -> int:
         for service_ids in _batches(session):
             if writing is not None:
                 writing.result()  # the session is free again (a failed write raises here)
-            listings = _read(session, service_ids)
+            listings = _fetch(session, service_ids)
             if ready is not None:
                 writing = writer.submit(postgres_index.write, session, ready)
             docs = _documents(listings, lineage)
