@@ -94,9 +94,10 @@ class Batch:
                 self.link_updates,
             )
             self.link_updates.clear()
-        docs = composed_documents(session, self.rewrite)
-        rewrite_services(session, docs, by=source, keep=self.kept.rewriting(session, docs))
-        self.rewrite.clear()
+        if self.rewrite:  # (a query even for none, which would wait for the round)
+            docs = composed_documents(session, self.rewrite)
+            rewrite_services(session, docs, by=source, keep=self.kept.rewriting(session, docs))
+            self.rewrite.clear()
         self.kept.written()
 
 

@@ -5,10 +5,12 @@ id (whatever its table); a remap keeps them too."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,7 @@ from directory.listings.models import (
     Service,
     ServiceAtLocation,
 )
+from directory.listings.rows import Rows
 
 ORG_NAME = "Keep Ids Peer Network"
 
@@ -179,3 +182,35 @@ def test_a_remap_keeps_the_kept_ids(session: Session, tmp_path: Path) -> None:
     assert remap(session, source="test:keep")["updated"] == 1
 
     assert listing(session, ids["service"]) == before
+
+
+def test_an_id_of_a_round_still_being_written_is_not_kept_again(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each listing its own round, written slowly in the writer's thread: the read-ahead of the
+    next record runs before the first round is in the database, and still finds its ids taken."""
+    write = Rows.write
+
+    def slowly(rows: Rows, session: Session) -> None:
+        time.sleep(0.2)
+        write(rows, session)
+
+    monkeypatch.setattr(Rows, "write", slowly)
+    monkeypatch.setattr("directory.ingest.load.BATCH", 1)
+    monkeypatch.setattr("directory.ingest.keep_ids.AHEAD", 1)
+    first = new_ids()
+    # its site names the first listing's location, its organization the first service
+    second = new_ids(service_at_location=first["location"], organization=first["service"])
+
+    report = load(
+        session, tmp_path / "two.json", [record(first), record(second, name="Other")], "test:k"
+    )
+
+    assert report.counts == {"created": 2}
+    assert listing(session, first["service"])["sites"] == [
+        (first["service_at_location"], first["location"])
+    ]
+    other = listing(session, second["service"])
+    assert other["sites"][0][0] != first["location"]
+    assert other["sites"][0][1] == second["location"]  # the free one is kept
+    assert other["organization"] != first["service"]
