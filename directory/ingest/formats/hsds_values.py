@@ -37,13 +37,17 @@ def _short(value: Any, result: Normalised | None = None, field: str = "") -> str
     return text
 
 
+_BLANKS = re.compile(r"[ \t\f\v]+")
+_BREAKS = re.compile(r"\n{3,}")
+
+
 def _long(value: Any) -> str | None:
     """Free text with its paragraphs kept (``clean`` would fold the line breaks)."""
     if value is None:
         return None
     text = common.tidy(str(value))
-    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.splitlines()]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    lines = [_BLANKS.sub(" ", line).strip() for line in text.splitlines()]
+    text = _BREAKS.sub("\n\n", "\n".join(lines)).strip()
     if common.clean(text) is None:
         return None
     return text if len(text) <= LONG else text[: LONG - 1].rstrip() + "…"
