@@ -9,7 +9,12 @@ taxonomy, then times:
 Each import runs as its own process; its wall time, CPU time (user + sys: less noisy than wall
 time on a shared machine) and peak memory (max RSS) are printed, for the loader and for its
 worker process. BENCH_HSDS_ONLY=1 skips 1 and 2. Needs DIRECTORY_DATASETS_DIR (or
-../shared/datasets) for 1 and 2. Not a test.
+../shared/datasets) for 1 and 2. The throwaway cluster listens on BENCH_PORT (default 55435).
+Not a test.
+
+Issue 15's figure, in one command (the package is made once, in about 5 s):
+    python ../shared/bench/gen_hsds.py /tmp/hsds100k 100000
+    BENCH_HSDS_ONLY=1 BENCH_HSDS_PACKAGE=/tmp/hsds100k python bench/ingest.py
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ def run(url: str) -> None:
 
 
 def main() -> None:
-    with_database(run, port=55435)
+    with_database(run, port=int(os.environ.get("BENCH_PORT", "55435")))
 
 
 if __name__ == "__main__":
