@@ -125,6 +125,12 @@ def test_a_crisis_lines_listing_page_lets_a_mentor_reach_it_now(
             {"channel": "text", "number": "813-555-0199", "country": "US", "keyword": "HOLA"},
             {"channel": "chat", "url": "https://quokkaheron.example.org/chat", "hours": "24/7"},
         ],
+        "phones": [
+            {"number": "813-555-0150", "type": "text"},
+            {"number": "813-555-0151", "type": "video"},
+            {"number": "813-555-0152", "type": "cell"},
+            {"number": "813-555-0153", "type": "fax"},
+        ],
         "provenance": {"source": "test-pages", "external_id": f"line-{uuid.uuid4().hex[:6]}"},
     }
     service_id = create_service(session, ServiceCreate.model_validate(document))
@@ -143,6 +149,11 @@ def test_a_crisis_lines_listing_page_lets_a_mentor_reach_it_now(
         ):
             assert seen in text, (lang, seen)
     client.cookies.delete(LANG_COOKIE)
+    # each number does what it is for: a text line is texted (not called), a videophone says so
+    assert 'href="sms:+18135550150"' in text and 'href="tel:+18135550150"' not in text
+    assert "Videoteléfono (813) 555-0151" in text
+    assert 'href="tel:+18135550152"' in text and 'href="sms:+18135550152"' in text
+    assert "555-0153" not in text  # a fax
 
 
 def test_a_referral_from_form_to_connected(client: TestClient, session: Session) -> None:
