@@ -84,7 +84,7 @@ def make_limiter(storage_uri: str) -> MovingWindowRateLimiter:
 def close_limiter(limiter: MovingWindowRateLimiter) -> None:
     """Close the limiter's Redis connections, if it has any (``limits`` keeps its Redis client
     as the storage's ``storage``; ``memory://`` has none)."""
-    client = getattr(limiter.storage, "storage", None)
+    client = getattr(getattr(limiter, "storage", None), "storage", None)  # (a stand-in: none)
     if isinstance(client, redis.Redis):
         client.close()
 
