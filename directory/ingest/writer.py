@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -60,9 +60,20 @@ def writing(session: Session) -> Iterator[Writer]:
         event.listen(session, "do_orm_execute", hook)
         try:
             yield writer
-            writer.settle()
+        except BaseException as failure:
+            _settle_after(writer, failure)
+            raise
         finally:
             event.remove(session, "do_orm_execute", hook)
-            # after a failure, the block's own error is the one to report
-            with suppress(Exception):
-                writer.settle()
+        writer.settle()
+
+
+def _settle_after(writer: Writer, failure: BaseException) -> None:
+    """Wait for the round in flight once the block failed. When that round failed too, its error
+    is the one raised, with the block's as its cause: it came first, and what the block met after
+    it (the keep-ids read-ahead asks the connection directly: "current transaction is aborted")
+    only follows from it."""
+    try:
+        writer.settle()
+    except Exception as round_error:
+        raise round_error from failure

@@ -61,6 +61,24 @@ def test_a_failed_round_raises_in_the_loader_at_its_next_statement(session: Sess
         pytest.fail("the statement after the failed round ran")
 
 
+def test_a_failed_rounds_error_is_the_one_raised_not_what_followed_from_it(
+    session: Session,
+) -> None:
+    """The keep-ids read-ahead asks the connection directly, without waiting for the round: in
+    the transaction the failed round aborted it fails too, and that must not hide the cause."""
+    source = f"test:{uuid.uuid4()}"
+    first, _ = queued(session, source)
+    again, _ = queued(session, source)
+    with pytest.raises(psycopg.errors.UniqueViolation) as raised, writing(session) as writer:
+        writer.submit(first)
+        writer.submit(again)
+        writer.pending.exception()  # type: ignore[union-attr]  # the round has failed
+        driver = session.connection().connection.driver_connection
+        with driver.cursor() as cursor:  # as the read-ahead does
+            cursor.execute("SELECT 1")
+    assert isinstance(raised.value.__cause__, psycopg.errors.InFailedSqlTransaction)
+
+
 def test_the_last_round_is_written_when_the_block_ends(session: Session) -> None:
     rows, service_id = queued(session, f"test:{uuid.uuid4()}")
     with writing(session) as writer:
