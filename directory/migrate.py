@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
 
 from directory.config import PACKAGE_DIR
 
@@ -22,6 +23,7 @@ MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default
 # A PostgreSQL URL as SQLAlchemy reads it (``sqlalchemy_url`` in directory.db), driver and all.
 POSTGRES_SCHEME = re.compile(r"^(?:postgresql|postgres)(?:\+psycopg2?)?://")
+USER_PASSWORD = re.compile(r"^(?P<user>[^:/]*):(?P<password>[^@]*)@")  # SQLAlchemy's reading
 IDENTITY_LINE = re.compile(r"^(revision|down_revision|branch_labels|depends_on)\b[^=\n]*=.*$", re.M)
 
 
@@ -82,9 +84,17 @@ def current_revision(connection: Connection) -> str | None:
 
 def libpq_url(url: str) -> str | None:
     """A configured database URL as libpq reads it (SQLAlchemy's driver name dropped; the
-    query's ``host`` and ``port`` are libpq's own), or None when it is not PostgreSQL's."""
+    query's ``host`` and ``port`` are libpq's own), or None when it is not PostgreSQL's. A
+    password is read as SQLAlchemy reads it (anything up to the ``@``: ``/``, ``?`` and ``#``
+    too, percent escapes undone) and given to libpq escaped."""
     scheme = POSTGRES_SCHEME.match(url)
-    return None if scheme is None else "postgresql://" + url[scheme.end() :]
+    if scheme is None:
+        return None
+    rest = url[scheme.end() :]
+    if (login := USER_PASSWORD.match(rest)) is not None:
+        password = quote(unquote(login["password"]), safe="")
+        rest = f"{login['user']}:{password}@{rest[login.end() :]}"
+    return "postgresql://" + rest
 
 
 def revision_at(url: str, *, connect_timeout: float, password: str | None = None) -> str | None:

@@ -119,6 +119,9 @@ def test_db_status_loads_only_what_it_needs(
             "postgresql://u@/dir?host=/run/pg&port=5432",
         ),
         ("postgres://u@db/dir", "postgresql://u@db/dir"),
+        # a password as SQLAlchemy reads it (up to the @, escapes undone), escaped for libpq
+        ("postgresql://app:ab/cd?e#f@db:5432/dir", "postgresql://app:ab%2Fcd%3Fe%23f@db:5432/dir"),
+        ("postgresql://app:p%40ss@db/dir", "postgresql://app:p%40ss@db/dir"),
         ("postgresql+psycopg2://u@db/dir", "postgresql://u@db/dir"),
         ("mysql://u@db/dir", None),
         ("postgresql+asyncpg://u@db/dir", None),

@@ -101,9 +101,8 @@ class CrisisCache:
         kept = [(known[2], known[0])] if known is not None else []
         if isinstance(shared, bytes):
             shared = shared.decode()
-        if isinstance(shared, str) and " " in shared:
-            read, value = shared.split(" ", 1)
-            kept.append((float(read), value))
+        if isinstance(shared, str) and (found := _shared_value(shared)) is not None:
+            kept.append(found)
         if not kept:
             return None
         read_at, value = max(kept)  # the most recently read, here or by another process
@@ -124,6 +123,16 @@ class CrisisCache:
             self._down_until = time.monotonic() + RETRY
             log.warning("shared store unavailable for crisis lines (%ss off): %s", RETRY, error)
             return None
+
+
+def _shared_value(text: str) -> tuple[float, str] | None:
+    """A value read from Redis ("<unix time read> <block JSON>"); None when it is not one."""
+    read, _, value = text.partition(" ")
+    try:
+        return float(read), value
+    except ValueError:
+        log.warning("a crisis block in the shared store is not readable: ignored")
+        return None
 
 
 def _key(country: str, region: str | None, language: str | None) -> Key:

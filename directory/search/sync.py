@@ -120,7 +120,7 @@ def rebuild(factory: sessionmaker[Session], *, backends: Backends | None = None)
         _mark(session, SearchOutbox.processed_at, upto)
         # the planner's figures of the new index, published with it: searches right after a
         # rebuild are otherwise planned for the old one's (or, in a new database, for none)
-        session.execute(text("ANALYZE search_document, search_word"))
+        session.execute(text("ANALYZE search_document, search_result, search_word"))
     meili = backends.meili if backends else None
     if meili is not None:
         with unit_of_work(factory) as session:

@@ -70,6 +70,20 @@ def test_blocks_are_shared_through_redis(session: Session, redis_url: str) -> No
     assert abs(shared.as_of - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
 
 
+def test_an_unreadable_shared_value_is_ignored(session: Session, redis_url: str) -> None:
+    cache = CrisisCache(redis_url)
+    read = read_through(session, cache, reason="requested", **PLACE)
+    store = redis.Redis.from_url(redis_url)
+    store.set("directory:crisis:v2:US:US-FL:es", "not a block")
+    kept = cache.last("US", "US-FL", "es")  # the process copy answers
+    other = CrisisCache(redis_url)
+    stranger = other.last("US", "US-FL", "es")  # nothing readable: none
+    for client in (store, cache, other):
+        client.close()
+    assert kept is not None and kept.lines == read.lines
+    assert stranger is None
+
+
 def test_a_redis_that_is_down_leaves_the_process_copy(session: Session) -> None:
     cache = CrisisCache.open(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
     started = time.monotonic()
