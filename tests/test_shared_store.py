@@ -114,6 +114,8 @@ def test_crisis_lines_read_by_one_app_answer_another_whose_database_is_down(
     assert api.json()["as_of"] is None  # read now
     assert kept.json() == api.json() | {"as_of": kept.json()["as_of"]}
     assert kept.json()["as_of"] is not None  # kept: when it was read
+    assert api.headers["cache-control"] == "public, max-age=300"
+    assert kept.headers["cache-control"] == "public, max-age=0"  # not kept past the outage
     assert kept_page.status_code == 200
     assert "cannot be reached right now: these lines were saved on" in kept_page.text
     assert "cannot be reached" not in page.text

@@ -152,4 +152,6 @@ def crisis_lines(
         default_country=request.app.state.settings.default_country,
         cache=request.app.state.crisis_cache,
     )
-    return cached_json(request, block, max_age=CRISIS_MAX_AGE, public=True, volatile=set())
+    # lines from the cache (the database away) are not kept: the next ask gets the database's
+    age = CRISIS_MAX_AGE if block.as_of is None else 0
+    return cached_json(request, block, max_age=age, public=True, volatile=set())
