@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from directory.db import Writer, writing
 from directory.errors import Conflict, InvalidInput
 from directory.ingest import limits
 from directory.ingest.compose import composed_documents
@@ -32,7 +33,6 @@ from directory.ingest.parallel import prepared
 from directory.ingest.prepare import Prepared
 from directory.ingest.records import Ignored, ReadItem, Rejection, SourceRecord
 from directory.ingest.report import ImportReport
-from directory.ingest.writer import Writer, writing
 from directory.listings import models
 from directory.listings.models import Provenance, SearchOutbox, Service
 from directory.listings.rows import Rows
@@ -80,7 +80,7 @@ class Batch:
     def write(self, session: Session, source: str, writer: Writer) -> None:
         """Write the batch: new listings' rows in the writer's thread while the import goes on,
         unless links or listings are to be rewritten here after them (then they wait)."""
-        writer.submit(self.rows)
+        writer.submit(self.rows.write)
         self.rows = Rows()
         if self.link_updates or self.rewrite:
             writer.settle()

@@ -11,14 +11,14 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import cast, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from directory.db import unit_of_work
+from directory.db import unit_of_work, writing
 from directory.listings.models import Location, SearchOutbox, Service, ServiceAtLocation
 from directory.listings.taxonomy import need_lineage
 from directory.search import postgres, postgres_index
@@ -147,28 +147,21 @@ def all_documents(session: Session) -> Iterator[list[Document]]:
 
 
 def _write_all(session: Session) -> int:
-    """Every searchable listing's documents into the postgres index; how many. A helper thread
-    has the database write each batch while this one makes the next in Python (its listings
-    from the rows read, its documents, their JSON): the session passes between them, never
-    used by both at once (the write is done before the next read). The database's work and
-    Python's, about equal, then overlap."""
+    """Every searchable listing's documents into the postgres index; how many. The database
+    writes each batch in a writer thread (``db.writing``) while this one makes the next in Python
+    (its listings from the rows read, its documents, their JSON): the two, about equal, overlap."""
     lineage = need_lineage(session)
     written, ready = 0, None
-    writing: Future[None] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-write") as writer:
+    with writing(session) as writer:
         for service_ids in _batches(session):
-            if writing is not None:
-                writing.result()  # the session is free again (a failed write raises here)
-            listings = _fetch(session, service_ids)
-            if ready is not None:
-                writing = writer.submit(postgres_index.write, session, ready)
+            listings = _fetch(session, service_ids)  # (once the batch before last is written)
+            if ready is not None:  # the batch before, written while this one is made
+                writer.submit(partial(postgres_index.write, batch=ready))
             docs = _documents(listings, lineage)
             ready = postgres_index.prepare([], docs)
             written += len(docs)
-        if writing is not None:
-            writing.result()
-    if ready is not None:
-        postgres_index.write(session, ready)
+        if ready is not None:
+            writer.submit(partial(postgres_index.write, batch=ready))
     return written
 
 

@@ -1,4 +1,5 @@
-"""The import's rounds of writes run in a thread: reads wait for them, and their errors surface."""
+"""A session's rounds of writes (db.writing: an import's, the index rebuild's) run in a thread:
+reads wait for them, and their errors surface."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from directory.ingest.writer import writing
+from directory.db import writing
 from directory.listings.models import Service
 from directory.listings.rows import Rows
 from directory.listings.schemas import ServiceCreate
@@ -44,7 +45,7 @@ def test_a_read_waits_for_the_round_in_flight_and_the_round_runs_in_another_thre
     monkeypatch.setattr(Rows, "write", slowly)
     rows, service_id = queued(session, f"test:{uuid.uuid4()}")
     with writing(session) as writer:
-        writer.submit(rows)
+        writer.submit(rows.write)
         found = session.scalar(select(func.count()).where(Service.id == service_id))
     assert found == 1
     assert threads and threads[0] != threading.get_ident()
@@ -55,8 +56,8 @@ def test_a_failed_round_raises_in_the_loader_at_its_next_statement(session: Sess
     first, _ = queued(session, source)
     again, _ = queued(session, source)  # the same listing: its id is taken by then
     with pytest.raises(psycopg.errors.UniqueViolation), writing(session) as writer:
-        writer.submit(first)
-        writer.submit(again)
+        writer.submit(first.write)
+        writer.submit(again.write)
         session.execute(select(1))
         pytest.fail("the statement after the failed round ran")
 
@@ -70,8 +71,8 @@ def test_a_failed_rounds_error_is_the_one_raised_not_what_followed_from_it(
     first, _ = queued(session, source)
     again, _ = queued(session, source)
     with pytest.raises(psycopg.errors.UniqueViolation) as raised, writing(session) as writer:
-        writer.submit(first)
-        writer.submit(again)
+        writer.submit(first.write)
+        writer.submit(again.write)
         writer.pending.exception()  # type: ignore[union-attr]  # the round has failed
         driver = session.connection().connection.driver_connection
         with driver.cursor() as cursor:  # as the read-ahead does
@@ -82,5 +83,5 @@ def test_a_failed_rounds_error_is_the_one_raised_not_what_followed_from_it(
 def test_the_last_round_is_written_when_the_block_ends(session: Session) -> None:
     rows, service_id = queued(session, f"test:{uuid.uuid4()}")
     with writing(session) as writer:
-        writer.submit(rows)
+        writer.submit(rows.write)
     assert session.get(Service, service_id) is not None
